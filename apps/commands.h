@@ -1,0 +1,10 @@
+// Each subcommand registers itself on the CLI11 app from its own file.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace ductile::app {
+
+void add_version_command(CLI::App& app);
+
+}  // namespace ductile::app

@@ -1,0 +1,29 @@
+// `ductile version`: versions of the program and of what it was built with.
+#include <cstdio>
+#include <string>
+
+#include "apps/commands.h"
+#include "core/device.h"
+
+namespace ductile {
+#if DUCTILE_WITH_TORCH
+std::string torch_version();
+#endif
+}  // namespace ductile
+
+namespace ductile::app {
+
+void add_version_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("version", "Print versions of ductile and its backends");
+  cmd->callback([] {
+    std::printf("ductile %s\n", DUCTILE_VERSION);
+#if DUCTILE_WITH_TORCH
+    std::printf("libtorch %s\n", torch_version().c_str());
+#else
+    std::printf("libtorch: not built\n");
+#endif
+    std::printf("cuda: %s\n", cuda_device_description().c_str());
+  });
+}
+
+}  // namespace ductile::app

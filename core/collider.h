@@ -1,0 +1,39 @@
+// Host-side colliders: shape, surface, friction and kinematic motion; evaluated into ColliderData per step.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "kernels/collider.h"
+
+namespace ductile {
+
+// One keyframe of a collider's pose: position of its frame origin and rotation (axis-angle, radians).
+struct Keyframe {
+  double t = 0;
+  double position[3] = {0, 0, 0};
+  double rotation[3] = {0, 0, 0};  // axis * angle
+};
+
+// Kinematic motion: constant linear and angular velocity about the frame origin, or piecewise-linear
+// keyframes (held constant outside their time range).
+struct Motion {
+  enum class Kind { kStatic, kConstant, kKeyframes } kind = Kind::kStatic;
+  double velocity[3] = {0, 0, 0};          // [m/s]
+  double angular_velocity[3] = {0, 0, 0};  // [rad/s]
+  std::vector<Keyframe> keys;
+};
+
+template <class T, int D>
+struct Collider {
+  std::string name;
+  ColliderData<T, D> shape;  // shape, surface, friction and parameters; pose fields are the rest pose
+  Motion motion;
+  std::vector<T> sdf;        // sampled SDF values for kSdf (shape.sdf points here on the host)
+  double active_from = -1e300, active_until = 1e300;  // [s]
+
+  // The kernel data at time t: pose and velocities from the motion.
+  ColliderData<T, D> at(double t) const;
+};
+
+}  // namespace ductile

@@ -1,0 +1,69 @@
+// Untyped allocation and copies on a device, and a typed owning buffer.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "core/device.h"
+
+namespace ductile {
+
+void* device_alloc(Device dev, size_t bytes);
+void device_free(Device dev, void* p);
+void device_copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes);
+void device_zero(Device dev, void* p, size_t bytes);
+
+// An array of T on one device; moves, never copies implicitly.
+template <class T>
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(Device dev, size_t n) { resize(dev, n); }
+  ~Buffer() { release(); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  Buffer(Buffer&& o) noexcept : dev_(o.dev_), p_(o.p_), n_(o.n_) { o.p_ = nullptr, o.n_ = 0; }
+  Buffer& operator=(Buffer&& o) noexcept {
+    if (this != &o) {
+      release();
+      dev_ = o.dev_, p_ = o.p_, n_ = o.n_;
+      o.p_ = nullptr, o.n_ = 0;
+    }
+    return *this;
+  }
+
+  void resize(Device dev, size_t n) {
+    if (dev == dev_ && n == n_) return;
+    release();
+    dev_ = dev;
+    n_ = n;
+    p_ = n ? static_cast<T*>(device_alloc(dev, n * sizeof(T))) : nullptr;
+  }
+  void zero() {
+    if (n_) device_zero(dev_, p_, n_ * sizeof(T));
+  }
+  void upload(const std::vector<T>& h) {
+    resize(dev_, h.size());
+    if (n_) device_copy(p_, dev_, h.data(), Device::kCpu, n_ * sizeof(T));
+  }
+  void download(std::vector<T>& h) const {
+    h.resize(n_);
+    if (n_) device_copy(h.data(), Device::kCpu, p_, dev_, n_ * sizeof(T));
+  }
+  T* data() { return p_; }
+  const T* data() const { return p_; }
+  size_t size() const { return n_; }
+  Device device() const { return dev_; }
+
+ private:
+  void release() {
+    if (p_) device_free(dev_, p_);
+    p_ = nullptr;
+    n_ = 0;
+  }
+  Device dev_ = Device::kCpu;
+  T* p_ = nullptr;
+  size_t n_ = 0;
+};
+
+}  // namespace ductile

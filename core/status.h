@@ -1,0 +1,45 @@
+// The status word kernels write instead of throwing: fault bits plus the lowest offending particle index.
+#pragma once
+
+#include <cstdint>
+
+#include "core/hd.h"
+
+namespace ductile {
+
+enum StatusBit : uint32_t {
+  kStatusNonFinite = 1u << 0,    // NaN or infinity in a particle quantity
+  kStatusOutOfDomain = 1u << 1,  // a particle left the simulation domain
+  kStatusInverted = 1u << 2,     // det F <= 0
+};
+
+// Stages of a step, in order; the host names the first one that raised a bit.
+enum Stage : uint32_t { kStageStress = 0, kStageP2G = 1, kStageGrid = 2, kStageG2P = 3, kStageProject = 4 };
+inline const char* stage_name(uint32_t s) {
+  static const char* names[] = {"stress", "p2g", "grid_update", "g2p", "plastic_projection"};
+  return s < 5 ? names[s] : "unknown";
+}
+
+struct Status {
+  uint32_t bits = 0;
+  int32_t particle = 0x7fffffff;  // lowest particle index that raised a bit
+  uint32_t stages = 0;            // bit s set when stage s raised
+};
+
+// Raises a bit from any thread (atomic on both targets).
+DUCTILE_HD DUCTILE_INLINE void raise_status(Status* s, uint32_t bit, int32_t particle, uint32_t stage) {
+#if defined(__CUDA_ARCH__)
+  atomicOr(&s->bits, bit);
+  atomicOr(&s->stages, 1u << stage);
+  atomicMin(&s->particle, particle);
+#else
+  __atomic_fetch_or(&s->bits, bit, __ATOMIC_RELAXED);
+  __atomic_fetch_or(&s->stages, 1u << stage, __ATOMIC_RELAXED);
+  int32_t cur = __atomic_load_n(&s->particle, __ATOMIC_RELAXED);
+  while (particle < cur &&
+         !__atomic_compare_exchange_n(&s->particle, &cur, particle, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
+#endif
+}
+
+}  // namespace ductile

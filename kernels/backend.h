@@ -1,0 +1,31 @@
+// The per-device half of the simulator: the transfer stages as CPU loops or CUDA launches.
+#pragma once
+
+#include <memory>
+
+#include "core/device.h"
+#include "kernels/g2p.h"
+#include "kernels/grid_update.h"
+#include "kernels/p2g.h"
+
+namespace ductile {
+
+template <class T, int D>
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Device device() const = 0;
+  // Clears mass and momentum, then scatters every particle (race-free and deterministic on the CPU).
+  virtual void p2g(const P2G<T, D>& k) = 0;
+  virtual void grid_update(const GridUpdate<T, D>& k) = 0;
+  virtual void g2p(const G2P<T, D>& k) = 0;
+  // Waits for queued work and returns the status word (and resets it).
+  virtual Status fetch_status(Status* device_status) = 0;
+};
+
+template <class T, int D>
+std::unique_ptr<Backend<T, D>> make_cpu_backend();
+template <class T, int D>
+std::unique_ptr<Backend<T, D>> make_cuda_backend();
+
+}  // namespace ductile

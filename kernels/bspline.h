@@ -1,0 +1,61 @@
+// Quadratic B-spline interpolation weights (Jiang et al. 2016, "The affine particle-in-cell method", eq. 123 of
+// the MPM course notes): for fx = x/dx - base in [0.5, 1.5), w0 = 0.5 (1.5 - fx)^2, w1 = 0.75 - (fx - 1)^2,
+// w2 = 0.5 (fx - 0.5)^2, and the 3^D stencil weight is the product over axes.
+#pragma once
+
+#include <cmath>
+
+#include "core/grid.h"
+
+namespace ductile {
+
+template <class T, int D>
+struct Stencil {
+  int base[D];    // lowest node of the 3^D stencil
+  T fx[D];        // position relative to base, in cells
+  T w[D][3];      // per-axis weights
+  T dw[D][3];     // per-axis weight derivatives d w / d fx
+};
+
+// Weights of the particle at x on grid spec.
+template <class T, int D>
+DUCTILE_HD DUCTILE_INLINE Stencil<T, D> bspline_stencil(const GridSpec<T, D>& g, const Vec<T, D>& x) {
+  Stencil<T, D> s;
+  for (int d = 0; d < D; ++d) {
+    T xr = (x[d] - g.origin[d]) * g.inv_dx;
+    int b = int(std::floor(xr - T(0.5)));
+    T f = xr - T(b);
+    s.base[d] = b;
+    s.fx[d] = f;
+    s.w[d][0] = T(0.5) * (T(1.5) - f) * (T(1.5) - f);
+    s.w[d][1] = T(0.75) - (f - T(1)) * (f - T(1));
+    s.w[d][2] = T(0.5) * (f - T(0.5)) * (f - T(0.5));
+    s.dw[d][0] = f - T(1.5);
+    s.dw[d][1] = T(-2) * (f - T(1));
+    s.dw[d][2] = f - T(0.5);
+  }
+  return s;
+}
+
+// Visits the 3^D stencil nodes: fn(offset[D], weight, dpos) with dpos = x_i - x_p in metres.
+template <class T, int D, class Fn>
+DUCTILE_HD DUCTILE_INLINE void for_each_stencil_node(const Stencil<T, D>& s, T dx, Fn&& fn) {
+  if constexpr (D == 2) {
+    for (int a = 0; a < 3; ++a)
+      for (int b = 0; b < 3; ++b) {
+        int off[2] = {a, b};
+        Vec<T, 2> dpos{{(T(a) - s.fx[0]) * dx, (T(b) - s.fx[1]) * dx}};
+        fn(off, s.w[0][a] * s.w[1][b], dpos);
+      }
+  } else {
+    for (int a = 0; a < 3; ++a)
+      for (int b = 0; b < 3; ++b)
+        for (int c = 0; c < 3; ++c) {
+          int off[3] = {a, b, c};
+          Vec<T, 3> dpos{{(T(a) - s.fx[0]) * dx, (T(b) - s.fx[1]) * dx, (T(c) - s.fx[2]) * dx}};
+          fn(off, s.w[0][a] * s.w[1][b] * s.w[2][c], dpos);
+        }
+  }
+}
+
+}  // namespace ductile

@@ -1,0 +1,173 @@
+// Colliders as the grid update sees them: a signed distance in the collider's own frame, a rigid pose and
+// velocity for this step, a surface condition and a Coulomb friction coefficient.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "core/math.h"
+
+namespace ductile {
+
+enum class Surface : int32_t { kSticky = 0, kSlip = 1, kSeparate = 2 };
+enum class ColliderShape : int32_t { kPlane = 0, kBox = 1, kSphere = 2, kCylinder = 3, kSdf = 4 };
+
+// Plain data, copied to the device once per step; the host evaluates the motion.
+template <class T, int D>
+struct ColliderData {
+  ColliderShape shape = ColliderShape::kPlane;
+  Surface surface = Surface::kSticky;
+  T friction = 0;   // Coulomb coefficient, dimensionless
+  Mat<T, D> R;      // rotation local -> world at this step
+  Vec<T, D> t;      // translation local -> world at this step [m]
+  Vec<T, D> lin;    // linear velocity of the frame origin [m/s]
+  T omega[3];       // angular velocity [rad/s] (2D uses omega[2] only)
+  // shape parameters in the local frame:
+  //   plane: normal p[0..D) through the origin; box: half extents p[0..D); sphere: radius p[0];
+  //   cylinder: radius p[0], half height p[1], axis = local y (local z in 2D is unused: a 2D cylinder is a disk)
+  T p[4];
+  // sampled signed distance (kSdf): trilinear on a dense grid in the local frame
+  const T* sdf = nullptr;
+  int sdf_res[D] = {};
+  Vec<T, D> sdf_origin;
+  T sdf_dx = 0;
+};
+
+// Velocity of the rigid collider at world point x: lin + omega x (x - t).
+template <class T, int D>
+DUCTILE_HD DUCTILE_INLINE Vec<T, D> collider_velocity(const ColliderData<T, D>& c, const Vec<T, D>& x) {
+  Vec<T, D> r = x - c.t;
+  Vec<T, D> v = c.lin;
+  if constexpr (D == 2) {
+    v[0] += -c.omega[2] * r[1];
+    v[1] += c.omega[2] * r[0];
+  } else {
+    v[0] += c.omega[1] * r[2] - c.omega[2] * r[1];
+    v[1] += c.omega[2] * r[0] - c.omega[0] * r[2];
+    v[2] += c.omega[0] * r[1] - c.omega[1] * r[0];
+  }
+  return v;
+}
+
+// Trilinear (bilinear in 2D) sample of the SDF grid and its gradient; outside the grid the distance grows
+// with the distance to the grid box so that points far away are never inside.
+template <class T, int D>
+DUCTILE_HD inline T sample_sdf(const ColliderData<T, D>& c, const Vec<T, D>& xl, Vec<T, D>& grad) {
+  int b[D];
+  T f[D];
+  T outside = 0;
+  for (int d = 0; d < D; ++d) {
+    T u = (xl[d] - c.sdf_origin[d]) / c.sdf_dx;
+    T hi = T(c.sdf_res[d] - 1);
+    T uc = u < 0 ? T(0) : (u > hi ? hi : u);
+    outside += (u - uc) * (u - uc);
+    int bi = int(std::floor(uc));
+    if (bi > c.sdf_res[d] - 2) bi = c.sdf_res[d] - 2;
+    if (bi < 0) bi = 0;
+    b[d] = bi;
+    f[d] = uc - T(bi);
+  }
+  T phi = 0;
+  for (int d = 0; d < D; ++d) grad[d] = 0;
+  for (int corner = 0; corner < (1 << D); ++corner) {
+    int64_t idx = 0;
+    T w = 1;
+    T dwd[D];
+    for (int d = 0; d < D; ++d) {
+      int o = (corner >> (D - 1 - d)) & 1;
+      idx = idx * c.sdf_res[d] + (b[d] + o);
+      w *= o ? f[d] : T(1) - f[d];
+    }
+    for (int d = 0; d < D; ++d) {
+      int o = (corner >> (D - 1 - d)) & 1;
+      T g = (o ? T(1) : T(-1)) / c.sdf_dx;
+      for (int e = 0; e < D; ++e)
+        if (e != d) g *= ((corner >> (D - 1 - e)) & 1) ? f[e] : T(1) - f[e];
+      dwd[d] = g;
+    }
+    T val = c.sdf[idx];
+    phi += w * val;
+    for (int d = 0; d < D; ++d) grad[d] += dwd[d] * val;
+  }
+  return phi + std::sqrt(outside) * c.sdf_dx;
+}
+
+// Signed distance of world point x to the collider (negative inside) and the outward unit normal.
+template <class T, int D>
+DUCTILE_HD inline T collider_phi(const ColliderData<T, D>& c, const Vec<T, D>& x, Vec<T, D>& normal) {
+  // world -> local
+  Vec<T, D> xl = transpose(c.R) * (x - c.t);
+  Vec<T, D> nl = Vec<T, D>::zero();
+  T phi = 0;
+  switch (c.shape) {
+    case ColliderShape::kPlane: {
+      for (int d = 0; d < D; ++d) nl[d] = c.p[d];
+      phi = dot(xl, nl);
+      break;
+    }
+    case ColliderShape::kSphere: {
+      T r = norm(xl);
+      phi = r - c.p[0];
+      if (r > T(0)) nl = (T(1) / r) * xl;
+      else nl[D - 1] = 1;
+      break;
+    }
+    case ColliderShape::kBox: {
+      // exact box distance (Quilez): q = |x| - h
+      Vec<T, D> q, qp;
+      T maxq = -1e30f;
+      int maxd = 0;
+      for (int d = 0; d < D; ++d) {
+        q[d] = std::fabs(xl[d]) - c.p[d];
+        qp[d] = q[d] > 0 ? q[d] : T(0);
+        if (q[d] > maxq) { maxq = q[d]; maxd = d; }
+      }
+      T out = norm(qp);
+      if (out > T(0)) {
+        phi = out;
+        for (int d = 0; d < D; ++d) nl[d] = (xl[d] < 0 ? T(-1) : T(1)) * qp[d] / out;
+      } else {
+        phi = maxq;
+        nl[maxd] = xl[maxd] < 0 ? T(-1) : T(1);
+      }
+      break;
+    }
+    case ColliderShape::kCylinder: {
+      if constexpr (D == 2) {
+        T r = norm(xl);
+        phi = r - c.p[0];
+        if (r > T(0)) nl = (T(1) / r) * xl;
+        else nl[1] = 1;
+      } else {
+        // axis along local y: radial distance in x-z, capped at +-half height
+        T rr = std::sqrt(xl[0] * xl[0] + xl[2] * xl[2]);
+        T qr = rr - c.p[0], qy = std::fabs(xl[1]) - c.p[1];
+        Vec<T, 3> radial{{rr > 0 ? xl[0] / rr : T(1), T(0), rr > 0 ? xl[2] / rr : T(0)}};
+        Vec<T, 3> axial{{T(0), xl[1] < 0 ? T(-1) : T(1), T(0)}};
+        if (qr > 0 && qy > 0) {
+          phi = std::sqrt(qr * qr + qy * qy);
+          nl = (qr / phi) * radial + (qy / phi) * axial;
+        } else if (qr > qy) {
+          phi = qr;
+          nl = radial;
+        } else {
+          phi = qy;
+          nl = axial;
+        }
+      }
+      break;
+    }
+    case ColliderShape::kSdf: {
+      Vec<T, D> g;
+      phi = sample_sdf(c, xl, g);
+      T gn = norm(g);
+      if (gn > T(0)) nl = (T(1) / gn) * g;
+      else nl[D - 1] = 1;
+      break;
+    }
+  }
+  normal = c.R * nl;
+  return phi;
+}
+
+}  // namespace ductile

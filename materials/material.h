@@ -1,0 +1,57 @@
+// The material interface: batched constitutive evaluation and plastic projection for the particles of one
+// material, on the simulator's device. Analytic models adapt to it through AnalyticMaterial (analytic.h);
+// neural models implement it with LibTorch.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/device.h"
+#include "core/state.h"
+#include "core/status.h"
+#include "materials/param.h"
+
+namespace ductile {
+
+// The particles of one material: indices into the particle arrays, on the simulator's device.
+struct MaterialBatch {
+  const int32_t* index = nullptr;
+  int count = 0;
+};
+
+template <class T, int D>
+class Material {
+ public:
+  virtual ~Material() = default;
+  // Model name as used in scene files.
+  virtual const char* model() const = 0;
+  // Parameter table (names, units, ranges); values() follows its order.
+  virtual const std::vector<ParamSpec>& specs() const = 0;
+  std::vector<T>& values() { return values_; }
+  const std::vector<T>& values() const { return values_; }
+  T value(const std::string& name) const;
+
+  // Kirchhoff stress tau = P F^T for each particle in the batch, written at tau[(i*D+j)*n + p].
+  virtual void stress(Device dev, const ParticleView<T, D>& p, const MaterialBatch& batch, T* tau,
+                      Status* status) const = 0;
+  // Plastic return mapping on the trial F (in place on p.F and p.plastic); identity for elastic models.
+  virtual void project(Device dev, T dt, const ParticleView<T, D>& p, const MaterialBatch& batch,
+                       Status* status) const = 0;
+  // Largest stable time step for this material at grid spacing dx (elastic wave speed, CFL-like bound).
+  virtual T wave_speed() const = 0;
+
+ protected:
+  std::vector<T> values_;
+};
+
+template <class T, int D>
+T Material<T, D>::value(const std::string& name) const {
+  const auto& s = specs();
+  for (size_t i = 0; i < s.size(); ++i)
+    if (name == s[i].name) return values_[i];
+  return T(0);
+}
+
+}  // namespace ductile

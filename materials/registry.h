@@ -1,0 +1,42 @@
+// Material registry: model names to factories, filled by one explicit call (no static self-registration).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "materials/material.h"
+
+namespace ductile {
+
+struct MaterialEntry {
+  std::string name;
+  std::function<const std::vector<ParamSpec>&()> specs;
+  std::function<std::unique_ptr<Material<float, 2>>()> make_f2;
+  std::function<std::unique_ptr<Material<float, 3>>()> make_f3;
+  std::function<std::unique_ptr<Material<double, 2>>()> make_d2;
+  std::function<std::unique_ptr<Material<double, 3>>()> make_d3;
+};
+
+class MaterialRegistry {
+ public:
+  // The process-wide registry with the built-in analytic models registered.
+  static MaterialRegistry& instance();
+  void add(MaterialEntry e);
+  // The entry for a model name; throws naming the known models when there is none.
+  const MaterialEntry& get(const std::string& name) const;
+  bool has(const std::string& name) const;
+  std::vector<std::string> names() const;
+
+  template <class T, int D>
+  std::unique_ptr<Material<T, D>> make(const std::string& name) const;
+
+ private:
+  std::vector<MaterialEntry> entries_;
+};
+
+// Registers the analytic models (called once by MaterialRegistry::instance()).
+void register_analytic_materials(MaterialRegistry& r);
+
+}  // namespace ductile

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# One command from a fresh Debian machine to the whole test suite: install, build, run every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh build
+cd build
+ctest --output-on-failure --timeout 900 -j"$(nproc 2>/dev/null || echo 2)"

@@ -143,3 +143,34 @@ DUCTILE_HD inline Mat<T, D> compose(const Mat<T, D>& U, const Vec<T, D>& sigma, 
 }
 
 }  // namespace ductile
+
+namespace ductile {
+
+// Adjoint of the polar rotation R = U V^T (Higham 2008, "Functions of Matrices", sec. 8.1; the form of
+// McAdams et al. 2011, "Efficient elasticity for character skinning", sec. 4): with M = U^T dF V,
+// dR = U W V^T with W_ij = (M_ij - M_ji) / (sigma_i + sigma_j) for i != j and W_ii = 0. Transposing gives
+// adj_F = U A V^T with A_ij = (B_ij - B_ji) / (sigma_i + sigma_j), B = U^T adj_R V. Only sums of singular
+// values appear, so repeated singular values (F = I included) are regular; a sum that vanishes (an inverted
+// element folded flat) is clamped to +-kPolarEps and the adjoint stays finite.
+template <class T, int D>
+DUCTILE_HD inline void adj_polar_rotation(const Svd<T, D>& s, const Mat<T, D>& adj_R, Mat<T, D>& adj_F) {
+  const T kPolarEps = sizeof(T) == 4 ? T(1e-6) : T(1e-12);
+  Mat<T, D> B = transpose(s.U) * adj_R * s.V;
+  Mat<T, D> A = Mat<T, D>::zero();
+  for (int i = 0; i < D; ++i)
+    for (int j = 0; j < D; ++j) {
+      if (i == j) continue;
+      T den = s.sigma[i] + s.sigma[j];
+      if (std::fabs(den) < kPolarEps) den = den < 0 ? -kPolarEps : kPolarEps;
+      A(i, j) = (B(i, j) - B(j, i)) / den;
+    }
+  adj_F = adj_F + s.U * A * transpose(s.V);
+}
+
+// Adjoint of the singular values: d sigma_i = (U^T dF V)_ii, so adj_F = U diag(adj_sigma) V^T.
+template <class T, int D>
+DUCTILE_HD inline void adj_singular_values(const Svd<T, D>& s, const Vec<T, D>& adj_sigma, Mat<T, D>& adj_F) {
+  adj_F = adj_F + compose(s.U, adj_sigma, s.V);
+}
+
+}  // namespace ductile

@@ -1,5 +1,7 @@
-// Fixed-corotated elasticity (Stomakhin et al. 2012, "Energetically consistent invertible elasticity", eq. 5):
-// psi = mu sum_i (sigma_i - 1)^2 + lambda/2 (J - 1)^2, Kirchhoff stress tau = 2 mu (F - R) F^T + lambda J (J - 1) I.
+// Fixed-corotated elasticity (Stomakhin et al. 2012, "Energetically consistent invertible elasticity",
+// eq. 5):
+//   psi = mu sum_i (sigma_i - 1)^2 + lambda/2 (J - 1)^2,
+//   Kirchhoff stress tau = 2 mu (F - R) F^T + lambda J (J - 1) I.
 #pragma once
 
 #include <vector>
@@ -17,9 +19,10 @@ struct FixedCorotated {
     return s;
   }
 
-  // Strain energy density per unit reference volume (for finite-difference tests).
+  // Strain energy density per unit reference volume (for finite-difference tests; the last argument is the
+  // plastic state, unused here, so every model's energy has the same signature).
   template <class T, int D>
-  DUCTILE_HD static T energy(const T* prm, const Mat<T, D>& F) {
+  DUCTILE_HD static T energy(const T* prm, const Mat<T, D>& F, T = T(1)) {
     T mu, lambda;
     lame(prm[kE], prm[kNu], mu, lambda);
     Svd<T, D> s = svd(F);

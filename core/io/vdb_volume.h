@@ -1,0 +1,32 @@
+// Particles to OpenVDB volumes for renderers (Blender Volume objects, Houdini): a fog grid `density` [kg/m^3]
+// and a mass-weighted `velocity` grid [m/s], one .vdb per frame. OpenVDB headers stay in vdb_volume.cpp.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/state.h"
+
+namespace ductile::io {
+
+// Splats particle mass with the trilinear (cloud-in-cell) kernel onto voxels of size `voxel` [m] centered at
+// integer multiples of `voxel`, so the density integrates exactly to the total mass; writes `path`
+// atomically. `time` [s] is stored as grid metadata.
+template <class T>
+void write_vdb_volume(const std::string& path, const State<T, 3>& s, double voxel, double time = 0);
+
+// What a .vdb file holds, per grid (for tests and tools; keeps OpenVDB out of their translation units).
+struct VolumeGridInfo {
+  std::string name;
+  std::string type;        // OpenVDB's type name, e.g. "Tree_float_5_4_3", "Tree_vec3s_5_4_3"
+  std::string grid_class;  // "fog volume", "level set", ...
+  double voxel = 0;        // voxel size along x [m]
+  int64_t active_voxels = 0;
+  double sum[3] = {0, 0, 0};  // sum of active values (per component for vector grids)
+  double min[3] = {0, 0, 0};  // per-component extremes over active values
+  double max[3] = {0, 0, 0};
+};
+std::vector<VolumeGridInfo> read_vdb_info(const std::string& path);
+
+}  // namespace ductile::io

@@ -68,11 +68,13 @@ ColliderData<T, D> Collider<T, D>::at(double t) const {
     c.lin[d] = T(vel[d]);
   }
   for (int i = 0; i < 3; ++i) c.omega[i] = T(D == 2 && i < 2 ? 0.0 : omg[i]);
-  // outside its active window a collider is moved out of the way: a plane far behind, any other shape tiny
+  // outside its active window a collider becomes a sphere of radius 0 far away (1e15 m: its squared distance
+  // still fits a float), at rest
   if (t < active_from || t > active_until) {
     c.shape = ColliderShape::kSphere;
     c.p[0] = T(0);
-    for (int d = 0; d < D; ++d) c.t[d] = T(1e20);
+    for (int d = 0; d < D; ++d) c.t[d] = T(1e15), c.lin[d] = T(0);
+    for (int i = 0; i < 3; ++i) c.omega[i] = T(0);
   }
   c.sdf = sdf.empty() ? nullptr : sdf.data();
   return c;

@@ -8,6 +8,8 @@
 
 namespace ductile {
 
+struct DenseSdf;
+
 // One keyframe of a collider's pose: position of its frame origin and rotation (axis-angle, radians).
 struct Keyframe {
   double t = 0;
@@ -29,11 +31,20 @@ struct Collider {
   std::string name;
   ColliderData<T, D> shape;  // shape, surface, friction and parameters; pose fields are the rest pose
   Motion motion;
-  std::vector<T> sdf;        // sampled SDF values for kSdf (shape.sdf points here on the host)
+  std::vector<T> sdf;  // sampled SDF values for kSdf (shape.sdf points here on the host)
   double active_from = -1e300, active_until = 1e300;  // [s]
 
-  // The kernel data at time t: pose and velocities from the motion.
+  // The kernel data at time t: pose and velocities from the motion. Outside [active_from, active_until]
+  // the collider becomes a point far away, so that it touches nothing.
   ColliderData<T, D> at(double t) const;
 };
+
+// Makes `c` an SDF collider: copies the dense field (its coordinates are the collider's local frame, which
+// the pose and motion then move) into c.sdf and c.shape (sdf_res, sdf_origin, sdf_dx) and sets shape kSdf. 3D
+// copies the field as is. 2D takes the slice z = slice_z of the 3D field on its x-y lattice: the sign is that
+// of the cross-section, the distances are those to the 3D surface (exact where its nearest point lies in the
+// slice). Throws Error naming the collider when the field is empty or the slice misses the shape.
+template <class T, int D>
+void fill_collider_sdf(Collider<T, D>& c, const DenseSdf& sdf, double slice_z = 0);
 
 }  // namespace ductile

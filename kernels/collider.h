@@ -17,19 +17,20 @@ template <class T, int D>
 struct ColliderData {
   ColliderShape shape = ColliderShape::kPlane;
   Surface surface = Surface::kSticky;
-  T friction = 0;   // Coulomb coefficient, dimensionless
-  Mat<T, D> R;      // rotation local -> world at this step
-  Vec<T, D> t;      // translation local -> world at this step [m]
-  Vec<T, D> lin;    // linear velocity of the frame origin [m/s]
-  T omega[3];       // angular velocity [rad/s] (2D uses omega[2] only)
+  T friction = 0;                       // Coulomb coefficient, dimensionless
+  Mat<T, D> R = Mat<T, D>::identity();  // rotation local -> world at this step
+  Vec<T, D> t = Vec<T, D>::zero();      // translation local -> world at this step [m]
+  Vec<T, D> lin = Vec<T, D>::zero();    // linear velocity of the frame origin [m/s]
+  T omega[3] = {0, 0, 0};               // angular velocity [rad/s] (2D uses omega[2] only)
   // shape parameters in the local frame:
   //   plane: normal p[0..D) through the origin; box: half extents p[0..D); sphere: radius p[0];
-  //   cylinder: radius p[0], half height p[1], axis = local y (local z in 2D is unused: a 2D cylinder is a disk)
-  T p[4];
-  // sampled signed distance (kSdf): trilinear on a dense grid in the local frame
+  //   cylinder: radius p[0], half height p[1], axis = local y (local z in 2D is unused: a 2D cylinder is a
+  //   disk)
+  T p[4] = {0, 0, 0, 0};
+  // sampled signed distance (kSdf): trilinear on a dense grid in the local frame, last axis fastest
   const T* sdf = nullptr;
   int sdf_res[D] = {};
-  Vec<T, D> sdf_origin;
+  Vec<T, D> sdf_origin = Vec<T, D>::zero();
   T sdf_dx = 0;
 };
 
@@ -108,8 +109,10 @@ DUCTILE_HD inline T collider_phi(const ColliderData<T, D>& c, const Vec<T, D>& x
     case ColliderShape::kSphere: {
       T r = norm(xl);
       phi = r - c.p[0];
-      if (r > T(0)) nl = (T(1) / r) * xl;
-      else nl[D - 1] = 1;
+      if (r > T(0))
+        nl = (T(1) / r) * xl;
+      else
+        nl[D - 1] = 1;
       break;
     }
     case ColliderShape::kBox: {
@@ -120,7 +123,10 @@ DUCTILE_HD inline T collider_phi(const ColliderData<T, D>& c, const Vec<T, D>& x
       for (int d = 0; d < D; ++d) {
         q[d] = std::fabs(xl[d]) - c.p[d];
         qp[d] = q[d] > 0 ? q[d] : T(0);
-        if (q[d] > maxq) { maxq = q[d]; maxd = d; }
+        if (q[d] > maxq) {
+          maxq = q[d];
+          maxd = d;
+        }
       }
       T out = norm(qp);
       if (out > T(0)) {
@@ -136,8 +142,10 @@ DUCTILE_HD inline T collider_phi(const ColliderData<T, D>& c, const Vec<T, D>& x
       if constexpr (D == 2) {
         T r = norm(xl);
         phi = r - c.p[0];
-        if (r > T(0)) nl = (T(1) / r) * xl;
-        else nl[1] = 1;
+        if (r > T(0))
+          nl = (T(1) / r) * xl;
+        else
+          nl[1] = 1;
       } else {
         // axis along local y: radial distance in x-z, capped at +-half height
         T rr = std::sqrt(xl[0] * xl[0] + xl[2] * xl[2]);
@@ -161,8 +169,10 @@ DUCTILE_HD inline T collider_phi(const ColliderData<T, D>& c, const Vec<T, D>& x
       Vec<T, D> g;
       phi = sample_sdf(c, xl, g);
       T gn = norm(g);
-      if (gn > T(0)) nl = (T(1) / gn) * g;
-      else nl[D - 1] = 1;
+      if (gn > T(0))
+        nl = (T(1) / gn) * g;
+      else
+        nl[D - 1] = 1;
       break;
     }
   }

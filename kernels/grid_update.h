@@ -8,12 +8,13 @@
 
 namespace ductile {
 
-// Boundary condition on a velocity relative to a surface with outward normal n (Stomakhin et al. 2013, sec. 8):
-// sticky takes the surface velocity; slip removes the normal component; separate removes it only when the
+// Boundary condition on a velocity relative to a surface with outward normal n (Stomakhin et al. 2013, sec.
+// 8): sticky takes the surface velocity; slip removes the normal component; separate removes it only when the
 // material moves into the surface. Slip and separate apply Coulomb friction to the tangential part:
 // |v_t| <- max(0, |v_t| - mu |v_n|).
 template <class T, int D>
-DUCTILE_HD DUCTILE_INLINE Vec<T, D> apply_surface(Surface s, T mu, const Vec<T, D>& v_rel, const Vec<T, D>& n) {
+DUCTILE_HD DUCTILE_INLINE Vec<T, D> apply_surface(Surface s, T mu, const Vec<T, D>& v_rel,
+                                                  const Vec<T, D>& n) {
   if (s == Surface::kSticky) return Vec<T, D>::zero();
   T vn = dot(v_rel, n);
   if (s == Surface::kSeparate && vn >= T(0)) return v_rel;

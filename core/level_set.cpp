@@ -1,0 +1,535 @@
+// Signed distance fields from OBJ meshes and VDB level sets. The only translation unit that includes OpenVDB
+// and tinyobjloader: their headers cost about a minute to compile on two cores.
+#include "core/level_set.h"
+
+#include <openvdb/io/File.h>
+#include <openvdb/openvdb.h>
+#include <openvdb/tools/Interpolation.h>
+#include <openvdb/tools/MeshToVolume.h>
+#include <openvdb/tools/SignedFloodFill.h>
+#include <tiny_obj_loader.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <sstream>
+#include <unordered_map>
+
+#include "core/error.h"
+
+namespace ductile {
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+// Largest array the loaders make (4 bytes a node, plus 8 during the sweep).
+constexpr int64_t kMaxNodes = int64_t(1) << 26;
+
+// OpenVDB registers its grid types once per process; openvdb::initialize is not meant to race.
+void init_openvdb() {
+  static std::once_flag once;
+  std::call_once(once, [] { openvdb::initialize(); });
+}
+
+std::string fmt(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// OBJ input: our own line checks first (tinyobjloader reads bad numbers as 0 without a word), then the parse.
+
+// A number that fills the whole token.
+bool parse_number(const std::string& tok, double& out) {
+  if (tok.empty()) return false;
+  char* end = nullptr;
+  out = std::strtod(tok.c_str(), &end);
+  return end == tok.c_str() + tok.size() && std::isfinite(out);
+}
+
+bool parse_int(const std::string& tok, long& out) {
+  if (tok.empty()) return false;
+  char* end = nullptr;
+  out = std::strtol(tok.c_str(), &end, 10);
+  return end == tok.c_str() + tok.size();
+}
+
+// Checks vertex, texture, normal and face statements; unknown statements are ignored as OBJ readers do.
+void check_obj_lines(const std::string& path, const std::string& text) {
+  std::istringstream in(text);
+  std::string line;
+  long line_no = 0, nv = 0;
+  std::vector<std::pair<long, long>> forward_refs;  // (line, positive index) checked once all v are read
+  auto where = [&](long l) { return path + ":" + std::to_string(l); };
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::istringstream ls(line);
+    std::string key;
+    if (!(ls >> key) || key[0] == '#') continue;
+    std::vector<std::string> toks;
+    for (std::string t; ls >> t;) toks.push_back(t);
+    if (key == "v" || key == "vn" || key == "vt") {
+      size_t need = key == "vt" ? 1 : 3;
+      double x;
+      bool ok = toks.size() >= need;
+      for (const auto& t : toks) ok = ok && parse_number(t, x);
+      if (!ok)
+        fail(where(line_no),
+             "'" + key + "' needs " + std::to_string(need) + " finite numbers, got \"" + line + "\"");
+      if (key == "v") ++nv;
+    } else if (key == "f") {
+      if (toks.size() < 3) fail(where(line_no), "a face needs at least 3 vertices, got \"" + line + "\"");
+      for (const auto& t : toks) {
+        // v, v/vt, v//vn or v/vt/vn: each present part an integer
+        std::vector<std::string> parts;
+        std::string part;
+        std::istringstream ps(t);
+        while (std::getline(ps, part, '/')) parts.push_back(part);
+        if (!t.empty() && t.back() == '/') parts.push_back("");
+        long idx = 0, other = 0;
+        bool ok = !parts.empty() && parts.size() <= 3 && parse_int(parts[0], idx) && idx != 0;
+        for (size_t i = 1; ok && i < parts.size(); ++i) ok = parts[i].empty() || parse_int(parts[i], other);
+        if (!ok)
+          fail(where(line_no), "bad face vertex \"" + t + "\" (expected v, v/vt, v//vn or v/vt/vn, 1-based)");
+        if (idx < 0 && -idx > nv)
+          fail(where(line_no), "face vertex " + std::to_string(idx) + " refers before the first vertex (" +
+                                   std::to_string(nv) + " so far)");
+        if (idx > 0) forward_refs.emplace_back(line_no, idx);
+      }
+    }
+  }
+  for (const auto& [l, idx] : forward_refs)
+    if (idx > nv)
+      fail(where(l), "face vertex " + std::to_string(idx) + " is out of range (the file has " +
+                         std::to_string(nv) + " vertices)");
+}
+
+// "PATH:LINE: message" when tinyobjloader names a line, else "PATH: message".
+[[noreturn]] void fail_tinyobj(const std::string& path, std::string msg) {
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  std::smatch m;
+  static const std::regex line_re("line:?\\s*([0-9]+)");
+  if (std::regex_search(msg, m, line_re)) fail(path + ":" + m[1].str(), msg);
+  fail(path, msg.empty() ? "tinyobjloader could not parse the file" : msg);
+}
+
+struct TriMesh {
+  std::vector<std::array<double, 3>> points;
+  std::vector<std::array<int, 3>> tris;
+};
+
+TriMesh read_obj(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f || std::filesystem::is_directory(path)) fail(path, "cannot open");
+  std::stringstream buf;
+  buf << f.rdbuf();
+  const std::string text = buf.str();
+  check_obj_lines(path, text);
+
+  tinyobj::attrib_t attrib;
+  std::vector<tinyobj::shape_t> shapes;
+  std::vector<tinyobj::material_t> materials;
+  std::string warn, err;
+  std::istringstream in(text);
+  // no material reader: materials do not matter for a distance field
+  if (!tinyobj::LoadObj(&attrib, &shapes, &materials, &warn, &err, &in, nullptr, true))
+    fail_tinyobj(path, err);
+  if (!err.empty()) fail_tinyobj(path, err);
+  if (warn.find("out of bounds") != std::string::npos) fail_tinyobj(path, warn);
+
+  TriMesh mesh;
+  for (size_t i = 0; i + 2 < attrib.vertices.size(); i += 3)
+    mesh.points.push_back({attrib.vertices[i], attrib.vertices[i + 1], attrib.vertices[i + 2]});
+  for (const auto& s : shapes) {
+    size_t off = 0;
+    for (unsigned char fv : s.mesh.num_face_vertices) {
+      // triangulated by tinyobjloader; a fan covers anything it left as a polygon
+      for (unsigned k = 1; k + 1 < fv; ++k)
+        mesh.tris.push_back({s.mesh.indices[off].vertex_index, s.mesh.indices[off + k].vertex_index,
+                             s.mesh.indices[off + k + 1].vertex_index});
+      off += fv;
+    }
+  }
+  if (mesh.tris.empty()) fail(path, "no triangles");
+  return mesh;
+}
+
+// A closed surface uses every edge an even number of times (twice on a manifold); vertices are welded by
+// position first, since exporters split them at texture seams.
+size_t count_open_edges(const TriMesh& mesh) {
+  std::map<std::array<double, 3>, int> weld;
+  std::vector<int> id(mesh.points.size());
+  for (size_t i = 0; i < mesh.points.size(); ++i)
+    id[i] = weld.emplace(mesh.points[i], int(weld.size())).first->second;
+  std::unordered_map<uint64_t, int> uses;
+  for (const auto& t : mesh.tris) {
+    int a = id[t[0]], b = id[t[1]], c = id[t[2]];
+    if (a == b || b == c || a == c) continue;  // degenerate: no area, no boundary
+    for (auto [p, q] : std::array<std::pair<int, int>, 3>{{{a, b}, {b, c}, {c, a}}}) {
+      uint64_t key = (uint64_t(std::min(p, q)) << 32) | uint64_t(std::max(p, q));
+      ++uses[key];
+    }
+  }
+  size_t open = 0;
+  for (const auto& [key, n] : uses) open += n % 2;
+  return open;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Dense arrays.
+
+// The array spanning [lo, hi] plus the margin, on the lattice of multiples of dx (so that VDB voxels and
+// array nodes coincide when the VDB transform is a plain voxel size).
+DenseSdf make_dense(const std::string& path, const double lo[3], const double hi[3], double dx) {
+  DenseSdf s;
+  s.dx = dx;
+  int64_t nodes = 1;
+  for (int d = 0; d < 3; ++d) {
+    double a = std::floor(lo[d] / dx + 1e-4) - kSdfMarginVoxels;
+    double b = std::ceil(hi[d] / dx - 1e-4) + kSdfMarginVoxels;
+    if (!(b - a < double(kMaxNodes)))
+      fail(path, "dx = " + fmt(dx) + " is too small for a shape of extent " + fmt(hi[d] - lo[d]));
+    s.origin[d] = a * dx;
+    s.res[d] = int(b - a) + 1;
+    nodes *= s.res[d];
+  }
+  if (nodes > kMaxNodes)
+    fail(path, "dx = " + fmt(dx) + " needs a " + std::to_string(s.res[0]) + " x " + std::to_string(s.res[1]) +
+                   " x " + std::to_string(s.res[2]) + " array (more than " + std::to_string(kMaxNodes) +
+                   " nodes); use a larger dx");
+  s.phi.assign(size_t(nodes), 0.f);
+  return s;
+}
+
+// Distances at nodes that are not `known` (beyond the narrow band) by fast sweeping (Zhao 2005, "A fast
+// sweeping method for Eikonal equations", eq. 2.4: the Godunov upwind update), keeping each node's sign.
+void sweep_unknown(DenseSdf& s, const std::vector<char>& known) {
+  const int n0 = s.res[0], n1 = s.res[1], n2 = s.res[2];
+  const double h = s.dx;
+  std::vector<double> d(s.phi.size());
+  bool any = false;
+  for (size_t i = 0; i < d.size(); ++i) {
+    d[i] = known[i] ? std::fabs(double(s.phi[i])) : kInf;
+    any = any || !known[i];
+  }
+  if (!any) return;
+  auto val = [&](int i, int j, int k) {
+    if (i < 0 || j < 0 || k < 0 || i >= n0 || j >= n1 || k >= n2) return kInf;
+    return d[s.index(i, j, k)];
+  };
+  for (int round = 0; round < 2; ++round)
+    for (int dir = 0; dir < 8; ++dir) {
+      const int si = dir & 1 ? -1 : 1, sj = dir & 2 ? -1 : 1, sk = dir & 4 ? -1 : 1;
+      for (int ii = 0; ii < n0; ++ii)
+        for (int jj = 0; jj < n1; ++jj)
+          for (int kk = 0; kk < n2; ++kk) {
+            const int i = si > 0 ? ii : n0 - 1 - ii, j = sj > 0 ? jj : n1 - 1 - jj,
+                      k = sk > 0 ? kk : n2 - 1 - kk;
+            const size_t idx = s.index(i, j, k);
+            if (known[idx]) continue;
+            double a[3] = {std::min(val(i - 1, j, k), val(i + 1, j, k)),
+                           std::min(val(i, j - 1, k), val(i, j + 1, k)),
+                           std::min(val(i, j, k - 1), val(i, j, k + 1))};
+            std::sort(a, a + 3);
+            if (a[0] == kInf) continue;
+            double x = a[0] + h;
+            if (x > a[1]) {
+              x = 0.5 * (a[0] + a[1] + std::sqrt(2 * h * h - (a[0] - a[1]) * (a[0] - a[1])));
+              if (x > a[2]) {
+                const double sum = a[0] + a[1] + a[2];
+                const double sq = a[0] * a[0] + a[1] * a[1] + a[2] * a[2];
+                x = (sum + std::sqrt(std::max(0.0, sum * sum - 3 * (sq - h * h)))) / 3;
+              }
+            }
+            if (x < d[idx]) d[idx] = x;
+          }
+    }
+  for (size_t i = 0; i < d.size(); ++i)
+    if (!known[i] && d[i] < kInf) s.phi[i] = float(s.phi[i] < 0 ? -d[i] : d[i]);
+}
+
+// A filled shape is negative somewhere and positive on the whole boundary of its array.
+void check_inside(const DenseSdf& s, const std::string& path, const std::string& what) {
+  float lo = *std::min_element(s.phi.begin(), s.phi.end());
+  if (!(lo < 0))
+    fail(path, what + " has no inside (no negative distance at spacing " + fmt(s.dx) +
+                   "): the surface is open or thinner than the voxel size");
+  for (int i = 0; i < s.res[0]; ++i)
+    for (int j = 0; j < s.res[1]; ++j)
+      for (int k = 0; k < s.res[2]; ++k) {
+        bool face = i == 0 || j == 0 || k == 0 || i == s.res[0] - 1 || j == s.res[1] - 1 || k == s.res[2] - 1;
+        if (face && s.at(i, j, k) < 0)
+          fail(path, what + " is inside-out or open: the inside reaches the boundary of its bounding box");
+      }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------------
+// Placement: world = translate + scale * Rz Ry Rx * local.
+
+void placement_rotation(const Placement& place, double R[3][3]) {
+  const double a = place.rotate_deg[0] * kPi / 180, b = place.rotate_deg[1] * kPi / 180,
+               c = place.rotate_deg[2] * kPi / 180;
+  const double ca = std::cos(a), sa = std::sin(a), cb = std::cos(b), sb = std::sin(b), cc = std::cos(c),
+               sc = std::sin(c);
+  const double Rx[3][3] = {{1, 0, 0}, {0, ca, -sa}, {0, sa, ca}};
+  const double Ry[3][3] = {{cb, 0, sb}, {0, 1, 0}, {-sb, 0, cb}};
+  const double Rz[3][3] = {{cc, -sc, 0}, {sc, cc, 0}, {0, 0, 1}};
+  double Ryx[3][3];
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) {
+      Ryx[i][j] = 0;
+      for (int k = 0; k < 3; ++k) Ryx[i][j] += Ry[i][k] * Rx[k][j];
+    }
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) {
+      R[i][j] = 0;
+      for (int k = 0; k < 3; ++k) R[i][j] += Rz[i][k] * Ryx[k][j];
+    }
+}
+
+void place_point(const Placement& place, const double local[3], double world[3]) {
+  double R[3][3];
+  placement_rotation(place, R);
+  for (int i = 0; i < 3; ++i)
+    world[i] =
+        place.translate[i] + place.scale * (R[i][0] * local[0] + R[i][1] * local[1] + R[i][2] * local[2]);
+}
+
+void unplace_point(const Placement& place, const double world[3], double local[3]) {
+  double R[3][3];
+  placement_rotation(place, R);
+  double r[3];
+  for (int i = 0; i < 3; ++i) r[i] = world[i] - place.translate[i];
+  for (int i = 0; i < 3; ++i) local[i] = (R[0][i] * r[0] + R[1][i] * r[1] + R[2][i] * r[2]) / place.scale;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Trilinear sample with the distance to the box added outside it.
+
+double DenseSdf::sample(const double p[3]) const {
+  if (phi.empty() || !(dx > 0)) return kInf;
+  int b[3];
+  double f[3], outside = 0;
+  for (int d = 0; d < 3; ++d) {
+    const double u = (p[d] - origin[d]) / dx, hi = res[d] - 1;
+    const double uc = u < 0 ? 0 : (u > hi ? hi : u);
+    outside += (u - uc) * (u - uc);
+    b[d] = std::max(0, std::min(int(std::floor(uc)), res[d] - 2));
+    f[d] = res[d] > 1 ? uc - b[d] : 0;
+  }
+  double v = 0;
+  for (int c = 0; c < 8; ++c) {
+    int o[3] = {(c >> 2) & 1, (c >> 1) & 1, c & 1};
+    double w = 1;
+    for (int d = 0; d < 3; ++d) w *= o[d] ? f[d] : 1 - f[d];
+    if (w == 0) continue;
+    v += w * at(b[0] + o[0], b[1] + o[1], b[2] + o[2]);
+  }
+  return v + std::sqrt(outside) * dx;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// OBJ -> placed triangles -> OpenVDB level set with a filled interior -> dense array.
+
+DenseSdf sdf_from_obj(const std::string& path, const Placement& place, double dx) {
+  if (!(dx > 0) || !std::isfinite(dx)) fail(path, "voxel size dx must be > 0, got " + fmt(dx));
+  if (!(place.scale > 0)) fail(path, "placement scale must be > 0, got " + fmt(place.scale));
+  TriMesh mesh = read_obj(path);
+  if (size_t open = count_open_edges(mesh))
+    fail(path, "mesh is not closed: " + std::to_string(open) +
+                   " edges belong to an odd number of triangles (a filled SDF needs a watertight surface)");
+
+  // place the used vertices and take their bounding box
+  std::vector<openvdb::Vec3s> points(mesh.points.size());
+  std::vector<openvdb::Vec3I> tris;
+  double lo[3] = {kInf, kInf, kInf}, hi[3] = {-kInf, -kInf, -kInf};
+  for (size_t i = 0; i < mesh.points.size(); ++i) {
+    double w[3];
+    place_point(place, mesh.points[i].data(), w);
+    points[i] = openvdb::Vec3s(float(w[0]), float(w[1]), float(w[2]));
+  }
+  for (const auto& t : mesh.tris) {
+    tris.emplace_back(t[0], t[1], t[2]);
+    for (int v : t)
+      for (int d = 0; d < 3; ++d) {
+        lo[d] = std::min(lo[d], double(points[v][d]));
+        hi[d] = std::max(hi[d], double(points[v][d]));
+      }
+  }
+  DenseSdf s = make_dense(path, lo, hi, dx);
+
+  // No point inside the box is deeper than half its smallest extent: that bounds the interior band, which
+  // fills the inside with distances; the exterior band covers the margin and the rest is swept below.
+  init_openvdb();
+  double min_extent = std::min({hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]});
+  const float in_band = float(std::ceil(0.5 * min_extent / dx) + 2);
+  const float ex_band = float(kSdfMarginVoxels + 2);
+  auto xform = openvdb::math::Transform::createLinearTransform(dx);
+  openvdb::FloatGrid::Ptr grid;
+  try {
+    grid = openvdb::tools::meshToSignedDistanceField<openvdb::FloatGrid>(*xform, points, tris, {}, ex_band,
+                                                                         in_band);
+  } catch (const openvdb::Exception& e) {
+    fail(path, std::string("OpenVDB mesh conversion failed: ") + e.what());
+  }
+
+  // array node (i,j,k) is voxel (i,j,k) + lo: copy values, remember which lie in the computed band
+  std::vector<char> known(s.phi.size());
+  const openvdb::Coord base(int(std::lround(s.origin[0] / dx)), int(std::lround(s.origin[1] / dx)),
+                            int(std::lround(s.origin[2] / dx)));
+#pragma omp parallel for schedule(static)
+  for (int i = 0; i < s.res[0]; ++i) {
+    auto acc = grid->getConstAccessor();
+    for (int j = 0; j < s.res[1]; ++j)
+      for (int k = 0; k < s.res[2]; ++k) {
+        const openvdb::Coord c = base + openvdb::Coord(i, j, k);
+        const size_t idx = s.index(i, j, k);
+        s.phi[idx] = acc.getValue(c);
+        known[idx] = acc.isValueOn(c);
+      }
+  }
+  sweep_unknown(s, known);
+  check_inside(s, path, "the mesh");
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// VDB level set -> placed and resampled dense array.
+
+DenseSdf sdf_from_vdb(const std::string& path, const std::string& grid_name, const Placement& place,
+                      double dx) {
+  if (!(place.scale > 0)) fail(path, "placement scale must be > 0, got " + fmt(place.scale));
+  if (!std::ifstream(path, std::ios::binary) || std::filesystem::is_directory(path))
+    fail(path, "cannot open");
+  init_openvdb();
+  openvdb::FloatGrid::Ptr grid;
+  std::string name = grid_name;
+  try {
+    openvdb::io::File file(path);
+    file.open();
+    // every grid's name and value type, for the choice and for the message when it fails
+    std::string present;
+    std::string first_float;
+    std::map<std::string, std::string> types;
+    const openvdb::GridPtrVecPtr meta = file.readAllGridMetadata();  // held: the loop must not outlive it
+    for (const auto& g : *meta) {
+      types[g->getName()] = g->valueType();
+      present += (present.empty() ? "" : ", ") + g->getName() + " (" + g->valueType() + ")";
+      if (first_float.empty() && g->valueType() == "float") first_float = g->getName();
+    }
+    if (present.empty()) present = "none";
+    if (name.empty()) {
+      if (first_float.empty()) fail(path, "no float grid (grids present: " + present + ")");
+      name = first_float;
+    }
+    auto it = types.find(name);
+    if (it == types.end()) fail(path, "no grid named '" + name + "' (grids present: " + present + ")");
+    if (it->second != "float")
+      fail(path, "grid '" + name + "' holds " + it->second + " values; a level set is a float grid");
+    grid = openvdb::gridPtrCast<openvdb::FloatGrid>(file.readGrid(name));
+    file.close();
+  } catch (const openvdb::Exception& e) {
+    fail(path, std::string("cannot read VDB: ") + e.what());
+  }
+  if (!grid) fail(path, "cannot read grid '" + name + "'");
+  if (grid->getGridClass() == openvdb::GRID_FOG_VOLUME)
+    fail(path, "grid '" + name + "' is a fog volume, not a level set (signed distance)");
+  if (!(dx > 0)) dx = grid->voxelSize()[0] * place.scale;
+  if (!std::isfinite(dx)) fail(path, "voxel size dx must be finite");
+
+  // the placed bounding box of the active voxels
+  const openvdb::CoordBBox box = grid->evalActiveVoxelBoundingBox();
+  if (box.empty() || grid->activeVoxelCount() == 0) fail(path, "grid '" + name + "' has no active voxels");
+  double lo[3] = {kInf, kInf, kInf}, hi[3] = {-kInf, -kInf, -kInf};
+  for (int c = 0; c < 8; ++c) {
+    openvdb::Vec3d ijk((c & 4) ? box.max().x() : box.min().x(), (c & 2) ? box.max().y() : box.min().y(),
+                       (c & 1) ? box.max().z() : box.min().z());
+    const openvdb::Vec3d l = grid->indexToWorld(ijk);
+    double local[3] = {l.x(), l.y(), l.z()}, w[3];
+    place_point(place, local, w);
+    for (int d = 0; d < 3; ++d) lo[d] = std::min(lo[d], w[d]), hi[d] = std::max(hi[d], w[d]);
+  }
+  DenseSdf s = make_dense(path, lo, hi, dx);
+
+  // sample at each node's local position (distances scale with the placement); a value is known when every
+  // voxel with weight in its trilinear stencil is active: an inactive voxel holds the clamped background, so
+  // such nodes are swept afterwards instead
+  std::vector<char> known(s.phi.size(), 1);
+#pragma omp parallel for schedule(static)
+  for (int i = 0; i < s.res[0]; ++i) {
+    auto acc = grid->getConstAccessor();
+    for (int j = 0; j < s.res[1]; ++j)
+      for (int k = 0; k < s.res[2]; ++k) {
+        double w[3] = {s.origin[0] + i * dx, s.origin[1] + j * dx, s.origin[2] + k * dx}, l[3];
+        unplace_point(place, w, l);
+        const openvdb::Vec3d ip = grid->transform().worldToIndex(openvdb::Vec3d(l[0], l[1], l[2]));
+        const size_t idx = s.index(i, j, k);
+        s.phi[idx] = float(openvdb::tools::BoxSampler::sample(acc, ip) * place.scale);
+        const openvdb::Coord b(openvdb::Coord::floor(ip));
+        const openvdb::Vec3d f = ip - b.asVec3d();
+        bool all_on = true;
+        for (int c = 0; c < 8 && all_on; ++c) {
+          const int o[3] = {(c >> 2) & 1, (c >> 1) & 1, c & 1};
+          bool weighted = true;
+          for (int d = 0; d < 3; ++d) weighted = weighted && (o[d] ? f[d] > 1e-6 : f[d] < 1 - 1e-6);
+          if (weighted) all_on = acc.isValueOn(b + openvdb::Coord(o[0], o[1], o[2]));
+        }
+        known[idx] = all_on;
+      }
+  }
+  sweep_unknown(s, known);
+  check_inside(s, path, "grid '" + name + "'");
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Dense array -> FloatGrid level set on disk.
+
+void write_sdf_vdb(const DenseSdf& sdf, const std::string& path, const std::string& grid_name,
+                   double half_width_voxels) {
+  int64_t nodes = 1;
+  for (int d = 0; d < 3; ++d) nodes *= sdf.res[d] > 0 ? sdf.res[d] : 0;
+  if (!(sdf.dx > 0) || nodes == 0 || size_t(nodes) != sdf.phi.size())
+    fail(path, "cannot write an empty or inconsistent SDF (dx " + fmt(sdf.dx) + ", " + std::to_string(nodes) +
+                   " nodes, " + std::to_string(sdf.phi.size()) + " values)");
+  if (grid_name.empty()) fail(path, "a VDB grid needs a name");
+  init_openvdb();
+  // the background must exceed every stored distance, so readers can tell band values from outside ones
+  const bool band = half_width_voxels > 0;
+  double max_abs = 0;
+  for (float v : sdf.phi) max_abs = std::max(max_abs, double(std::fabs(v)));
+  const float bg = float(band ? half_width_voxels * sdf.dx : max_abs + sdf.dx);
+  auto grid = openvdb::FloatGrid::create(bg);
+  auto xform = openvdb::math::Transform::createLinearTransform(sdf.dx);
+  xform->postTranslate(openvdb::Vec3d(sdf.origin[0], sdf.origin[1], sdf.origin[2]));
+  grid->setTransform(xform);
+  auto acc = grid->getAccessor();
+  for (int i = 0; i < sdf.res[0]; ++i)
+    for (int j = 0; j < sdf.res[1]; ++j)
+      for (int k = 0; k < sdf.res[2]; ++k)
+        if (!band || std::fabs(sdf.at(i, j, k)) < bg) acc.setValue(openvdb::Coord(i, j, k), sdf.at(i, j, k));
+  if (band) openvdb::tools::signedFloodFill(grid->tree());
+  grid->setGridClass(openvdb::GRID_LEVEL_SET);
+  grid->setName(grid_name);
+  try {
+    openvdb::io::File file(path);
+    file.write({grid});
+    file.close();
+  } catch (const openvdb::Exception& e) {
+    fail(path, std::string("cannot write VDB: ") + e.what());
+  }
+}
+
+}  // namespace ductile

@@ -4,4 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh build
 cd build
+# tests run two at a time on a 2-core machine: OpenMP threads sleep instead of spinning while they wait
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 ctest --output-on-failure --timeout 900 -j"$(nproc 2>/dev/null || echo 2)"

@@ -1,11 +1,13 @@
 // Scenes: a JSON document (docs/SCENE_FORMAT.md) validated and turned into a Model and an initial State.
 #pragma once
 
+#include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <vector>
 
+#include "core/level_set.h"
 #include "core/model.h"
 #include "core/state.h"
 
@@ -14,9 +16,9 @@ namespace ductile {
 // What the scene asks to be written (section "outputs").
 struct OutputSettings {
   int every_n_frames = 1;
-  bool ply = true;                      // DIR/particles/frame_NNNNN.ply
-  bool vdb = false;                     // DIR/volumes/frame_NNNNN.vdb with grids density, velocity
-  double vdb_voxel = 0;                 // [m]; 0 means the grid spacing
+  bool ply = true;       // DIR/particles/frame_NNNNN.ply
+  bool vdb = false;      // DIR/volumes/frame_NNNNN.vdb with grids density, velocity
+  double vdb_voxel = 0;  // [m]; 0 means the grid spacing
 };
 
 // A scene document after overrides, defaults and validation; paths inside are absolute.
@@ -26,15 +28,35 @@ struct SceneDocument {
   std::string base_dir;  // where relative paths resolve
   int dim = 3;
   OutputSettings outputs;
+  // The time step resolved from section "time": dt = frame_dt / steps_per_frame, no larger than the asked
+  // (or CFL) step, so that frames fall on steps exactly.
+  double dt = 0;        // [s]
+  double cfl_dt = 0;    // cfl * dx / (largest wave speed + largest initial speed) [s]
+  double frame_dt = 0;  // [s]
+  int steps_per_frame = 1;
+  int frames = 1;
+  std::vector<std::string> warnings;  // non-fatal remarks (e.g. dt above the CFL bound); apps print them
+  // Signed distance fields of mesh and vdb shapes, loaded during validation, keyed by the JSON pointer of
+  // the shape ("/objects/2/shape", "/colliders/0"). build_scene loads any that are missing.
+  std::map<std::string, std::shared_ptr<const DenseSdf>> sdfs;
 };
 
 // Reads, applies `--set path=value` overrides (path: a JSON pointer or dotted path, value: JSON or a bare
 // string), validates and fills defaults. Throws Error naming the JSON pointer and what was expected.
 SceneDocument load_scene_file(const std::string& path, const std::vector<std::string>& overrides = {});
 SceneDocument load_scene_text(const std::string& text, const std::string& base_dir,
-                              const std::vector<std::string>& overrides = {}, const std::string& name = "<text>");
+                              const std::vector<std::string>& overrides = {},
+                              const std::string& name = "<text>");
 // The embedded default scene run by `ductile simulate` without arguments.
 const std::string& default_scene_text();
+
+// The canonical JSON pointer of a scene path: "/materials/0/E", "materials.0.E" and "materials.jelly.E"
+// (array items selected by their "name") all give "/materials/0/E". With `create`, missing object keys
+// along the way are allowed (they are not created). Throws Error when the path does not exist.
+std::string resolve_scene_path(const nlohmann::json& doc, const std::string& path, bool create = false);
+// Applies one override "path=value" to a raw (not yet validated) document: the value is parsed as JSON,
+// or taken as a string when it is not valid JSON. Missing object keys are created; array items must exist.
+void apply_scene_override(nlohmann::json& doc, const std::string& assignment);
 
 // The model (grid, materials, colliders, ...) and the initial particles of a validated scene.
 template <class T, int D>
@@ -42,6 +64,7 @@ struct SceneData {
   Model<T, D> model;
   State<T, D> state;
   std::vector<std::string> object_names;  // State::object indexes this
+  std::vector<std::string> warnings;      // non-fatal remarks found while sampling
 };
 
 template <class T, int D>

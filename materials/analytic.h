@@ -8,11 +8,21 @@
 //                                                               const Mat<T, D>& C, T plastic);
 //   template <class T, int D> DUCTILE_HD static void project(const T* prm, T dt, Mat<T, D>& F, T& plastic);
 //   template <class T> static T wave_speed(const T* prm);  dilatational wave speed [m/s]
+// and the adjoints (docs/GRADIENTS.md), each right after its function, accumulating (+=) into the input
+// adjoints; adj_prm is indexed like prm:
+//   template <class T, int D> DUCTILE_HD static void adj_stress(const T* prm, const Mat<T, D>& F,
+//       const Mat<T, D>& C, T plastic, const Mat<T, D>& adj_tau, Mat<T, D>& adj_F, Mat<T, D>& adj_C,
+//       T& adj_plastic, T* adj_prm);
+//   template <class T, int D> DUCTILE_HD static void adj_project(const T* prm, T dt, const Mat<T, D>&
+//   F_trial,
+//       T plastic_in, const Mat<T, D>& adj_F_out, T adj_plastic_out, Mat<T, D>& adj_F_trial,
+//       T& adj_plastic_in, T* adj_prm);
 #pragma once
 
 #include <cmath>
 
 #include "core/error.h"
+#include "core/memory.h"
 #include "core/parallel_for.h"
 #include "materials/material.h"
 
@@ -62,18 +72,128 @@ struct ProjectKernel {
     Mat<T, D> F = load_mat<T, D>(p.F, p.n, i);
     T plastic = p.plastic[i];
     Model::template project<T, D>(prm.v, dt, F, plastic);
-    if (!all_finite(F) || !std::isfinite(plastic)) raise_status(status, kStatusNonFinite, i, kStageProject);
-    else if (!(det(F) > T(0))) raise_status(status, kStatusInverted, i, kStageProject);
+    if (!all_finite(F) || !std::isfinite(plastic))
+      raise_status(status, kStatusNonFinite, i, kStageProject);
+    else if (!(det(F) > T(0)))
+      raise_status(status, kStatusInverted, i, kStageProject);
     store_mat<T, D>(p.F, p.n, i, F);
     p.plastic[i] = plastic;
   }
 };
 
-// CUDA launches of the two kernels, instantiated for every model in materials/analytic_cuda.cu.
+// a += r for a SoA matrix.
+template <class T, int D>
+DUCTILE_HD DUCTILE_INLINE void add_mat(T* a, int n, int p, const Mat<T, D>& r) {
+  for (int i = 0; i < D; ++i)
+    for (int j = 0; j < D; ++j) a[(i * D + j) * n + p] += r(i, j);
+}
+
+template <class T>
+DUCTILE_HD DUCTILE_INLINE bool all_finite(const ParamPack<T>& a, int count) {
+  for (int q = 0; q < count; ++q)
+    if (!std::isfinite(a.v[q])) return false;
+  return true;
+}
+
+// Adjoint of the stress of one particle of the batch: accumulates the particle's adjoints of F, C and plastic
+// and writes its parameter adjoints to column k of rows (rows[q * count + k]), reduced afterwards in a fixed
+// order.
+template <class Model, class T, int D>
+struct StressVjpKernel {
+  ParticleView<T, D> p;
+  ParamPack<T> prm;
+  const int32_t* index;
+  int count, nparams;
+  const T* adj_tau;
+  T *adj_F, *adj_C, *adj_plastic, *rows;
+  Status* status;
+  DUCTILE_HD DUCTILE_INLINE void operator()(int64_t k) const {
+    const int i = index[k];
+    const Mat<T, D> F = load_mat<T, D>(p.F, p.n, i), C = load_mat<T, D>(p.C, p.n, i);
+    const Mat<T, D> a_tau = load_mat<T, D>(adj_tau, p.n, i);
+    Mat<T, D> aF = Mat<T, D>::zero(), aC = Mat<T, D>::zero();
+    T aP = 0;
+    ParamPack<T> aprm{};
+    Model::template adj_stress<T, D>(prm.v, F, C, p.plastic[i], a_tau, aF, aC, aP, aprm.v);
+    if (!all_finite(aF) || !all_finite(aC) || !std::isfinite(aP) || !all_finite(aprm, nparams))
+      raise_status(status, kStatusNonFinite, i, kStageStress);
+    add_mat<T, D>(adj_F, p.n, i, aF);
+    if (adj_C) add_mat<T, D>(adj_C, p.n, i, aC);
+    if (adj_plastic) adj_plastic[i] += aP;
+    if (rows)
+      for (int q = 0; q < nparams; ++q) rows[int64_t(q) * count + k] = aprm.v[q];
+  }
+};
+
+// Adjoint of the plastic projection of one particle of the batch (trial holds F and plastic before it).
+template <class Model, class T, int D>
+struct ProjectVjpKernel {
+  ParticleView<T, D> trial;
+  ParamPack<T> prm;
+  const int32_t* index;
+  int count, nparams;
+  T dt;
+  const T *adj_F_out, *adj_plastic_out;
+  T *adj_F_trial, *adj_plastic_in, *rows;
+  Status* status;
+  DUCTILE_HD DUCTILE_INLINE void operator()(int64_t k) const {
+    const int i = index[k];
+    const Mat<T, D> F = load_mat<T, D>(trial.F, trial.n, i), aFo = load_mat<T, D>(adj_F_out, trial.n, i);
+    const T aPo = adj_plastic_out ? adj_plastic_out[i] : T(0);
+    Mat<T, D> aF = Mat<T, D>::zero();
+    T aP = 0;
+    ParamPack<T> aprm{};
+    Model::template adj_project<T, D>(prm.v, dt, F, trial.plastic[i], aFo, aPo, aF, aP, aprm.v);
+    if (!all_finite(aF) || !std::isfinite(aP) || !all_finite(aprm, nparams))
+      raise_status(status, kStatusNonFinite, i, kStageProject);
+    add_mat<T, D>(adj_F_trial, trial.n, i, aF);
+    if (adj_plastic_in) adj_plastic_in[i] += aP;
+    if (rows)
+      for (int q = 0; q < nparams; ++q) rows[int64_t(q) * count + k] = aprm.v[q];
+  }
+};
+
+// Deterministic sum of the parameter rows: chunks of kParamChunk particles summed in sequence (one item per
+// parameter and chunk), then each parameter's chunk sums in sequence, added to out. The order depends only on
+// the batch size, so the CPU result does not change with the thread count (and the GPU sums in the same
+// order).
+constexpr int kParamChunk = 256;
+template <class T>
+struct ParamChunkSum {
+  const T* rows;
+  int count, nchunks;
+  T* partial;  // partial[q * nchunks + c]
+  DUCTILE_HD DUCTILE_INLINE void operator()(int64_t t) const {
+    const int64_t q = t / nchunks, c = t % nchunks;
+    const int64_t end = (c + 1) * kParamChunk < count ? (c + 1) * kParamChunk : count;
+    T s = 0;
+    for (int64_t k = c * kParamChunk; k < end; ++k) s += rows[q * count + k];
+    partial[t] = s;
+  }
+};
+template <class T>
+struct ParamChunkCombine {
+  const T* partial;
+  int nchunks;
+  T* out;
+  DUCTILE_HD DUCTILE_INLINE void operator()(int64_t q) const {
+    T s = 0;
+    for (int c = 0; c < nchunks; ++c) s += partial[q * nchunks + c];
+    out[q] += s;
+  }
+};
+
+// CUDA launches of the kernels, instantiated for every model in materials/analytic_cuda.cu.
 template <class Model, class T, int D>
 void launch_stress_cuda(const StressKernel<Model, T, D>& k, int count);
 template <class Model, class T, int D>
 void launch_project_cuda(const ProjectKernel<Model, T, D>& k, int count);
+template <class Model, class T, int D>
+void launch_stress_vjp_cuda(const StressVjpKernel<Model, T, D>& k, int count);
+template <class Model, class T, int D>
+void launch_project_vjp_cuda(const ProjectVjpKernel<Model, T, D>& k, int count);
+template <class T>
+void launch_param_sum_cuda(const ParamChunkSum<T>& sum, const ParamChunkCombine<T>& combine, int nparams);
 
 template <class Model, class T, int D>
 class AnalyticMaterial final : public Material<T, D> {
@@ -87,23 +207,91 @@ class AnalyticMaterial final : public Material<T, D> {
   void stress(Device dev, const ParticleView<T, D>& p, const MaterialBatch& batch, T* tau,
               Status* status) const override {
     StressKernel<Model, T, D> k{p, pack(), batch.index, tau, status};
-    if (dev == Device::kCpu) cpu_parallel_for(batch.count, k);
-    else launch_stress_cuda(k, batch.count);
+    if (dev == Device::kCpu)
+      cpu_parallel_for(batch.count, k);
+    else
+      launch_stress_cuda(k, batch.count);
   }
   void project(Device dev, T dt, const ParticleView<T, D>& p, const MaterialBatch& batch,
                Status* status) const override {
     ProjectKernel<Model, T, D> k{p, pack(), batch.index, dt, status};
-    if (dev == Device::kCpu) cpu_parallel_for(batch.count, k);
-    else launch_project_cuda(k, batch.count);
+    if (dev == Device::kCpu)
+      cpu_parallel_for(batch.count, k);
+    else
+      launch_project_cuda(k, batch.count);
   }
+  void stress_vjp(Device dev, const ParticleView<T, D>& p, const MaterialBatch& batch, const T* adj_tau,
+                  T* adj_F, T* adj_C, T* adj_plastic, T* adj_params, Status* status) const override {
+    if (batch.count <= 0) return;
+    const int np = nparams();
+    StressVjpKernel<Model, T, D> k{
+        p,       pack(), batch.index, batch.count, np,
+        adj_tau, adj_F,  adj_C,       adj_plastic, rows(dev, batch.count, adj_params),
+        status};
+    if (dev == Device::kCpu)
+      cpu_parallel_for(batch.count, k);
+    else
+      launch_stress_vjp_cuda(k, batch.count);
+    sum_params(dev, batch.count, adj_params);
+  }
+  void project_vjp(Device dev, T dt, const ParticleView<T, D>& trial, const MaterialBatch& batch,
+                   const T* adj_F_out, const T* adj_plastic_out, T* adj_F_trial, T* adj_plastic_in,
+                   T* adj_params, Status* status) const override {
+    if (batch.count <= 0) return;
+    const int np = nparams();
+    ProjectVjpKernel<Model, T, D> k{trial,
+                                    pack(),
+                                    batch.index,
+                                    batch.count,
+                                    np,
+                                    dt,
+                                    adj_F_out,
+                                    adj_plastic_out,
+                                    adj_F_trial,
+                                    adj_plastic_in,
+                                    rows(dev, batch.count, adj_params),
+                                    status};
+    if (dev == Device::kCpu)
+      cpu_parallel_for(batch.count, k);
+    else
+      launch_project_vjp_cuda(k, batch.count);
+    sum_params(dev, batch.count, adj_params);
+  }
+
   T wave_speed() const override { return Model::template wave_speed<T>(this->values_.data()); }
 
  private:
+  int nparams() const { return int(Model::specs().size()); }
+  static int nchunks(int count) { return (count + kParamChunk - 1) / kParamChunk; }
+  // Scratch for the per-particle parameter adjoints and their chunk sums, on dev (null when not wanted). It
+  // is kept between calls, so a material's VJPs must not run concurrently.
+  T* rows(Device dev, int count, const T* adj_params) const {
+    if (!adj_params) return nullptr;
+    const size_t need = size_t(nparams()) * (size_t(count) + size_t(nchunks(count)));
+    if (scratch_.device() != dev || scratch_.size() < need) scratch_.resize(dev, need);
+    return scratch_.data();
+  }
+  void sum_params(Device dev, int count, T* adj_params) const {
+    if (!adj_params) return;
+    const int np = nparams(), nc = nchunks(count);
+    T* partial = scratch_.data() + size_t(np) * count;
+    ParamChunkSum<T> sum{scratch_.data(), count, nc, partial};
+    ParamChunkCombine<T> combine{partial, nc, adj_params};
+    if (dev == Device::kCpu) {
+      cpu_parallel_for(int64_t(np) * nc, sum);
+      cpu_parallel_for(np, combine);
+    } else {
+      launch_param_sum_cuda(sum, combine, np);
+    }
+  }
+
   ParamPack<T> pack() const {
     ParamPack<T> r{};
-    for (size_t i = 0; i < this->values_.size() && i < size_t(kMaxMaterialParams); ++i) r.v[i] = this->values_[i];
+    for (size_t i = 0; i < this->values_.size() && i < size_t(kMaxMaterialParams); ++i)
+      r.v[i] = this->values_[i];
     return r;
   }
+  mutable Buffer<T> scratch_;
 };
 
 }  // namespace ductile

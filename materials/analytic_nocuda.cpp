@@ -13,16 +13,39 @@ template <class Model, class T, int D>
 void launch_project_cuda(const ProjectKernel<Model, T, D>&, int) {
   fail("", "this build has no CUDA backend (configure with nvcc present or -DDUCTILE_WITH_CUDA=ON)");
 }
+template <class Model, class T, int D>
+void launch_stress_vjp_cuda(const StressVjpKernel<Model, T, D>&, int) {
+  fail("", "this build has no CUDA backend (configure with nvcc present or -DDUCTILE_WITH_CUDA=ON)");
+}
+template <class Model, class T, int D>
+void launch_project_vjp_cuda(const ProjectVjpKernel<Model, T, D>&, int) {
+  fail("", "this build has no CUDA backend (configure with nvcc present or -DDUCTILE_WITH_CUDA=ON)");
+}
+template <class T>
+void launch_param_sum_cuda(const ParamChunkSum<T>&, const ParamChunkCombine<T>&, int) {
+  fail("", "this build has no CUDA backend (configure with nvcc present or -DDUCTILE_WITH_CUDA=ON)");
+}
+template void launch_param_sum_cuda<float>(const ParamChunkSum<float>&, const ParamChunkCombine<float>&, int);
+template void launch_param_sum_cuda<double>(const ParamChunkSum<double>&, const ParamChunkCombine<double>&,
+                                            int);
 
-#define DUCTILE_INSTANTIATE(M)                                                    \
-  template void launch_stress_cuda<M, float, 2>(const StressKernel<M, float, 2>&, int);   \
-  template void launch_stress_cuda<M, float, 3>(const StressKernel<M, float, 3>&, int);   \
-  template void launch_stress_cuda<M, double, 2>(const StressKernel<M, double, 2>&, int); \
-  template void launch_stress_cuda<M, double, 3>(const StressKernel<M, double, 3>&, int); \
-  template void launch_project_cuda<M, float, 2>(const ProjectKernel<M, float, 2>&, int); \
-  template void launch_project_cuda<M, float, 3>(const ProjectKernel<M, float, 3>&, int); \
-  template void launch_project_cuda<M, double, 2>(const ProjectKernel<M, double, 2>&, int); \
-  template void launch_project_cuda<M, double, 3>(const ProjectKernel<M, double, 3>&, int);
+#define DUCTILE_INSTANTIATE(M)                                                                     \
+  template void launch_stress_cuda<M, float, 2>(const StressKernel<M, float, 2>&, int);            \
+  template void launch_stress_cuda<M, float, 3>(const StressKernel<M, float, 3>&, int);            \
+  template void launch_stress_cuda<M, double, 2>(const StressKernel<M, double, 2>&, int);          \
+  template void launch_stress_cuda<M, double, 3>(const StressKernel<M, double, 3>&, int);          \
+  template void launch_project_cuda<M, float, 2>(const ProjectKernel<M, float, 2>&, int);          \
+  template void launch_project_cuda<M, float, 3>(const ProjectKernel<M, float, 3>&, int);          \
+  template void launch_project_cuda<M, double, 2>(const ProjectKernel<M, double, 2>&, int);        \
+  template void launch_project_cuda<M, double, 3>(const ProjectKernel<M, double, 3>&, int);        \
+  template void launch_stress_vjp_cuda<M, float, 2>(const StressVjpKernel<M, float, 2>&, int);     \
+  template void launch_stress_vjp_cuda<M, float, 3>(const StressVjpKernel<M, float, 3>&, int);     \
+  template void launch_stress_vjp_cuda<M, double, 2>(const StressVjpKernel<M, double, 2>&, int);   \
+  template void launch_stress_vjp_cuda<M, double, 3>(const StressVjpKernel<M, double, 3>&, int);   \
+  template void launch_project_vjp_cuda<M, float, 2>(const ProjectVjpKernel<M, float, 2>&, int);   \
+  template void launch_project_vjp_cuda<M, float, 3>(const ProjectVjpKernel<M, float, 3>&, int);   \
+  template void launch_project_vjp_cuda<M, double, 2>(const ProjectVjpKernel<M, double, 2>&, int); \
+  template void launch_project_vjp_cuda<M, double, 3>(const ProjectVjpKernel<M, double, 3>&, int);
 DUCTILE_FOR_EACH_ANALYTIC_MODEL(DUCTILE_INSTANTIATE)
 #undef DUCTILE_INSTANTIATE
 

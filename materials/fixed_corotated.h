@@ -11,6 +11,24 @@
 
 namespace ductile {
 
+// Adjoint of the corotated Kirchhoff stress tau = 2 mu (F - R) F^T + lambda J (J - 1) I for given Lame
+// parameters (shared with snow): the polar rotation's adjoint divides only by sigma_i + sigma_j (core/svd.h),
+// so it is regular at repeated singular values and at F = I.
+template <class T, int D>
+DUCTILE_HD inline void adj_corotated_stress(T mu, T lambda, const Mat<T, D>& F, T& adj_mu, T& adj_lambda,
+                                            Mat<T, D>& adj_F, const Mat<T, D>& adj_tau) {
+  const Svd<T, D> s = svd(F);
+  const Mat<T, D> R = polar_rotation(s), Ft = transpose(F), At = transpose(adj_tau);
+  const T J = det(F), trA = trace(adj_tau);
+  // 2 mu F F^T and -2 mu R F^T (R through adj_polar_rotation)
+  adj_F = adj_F + (T(2) * mu) * ((adj_tau + At) * F - At * R);
+  adj_polar_rotation(s, (T(-2) * mu) * (adj_tau * F), adj_F);
+  // lambda (J^2 - J) I
+  adj_det(F, lambda * (T(2) * J - T(1)) * trA, adj_F);
+  adj_mu += T(2) * ddot(adj_tau, (F - R) * Ft);
+  adj_lambda += trA * J * (J - T(1));
+}
+
 struct FixedCorotated {
   static constexpr const char* kName = "fixed_corotated";
   enum { kDensity = 0, kE = 1, kNu = 2 };
@@ -43,8 +61,26 @@ struct FixedCorotated {
     return (T(2) * mu) * ((F - R) * transpose(F)) + (lambda * J * (J - T(1))) * Mat<T, D>::identity();
   }
 
+  // Adjoint of stress (no dependence on C or plastic); adj_prm[kE], adj_prm[kNu] through the Lame parameters.
+  template <class T, int D>
+  DUCTILE_HD static void adj_stress(const T* prm, const Mat<T, D>& F, const Mat<T, D>&, T,
+                                    const Mat<T, D>& adj_tau, Mat<T, D>& adj_F, Mat<T, D>&, T&, T* adj_prm) {
+    T mu, lambda, adj_mu = 0, adj_lambda = 0;
+    lame(prm[kE], prm[kNu], mu, lambda);
+    adj_corotated_stress(mu, lambda, F, adj_mu, adj_lambda, adj_F, adj_tau);
+    adj_lame(prm[kE], prm[kNu], adj_prm[kE], adj_prm[kNu], adj_mu, adj_lambda);
+  }
+
   template <class T, int D>
   DUCTILE_HD static void project(const T*, T, Mat<T, D>&, T&) {}
+
+  // Adjoint of the identity projection.
+  template <class T, int D>
+  DUCTILE_HD static void adj_project(const T*, T, const Mat<T, D>&, T, const Mat<T, D>& adj_F_out,
+                                     T adj_plastic_out, Mat<T, D>& adj_F_trial, T& adj_plastic_in, T*) {
+    adj_F_trial = adj_F_trial + adj_F_out;
+    adj_plastic_in += adj_plastic_out;
+  }
 
   template <class T>
   static T wave_speed(const T* prm) {

@@ -70,11 +70,56 @@ struct Fluid {
     return tau;
   }
 
+  // d p / d gamma of p = K/gamma (J^-gamma - 1): K/gamma^2 (1 - e^x + x e^x) with x = -gamma log J, by its
+  // Taylor series K log(J)^2 (1/2 + x/3 + x^2/8 + x^3/30) for small x (gamma -> 0 or J -> 1).
+  template <class T>
+  DUCTILE_HD static T pressure_gamma_derivative(const T* prm, T J) {
+    const T K = prm[kBulk], g = prm[kGamma], L = std::log(J), x = -g * L;
+    if (std::fabs(x) < T(1e-3)) return K * L * L * (T(0.5) + x * (T(1) / T(3) + x * (T(0.125) + x / T(30))));
+    return K / (g * g) * (T(1) - std::exp(x) + x * std::exp(x));
+  }
+
+  // Adjoint of stress. The EOS part f(J) = -p(J) J has f' = -p + K J^-gamma for every gamma; the special
+  // cases of `pressure` are the same smooth function, so the gamma derivative is that of the general formula.
+  // The viscosity derivative is the one-sided (eta > 0) one, also at eta = 0.
+  template <class T, int D>
+  DUCTILE_HD static void adj_stress(const T* prm, const Mat<T, D>& F, const Mat<T, D>& C, T,
+                                    const Mat<T, D>& adj_tau, Mat<T, D>& adj_F, Mat<T, D>& adj_C, T&,
+                                    T* adj_prm) {
+    const T K = prm[kBulk], J = det(F), trA = trace(adj_tau), eta = prm[kViscosity];
+    const T unit[4] = {prm[kDensity], T(1), prm[kGamma], eta};
+    const T p1 = pressure(unit, J);  // p / K
+    T adj_J = trA * (-K * p1 + K * std::pow(J, -prm[kGamma]));
+    adj_prm[kBulk] += -trA * J * p1;
+    adj_prm[kGamma] += -trA * J * pressure_gamma_derivative(prm, J);
+    // viscous part 2 eta J dev(sym C): dev and sym are self-adjoint projections
+    Mat<T, D> d = sym(C);
+    d = d - (trace(d) / T(D)) * Mat<T, D>::identity();
+    const T ad = ddot(adj_tau, d);
+    adj_prm[kViscosity] += T(2) * J * ad;
+    if (eta > T(0)) {
+      Mat<T, D> a = sym(adj_tau);
+      a = a - (trace(a) / T(D)) * Mat<T, D>::identity();
+      adj_C = adj_C + (T(2) * eta * J) * a;
+      adj_J += T(2) * eta * ad;
+    }
+    adj_det(F, adj_J, adj_F);
+  }
+
   // F <- J^(1/D) I.
   template <class T, int D>
   DUCTILE_HD static void project(const T*, T, Mat<T, D>& F, T&) {
     const T J = det(F);
     F = (D == 3 ? std::cbrt(J) : std::sqrt(J)) * Mat<T, D>::identity();
+  }
+
+  // Adjoint of project: d J^(1/D) / dJ = J^(1/D) / (D J), then d J = cof(F) : dF.
+  template <class T, int D>
+  DUCTILE_HD static void adj_project(const T*, T, const Mat<T, D>& F_trial, T, const Mat<T, D>& adj_F_out,
+                                     T adj_plastic_out, Mat<T, D>& adj_F_trial, T& adj_plastic_in, T*) {
+    const T J = det(F_trial), r = D == 3 ? std::cbrt(J) : std::sqrt(J);
+    adj_det(F_trial, trace(adj_F_out) * r / (T(D) * J), adj_F_trial);
+    adj_plastic_in += adj_plastic_out;
   }
 
   template <class T>

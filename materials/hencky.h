@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "core/svd.h"
+#include "materials/principal_adjoint.h"
 
 namespace ductile {
 
@@ -63,6 +64,47 @@ template <class T, int D>
 DUCTILE_HD inline Mat<T, D> hencky_stress(T mu, T lambda, const Mat<T, D>& F) {
   Svd<T, D> s = svd(F);
   return compose(s.U, hencky_principal_stress(mu, lambda, hencky_strain(s.sigma)), s.U);
+}
+
+// d eps_i / d sigma_i: 1 / sigma_i above the clamp, 0 below it (the clamped strain is constant).
+template <class T, int D>
+DUCTILE_HD DUCTILE_INLINE Vec<T, D> hencky_strain_slope(const Vec<T, D>& sigma) {
+  Vec<T, D> r;
+  for (int i = 0; i < D; ++i) r[i] = sigma[i] > T(kHenckyMinSigma) ? T(1) / sigma[i] : T(0);
+  return r;
+}
+
+// Divided difference (eps(a) - eps(b)) / (a - b) of the clamped Hencky strain, its slope at a = b.
+template <class T>
+DUCTILE_HD DUCTILE_INLINE T hencky_strain_dd(T a, T b) {
+  const T lo = T(kHenckyMinSigma);
+  if (a > lo && b > lo) return log_divided_difference(a, b);
+  if (a == b) return T(0);  // both clamped
+  return (std::log(a > lo ? a : lo) - std::log(b > lo ? b : lo)) / (a - b);
+}
+
+// Adjoint of hencky_stress: accumulates adj_F, adj_mu and adj_lambda from adj_tau
+// (materials/principal_adjoint.h, kind (b), with t_i - t_j = 2 mu (eps_i - eps_j)). Below the sigma clamp the
+// derivative is zero.
+template <class T, int D>
+DUCTILE_HD inline void adj_hencky_stress(T mu, T lambda, const Mat<T, D>& F, T& adj_mu, T& adj_lambda,
+                                         Mat<T, D>& adj_F, const Mat<T, D>& adj_tau) {
+  Svd<T, D> s = svd(F);
+  const Vec<T, D> eps = hencky_strain(s.sigma), slope = hencky_strain_slope(s.sigma);
+  const Mat<T, D> A = transpose(s.U) * adj_tau * s.U;
+  const T trA = trace(A);
+  Vec<T, D> adj_sigma;
+  Mat<T, D> dd = Mat<T, D>::zero();
+  T am = 0;
+  for (int i = 0; i < D; ++i) {
+    adj_sigma[i] = (T(2) * mu * A(i, i) + lambda * trA) * slope[i];
+    am += T(2) * A(i, i) * eps[i];
+    for (int j = 0; j < D; ++j)
+      if (j != i) dd(i, j) = T(2) * mu * hencky_strain_dd(s.sigma[i], s.sigma[j]);
+  }
+  adj_mu += am;
+  adj_lambda += trA * principal_trace(eps);
+  adj_principal_stress(s, hencky_principal_stress(mu, lambda, eps), dd, A, adj_sigma, adj_F);
 }
 
 // Strain energy density mu |eps|^2 + lambda/2 (tr eps)^2 per unit reference volume.

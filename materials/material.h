@@ -39,6 +39,24 @@ class Material {
   // Plastic return mapping on the trial F (in place on p.F and p.plastic); identity for elastic models.
   virtual void project(Device dev, T dt, const ParticleView<T, D>& p, const MaterialBatch& batch,
                        Status* status) const = 0;
+  // Vector-Jacobian product of stress: with adj_tau laid out like tau, accumulates (+=) the adjoints of F, C
+  // and plastic (per-particle SoA arrays laid out like p.F, p.C and p.plastic; adj_C and adj_plastic may be
+  // null when not wanted) and of the parameters (adj_params: one entry per parameter in specs() order, or
+  // null). Every pointer lives on `dev`. The parameter sums are deterministic on the CPU (fixed order,
+  // independent of the thread count). A NaN or infinite adjoint raises kStatusNonFinite at stage
+  // kStageStress.
+  virtual void stress_vjp(Device dev, const ParticleView<T, D>& p, const MaterialBatch& batch,
+                          const T* adj_tau, T* adj_F, T* adj_C, T* adj_plastic, T* adj_params,
+                          Status* status) const = 0;
+  // Vector-Jacobian product of project: `trial` holds the trial F and the plastic state before projection;
+  // from the adjoints of the projected F and plastic, accumulates (+=) those of the trial F, of plastic
+  // before projection and of the parameters. Output arrays must not alias the input adjoints; adj_plastic_out
+  // and adj_plastic_in may be null (no plastic adjoint), adj_params may be null. Plastic branches are
+  // differentiated piecewise (docs/GRADIENTS.md). Non-finite adjoints raise kStatusNonFinite at
+  // kStageProject.
+  virtual void project_vjp(Device dev, T dt, const ParticleView<T, D>& trial, const MaterialBatch& batch,
+                           const T* adj_F_out, const T* adj_plastic_out, T* adj_F_trial, T* adj_plastic_in,
+                           T* adj_params, Status* status) const = 0;
   // Largest stable time step for this material at grid spacing dx (elastic wave speed, CFL-like bound).
   virtual T wave_speed() const = 0;
 

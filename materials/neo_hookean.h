@@ -37,8 +37,29 @@ struct NeoHookean {
     return mu * (F * transpose(F)) + (lambda * std::log(det(F)) - mu) * Mat<T, D>::identity();
   }
 
+  // Adjoint of stress: d tau = mu (dF F^T + F dF^T) + lambda tr(F^-1 dF) I (d log J = cof(F) : dF / J).
+  template <class T, int D>
+  DUCTILE_HD static void adj_stress(const T* prm, const Mat<T, D>& F, const Mat<T, D>&, T,
+                                    const Mat<T, D>& adj_tau, Mat<T, D>& adj_F, Mat<T, D>&, T&, T* adj_prm) {
+    T mu, lambda;
+    lame(prm[kE], prm[kNu], mu, lambda);
+    const T J = det(F), trA = trace(adj_tau);
+    adj_F = adj_F + mu * ((adj_tau + transpose(adj_tau)) * F);
+    adj_det(F, lambda * trA / J, adj_F);
+    const T adj_mu = ddot(adj_tau, F * transpose(F)) - trA, adj_lambda = trA * std::log(J);
+    adj_lame(prm[kE], prm[kNu], adj_prm[kE], adj_prm[kNu], adj_mu, adj_lambda);
+  }
+
   template <class T, int D>
   DUCTILE_HD static void project(const T*, T, Mat<T, D>&, T&) {}
+
+  // Adjoint of the identity projection.
+  template <class T, int D>
+  DUCTILE_HD static void adj_project(const T*, T, const Mat<T, D>&, T, const Mat<T, D>& adj_F_out,
+                                     T adj_plastic_out, Mat<T, D>& adj_F_trial, T& adj_plastic_in, T*) {
+    adj_F_trial = adj_F_trial + adj_F_out;
+    adj_plastic_in += adj_plastic_out;
+  }
 
   template <class T>
   static T wave_speed(const T* prm) {

@@ -16,6 +16,8 @@
 
 #include "core/svd.h"
 #include "materials/elastic_params.h"
+#include "materials/fixed_corotated.h"
+#include "materials/principal_adjoint.h"
 
 namespace ductile {
 
@@ -67,6 +69,23 @@ struct Snow {
     return (T(2) * mu * h) * ((F - R) * transpose(F)) + (lambda * h * J * (J - T(1))) * Mat<T, D>::identity();
   }
 
+  // Adjoint of stress: the corotated adjoint with hardened Lame parameters, and the hardening factor's
+  // derivative in J_P (= plastic) and xi; zero where h is clamped to [0.1, 5].
+  template <class T, int D>
+  DUCTILE_HD static void adj_stress(const T* prm, const Mat<T, D>& F, const Mat<T, D>&, T plastic,
+                                    const Mat<T, D>& adj_tau, Mat<T, D>& adj_F, Mat<T, D>&, T& adj_plastic,
+                                    T* adj_prm) {
+    T mu, lambda, adj_mu = 0, adj_lambda = 0;
+    lame(prm[kE], prm[kNu], mu, lambda);
+    const T raw = std::exp(prm[kHardening] * (T(1) - plastic)), h = hardening_factor(prm, plastic);
+    adj_corotated_stress(mu * h, lambda * h, F, adj_mu, adj_lambda, adj_F, adj_tau);
+    adj_lame(prm[kE], prm[kNu], adj_prm[kE], adj_prm[kNu], adj_mu * h, adj_lambda * h);
+    if (raw < T(kMinHardening) || raw > T(kMaxHardening)) return;  // clamped: h is constant
+    const T adj_h = adj_mu * mu + adj_lambda * lambda;
+    adj_plastic -= adj_h * prm[kHardening] * h;
+    adj_prm[kHardening] += adj_h * (T(1) - plastic) * h;
+  }
+
   // Clamp the singular values of F_E; F is unchanged when none is clamped.
   template <class T, int D>
   DUCTILE_HD static void project(const T* prm, T, Mat<T, D>& F, T& plastic) {
@@ -83,6 +102,58 @@ struct Snow {
     if (!clamped) return;
     F = compose(s.U, c, s.V);
     plastic *= ratio;
+  }
+
+  // Adjoint of project, piecewise: a singular value inside [1 - theta_c, 1 + theta_s] passes through (slope
+  // 1), a clamped one has slope 0 in sigma and 1 in its bound. The divided differences (c_i - c_j)/(sigma_i -
+  // sigma_j) of the 1-Lipschitz clamp lie in [0, 1]; at sigma_i = sigma_j they are the common slope.
+  // plastic_out = plastic_in prod(sigma_d / c_d), differentiated without dividing by sigma.
+  template <class T, int D>
+  DUCTILE_HD static void adj_project(const T* prm, T, const Mat<T, D>& F_trial, T plastic_in,
+                                     const Mat<T, D>& adj_F_out, T adj_plastic_out, Mat<T, D>& adj_F_trial,
+                                     T& adj_plastic_in, T* adj_prm) {
+    const T lo = T(1) - prm[kCompression], hi = T(1) + prm[kStretch];
+    const Svd<T, D> s = svd(F_trial);
+    Vec<T, D> c;
+    int side[D];  // -1 clamped to lo, +1 clamped to hi, 0 free
+    bool clamped = false;
+    for (int d = 0; d < D; ++d) {
+      side[d] = s.sigma[d] < lo ? -1 : (s.sigma[d] > hi ? 1 : 0);
+      c[d] = side[d] < 0 ? lo : (side[d] > 0 ? hi : s.sigma[d]);
+      clamped = clamped || c[d] != s.sigma[d];
+    }
+    if (!clamped) {  // identity
+      adj_F_trial = adj_F_trial + adj_F_out;
+      adj_plastic_in += adj_plastic_out;
+      return;
+    }
+    const Mat<T, D> A = principal_frame(s, adj_F_out);
+    T ratio = 1;
+    for (int d = 0; d < D; ++d) ratio *= s.sigma[d] / c[d];
+    adj_plastic_in += adj_plastic_out * ratio;
+    const T ap = adj_plastic_out * plastic_in;
+    Vec<T, D> adj_sigma;
+    Mat<T, D> dd = Mat<T, D>::zero();
+    T adj_lo = 0, adj_hi = 0;
+    for (int d = 0; d < D; ++d) {
+      T others = 1;  // prod over e != d of sigma_e / c_e
+      for (int e = 0; e < D; ++e)
+        if (e != d) others *= s.sigma[e] / c[e];
+      if (side[d] == 0) {
+        adj_sigma[d] = A(d, d);
+      } else {
+        adj_sigma[d] = ap * others / c[d];
+        const T adj_c = A(d, d) - ap * others * s.sigma[d] / (c[d] * c[d]);
+        (side[d] < 0 ? adj_lo : adj_hi) += adj_c;
+      }
+      for (int e = 0; e < D; ++e)
+        if (e != d)
+          dd(d, e) =
+              s.sigma[d] == s.sigma[e] ? T(side[d] == 0 ? 1 : 0) : (c[d] - c[e]) / (s.sigma[d] - s.sigma[e]);
+    }
+    adj_principal_map(s, c, dd, A, adj_sigma, adj_F_trial);
+    adj_prm[kCompression] -= adj_lo;
+    adj_prm[kStretch] += adj_hi;
   }
 
   template <class T>

@@ -6,5 +6,8 @@
 namespace ductile::app {
 
 void add_version_command(CLI::App& app);
+// `ductile simulate [SCENE] --out DIR --backend cpu|cuda|auto --threads N --frames N --set path=value
+// --quiet`
+void add_simulate_command(CLI::App& app);
 
 }  // namespace ductile::app

@@ -9,10 +9,28 @@ int main(int argc, char** argv) {
   CLI::App app{"ductile: differentiable MLS-MPM simulation of deformable matter"};
   app.require_subcommand(0, 1);
   ductile::app::add_version_command(app);
+  ductile::app::add_simulate_command(app);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::RuntimeError& e) {
+    // a subcommand that already reported its failure passes its exit code this way
+    return e.get_exit_code();
+  } catch (const CLI::Error& e) {
+    // usage errors: one line, exit 1, like every other bad input
+    std::fprintf(stderr, "error: %s (see --help)\n", e.what());
+    return 1;
+  } catch (const ductile::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
   }
+  // no subcommand: say what there is
+  if (app.get_subcommands().empty()) std::printf("%s", app.help().c_str());
   return 0;
 }

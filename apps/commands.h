@@ -6,6 +6,7 @@
 namespace ductile::app {
 
 void add_version_command(CLI::App& app);
+void add_bench_command(CLI::App& app);  // `ductile bench`: throughput of the standard scenes
 // `ductile simulate [SCENE] --out DIR --backend cpu|cuda|auto --threads N --frames N --set path=value
 // --quiet`
 void add_simulate_command(CLI::App& app);

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   CLI::App app{"ductile: differentiable MLS-MPM simulation of deformable matter"};
   app.require_subcommand(0, 1);
   ductile::app::add_version_command(app);
+  ductile::app::add_bench_command(app);
   ductile::app::add_simulate_command(app);
   try {
     app.parse(argc, argv);

@@ -1,5 +1,6 @@
 #include "core/simulator.h"
 
+#include <chrono>
 #include <sstream>
 
 #include "core/error.h"
@@ -27,51 +28,81 @@ Simulator<T, D>::~Simulator() = default;
 
 template <class T, int D>
 void Simulator<T, D>::set_state(const State<T, D>& s) {
-  for (auto& b : buf_) {
-    b.n = s.n;
-    for (Buffer<T>* f : {&b.x, &b.v, &b.C, &b.F, &b.plastic, &b.mass, &b.vol0}) f->resize(device_, 0);
-    b.x.resize(device_, s.x.size());
-    b.v.resize(device_, s.v.size());
-    b.C.resize(device_, s.C.size());
-    b.F.resize(device_, s.F.size());
-    b.plastic.resize(device_, s.plastic.size());
-  }
-  auto& b = buf_[cur_];
-  b.x.upload(s.x), b.v.upload(s.v), b.C.upload(s.C), b.F.upload(s.F), b.plastic.upload(s.plastic);
-  // constants shared by both buffers: mass, volume, material
-  for (auto& bb : buf_) {
-    bb.mass.resize(device_, 0), bb.vol0.resize(device_, 0), bb.material.resize(device_, 0);
-  }
-  buf_[0].mass.upload(s.mass), buf_[0].vol0.upload(s.vol0), buf_[0].material.upload(s.material);
-  buf_[1].mass.upload(s.mass), buf_[1].vol0.upload(s.vol0), buf_[1].material.upload(s.material);
-  tau_.resize(device_, size_t(D * D) * s.n);
-  // per-material particle batches
   const int nm = int(model_.materials.size());
-  std::vector<std::vector<int32_t>> idx(nm);
   for (int p = 0; p < s.n; ++p) {
     int m = s.material[p];
-    if (m < 0 || m >= nm) fail("state", "particle " + std::to_string(p) + " has material index " +
-                                            std::to_string(m) + " but the model has " + std::to_string(nm));
-    idx[m].push_back(p);
+    if (m < 0 || m >= nm)
+      fail("state", "particle " + std::to_string(p) + " has material index " + std::to_string(m) +
+                        " but the model has " + std::to_string(nm));
   }
+  // both buffers get every array (the constants mass, volume, material and id too: a backend may permute
+  // them)
+  std::vector<int32_t> id(s.n);
+  for (int p = 0; p < s.n; ++p) id[p] = p;
+  auto put = [&](auto& buffer, const auto& host) {
+    buffer.resize(device_, host.size());
+    buffer.upload(host);
+  };
+  for (auto& b : buf_) {
+    b.n = s.n;
+    put(b.x, s.x), put(b.v, s.v), put(b.C, s.C), put(b.F, s.F), put(b.plastic, s.plastic);
+    put(b.mass, s.mass), put(b.vol0, s.vol0), put(b.material, s.material), put(b.id, id);
+  }
+  tau_.resize(device_, size_t(D * D) * s.n);
+  host_material_ = s.material;
   batch_index_.clear();
   batch_count_.clear();
-  for (int m = 0; m < nm; ++m) {
-    batch_index_.emplace_back(device_, 0);
-    batch_index_.back().upload(idx[m]);
-    batch_count_.push_back(int(idx[m].size()));
-  }
-  host_material_ = s.material;
+  for (int m = 0; m < nm; ++m) batch_index_.emplace_back(device_, 0);
+  batch_count_.assign(nm, 0);
+  rebuild_batches_from(s.material);
   time_ = s.time;
   step_ = s.step;
+}
+
+// Per-material particle batches from the material of each slot.
+template <class T, int D>
+void Simulator<T, D>::rebuild_batches_from(const std::vector<int32_t>& material) {
+  const int nm = int(model_.materials.size());
+  std::vector<std::vector<int32_t>> idx(nm);
+  for (size_t p = 0; p < material.size(); ++p) idx[material[p]].push_back(int32_t(p));
+  for (int m = 0; m < nm; ++m) {
+    batch_index_[m].upload(idx[m]);
+    batch_count_[m] = int(idx[m].size());
+  }
+}
+
+// After a backend permuted the particles: batches from buffer b's materials (one material: always all slots).
+template <class T, int D>
+void Simulator<T, D>::rebuild_batches(int b) {
+  if (model_.materials.size() < 2) return;
+  std::vector<int32_t> material;
+  buf_[b].material.download(material);
+  rebuild_batches_from(material);
 }
 
 template <class T, int D>
 void Simulator<T, D>::get_state(State<T, D>& s) const {
   auto& b = const_cast<DeviceParticles<T, D>&>(buf_[cur_]);
-  s.n = b.n;
-  b.x.download(s.x), b.v.download(s.v), b.C.download(s.C), b.F.download(s.F), b.plastic.download(s.plastic);
-  b.mass.download(s.mass), b.vol0.download(s.vol0), b.material.download(s.material);
+  const int n = b.n;
+  std::vector<int32_t> id;
+  b.id.download(id);
+  // slot q holds particle id[q]: component k of a field of `width` components lives at [k * n + q]
+  auto unpermute = [&](const auto& src, auto& dst, int width) {
+    dst.resize(src.size());
+    for (int k = 0; k < width; ++k)
+      for (int q = 0; q < n; ++q) dst[size_t(k) * n + id[q]] = src[size_t(k) * n + q];
+  };
+  std::vector<T> f;
+  std::vector<int32_t> m;
+  s.n = n;
+  b.x.download(f), unpermute(f, s.x, D);
+  b.v.download(f), unpermute(f, s.v, D);
+  b.C.download(f), unpermute(f, s.C, D * D);
+  b.F.download(f), unpermute(f, s.F, D * D);
+  b.plastic.download(f), unpermute(f, s.plastic, 1);
+  b.mass.download(f), unpermute(f, s.mass, 1);
+  b.vol0.download(f), unpermute(f, s.vol0, 1);
+  b.material.download(m), unpermute(m, s.material, 1);
   s.time = time_;
   s.step = step_;
 }
@@ -79,15 +110,30 @@ void Simulator<T, D>::get_state(State<T, D>& s) const {
 // one explicit MLS-MPM step: stress -> P2G -> grid update -> G2P -> plastic projection
 template <class T, int D>
 void Simulator<T, D>::step() {
-  compute_stress();
-  particle_to_grid();
-  update_grid();
-  grid_to_particle();
-  project_plastic();
+  timed(&StageTimes::stress, [&] { compute_stress(); });
+  timed(&StageTimes::p2g, [&] { particle_to_grid(); });
+  timed(&StageTimes::grid, [&] { update_grid(); });
+  timed(&StageTimes::g2p, [&] { grid_to_particle(); });
+  timed(&StageTimes::project, [&] { project_plastic(); });
+  if (timing_) ++times_.steps;
   cur_ ^= 1;
   time_ += double(model_.dt);
   ++step_;
   check_status();
+}
+
+template <class T, int D>
+template <class Fn>
+void Simulator<T, D>::timed(double StageTimes::*slot, Fn&& fn) {
+  if (!timing_) return fn();
+  auto t0 = std::chrono::steady_clock::now();
+  fn();
+  // a synchronous copy of the status word waits for queued device work
+  if (device_ != Device::kCpu) {
+    Status s;
+    device_copy(&s, Device::kCpu, status_.data(), device_, sizeof(Status));
+  }
+  times_.*slot += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 // Kirchhoff stress of every particle, one batch per material
@@ -104,7 +150,7 @@ void Simulator<T, D>::compute_stress() {
 template <class T, int D>
 void Simulator<T, D>::particle_to_grid() {
   GridView<T, D> g{model_.grid, grid_mass_.data(), grid_mv_.data()};
-  backend_->p2g(P2G<T, D>{buf_[cur_].view(), tau_.data(), g, model_.dt});
+  backend_->p2g(P2G<T, D>{buf_[cur_].view(), tau_.data(), g, model_.dt, status_.data()});
 }
 
 // velocities, gravity, colliders at the current time, walls
@@ -117,18 +163,26 @@ void Simulator<T, D>::update_grid() {
     cs.push_back(c);
   }
   if (colliders_.size() != cs.size()) colliders_.resize(device_, cs.size());
-  if (!cs.empty()) device_copy(colliders_.data(), device_, cs.data(), Device::kCpu, cs.size() * sizeof(cs[0]));
+  if (!cs.empty())
+    device_copy(colliders_.data(), device_, cs.data(), Device::kCpu, cs.size() * sizeof(cs[0]));
   GridView<T, D> g{model_.grid, grid_mass_.data(), grid_mv_.data()};
-  backend_->grid_update(GridUpdate<T, D>{g, model_.gravity, model_.dt, model_.walls, colliders_.data(),
-                                         int(cs.size())});
+  backend_->grid_update(
+      GridUpdate<T, D>{g, model_.gravity, model_.dt, model_.walls, colliders_.data(), int(cs.size())});
 }
 
-// gather velocities, advect, trial F into the other buffer
+// gather velocities, advect, trial F into the other buffer (in the backend's particle order, with the
+// constants)
 template <class T, int D>
 void Simulator<T, D>::grid_to_particle() {
   GridView<T, D> g{model_.grid, grid_mass_.data(), grid_mv_.data()};
-  backend_->g2p(G2P<T, D>{g, buf_[cur_].view(), buf_[cur_ ^ 1].view(), model_.dt, model_.domain_min,
-                          model_.domain_max, status_.data()});
+  auto& in = buf_[cur_];
+  auto& out = buf_[cur_ ^ 1];
+  G2P<T, D> k{g, in.view(), out.view(), model_.dt, model_.domain_min, model_.domain_max, status_.data()};
+  k.out_mass = out.mass.data(), k.out_vol0 = out.vol0.data(), k.out_material = out.material.data();
+  k.in_id = in.id.data(), k.out_id = out.id.data();
+  backend_->g2p(k);
+  // the projection and the next step index the new buffer
+  if (device_ == Device::kCpu) rebuild_batches(cur_ ^ 1);
 }
 
 // return mapping per material on the trial F
@@ -148,13 +202,20 @@ void Simulator<T, D>::check_status() {
   if (!s.bits) return;
   uint32_t stage = 0;
   while (stage < 5 && !(s.stages & (1u << stage))) ++stage;
-  std::string what = (s.bits & kStatusNonFinite)    ? "NaN or infinity"
+  std::string what = (s.bits & kStatusNonFinite)     ? "NaN or infinity"
                      : (s.bits & kStatusOutOfDomain) ? "particle left the domain"
                                                      : "deformation gradient inverted (det F <= 0)";
+  // kernels name slots: of the step's input buffer up to g2p, of its output in the projection
   int p = s.particle;
+  const auto& slots = buf_[stage == kStageProject ? cur_ : cur_ ^ 1].id;
+  if (p >= 0 && p < int(slots.size())) {
+    std::vector<int32_t> id;
+    slots.download(id);
+    p = id[p];
+  }
   std::ostringstream os;
-  os << what << " at step " << step_ << " (t = " << time_ << " s), stage " << stage_name(stage) << ", particle "
-     << p;
+  os << what << " at step " << step_ << " (t = " << time_ << " s), stage " << stage_name(stage)
+     << ", particle " << p;
   if (p >= 0 && p < int(host_material_.size()))
     os << " of material '" << model_.material_names[host_material_[p]] << "'";
   if (s.bits & kStatusOutOfDomain)

@@ -12,15 +12,24 @@
 
 namespace ductile {
 
-// Particle arrays on the simulator's device.
+// Particle arrays on the simulator's device. A backend may store particles in its own order (the CPU backend
+// keeps them sorted by cell): slot q holds the State's particle id[q].
 template <class T, int D>
 struct DeviceParticles {
   int n = 0;
   Buffer<T> x, v, C, F, plastic, mass, vol0;
-  Buffer<int32_t> material;
+  Buffer<int32_t> material, id;
   ParticleView<T, D> view() {
-    return {n, x.data(), v.data(), C.data(), F.data(), plastic.data(), mass.data(), vol0.data(), material.data()};
+    return {n,           x.data(),    v.data(),       C.data(), F.data(), plastic.data(),
+            mass.data(), vol0.data(), material.data()};
   }
+};
+
+// Wall-clock seconds spent in each stage, summed over the steps since the last reset (when timing is on).
+struct StageTimes {
+  double stress = 0, p2g = 0, grid = 0, g2p = 0, project = 0;
+  int64_t steps = 0;
+  double total() const { return stress + p2g + grid + g2p + project; }
 };
 
 template <class T, int D>
@@ -31,7 +40,7 @@ class Simulator {
 
   // Copies a host state to the device (the model's materials index the particles' material ids).
   void set_state(const State<T, D>& s);
-  // Copies the current state back to the host.
+  // Copies the current state back to the host, particles in the State's order.
   void get_state(State<T, D>& s) const;
   // Advances one time step; throws Error naming the step, stage, particle and material on a fault.
   void step();
@@ -39,6 +48,10 @@ class Simulator {
   int64_t steps() const { return step_; }
   Device device() const { return device_; }
   const Model<T, D>& model() const { return model_; }
+  // Per-stage timing (off by default; on CUDA each timed stage waits for the device to finish).
+  void set_timing(bool on) { timing_ = on; }
+  const StageTimes& stage_times() const { return times_; }
+  void reset_stage_times() { times_ = StageTimes{}; }
 
  private:
   void compute_stress();
@@ -47,6 +60,11 @@ class Simulator {
   void grid_to_particle();
   void project_plastic();
   void check_status();
+  void rebuild_batches(int buffer);
+  void rebuild_batches_from(const std::vector<int32_t>& material);
+  // Runs one stage, adding its wall time to `slot` when timing is on.
+  template <class Fn>
+  void timed(double StageTimes::*slot, Fn&& fn);
 
   const Model<T, D>& model_;
   Device device_;
@@ -62,6 +80,8 @@ class Simulator {
   std::vector<int32_t> host_material_;
   double time_ = 0;
   int64_t step_ = 0;
+  bool timing_ = false;
+  StageTimes times_;
 };
 
 }  // namespace ductile

@@ -1,6 +1,6 @@
-// Quadratic B-spline interpolation weights (Jiang et al. 2016, "The affine particle-in-cell method", eq. 123 of
-// the MPM course notes): for fx = x/dx - base in [0.5, 1.5), w0 = 0.5 (1.5 - fx)^2, w1 = 0.75 - (fx - 1)^2,
-// w2 = 0.5 (fx - 0.5)^2, and the 3^D stencil weight is the product over axes.
+// Quadratic B-spline interpolation weights (Jiang et al. 2016, "The affine particle-in-cell method",
+// eq. 123 of the MPM course notes): for fx = x/dx - base in [0.5, 1.5), w0 = 0.5 (1.5 - fx)^2,
+// w1 = 0.75 - (fx - 1)^2, w2 = 0.5 (fx - 0.5)^2, and the 3^D stencil weight is the product over axes.
 #pragma once
 
 #include <cmath>
@@ -11,11 +11,19 @@ namespace ductile {
 
 template <class T, int D>
 struct Stencil {
-  int base[D];    // lowest node of the 3^D stencil
-  T fx[D];        // position relative to base, in cells
-  T w[D][3];      // per-axis weights
-  T dw[D][3];     // per-axis weight derivatives d w / d fx
+  int base[D];  // lowest node of the 3^D stencil
+  T fx[D];      // position relative to base, in cells
+  T w[D][3];    // per-axis weights
+  T dw[D][3];   // per-axis weight derivatives d w / d fx
 };
+
+// floor(y) as an int for |y| < 2^31: truncation, minus one for negative non-integers (cheaper than std::floor
+// without SSE4.1).
+template <class T>
+DUCTILE_HD DUCTILE_INLINE int floor_int(T y) {
+  const int t = int(y);
+  return t - (y < T(t));
+}
 
 // Weights of the particle at x on grid spec.
 template <class T, int D>
@@ -23,7 +31,7 @@ DUCTILE_HD DUCTILE_INLINE Stencil<T, D> bspline_stencil(const GridSpec<T, D>& g,
   Stencil<T, D> s;
   for (int d = 0; d < D; ++d) {
     T xr = (x[d] - g.origin[d]) * g.inv_dx;
-    int b = int(std::floor(xr - T(0.5)));
+    int b = floor_int(xr - T(0.5));
     T f = xr - T(b);
     s.base[d] = b;
     s.fx[d] = f;
@@ -35,6 +43,14 @@ DUCTILE_HD DUCTILE_INLINE Stencil<T, D> bspline_stencil(const GridSpec<T, D>& g,
     s.dw[d][2] = f - T(0.5);
   }
   return s;
+}
+
+// True when every node of the 3^D stencil starting at base lies inside the grid.
+template <class T, int D>
+DUCTILE_HD DUCTILE_INLINE bool stencil_inside(const GridSpec<T, D>& g, const int* base) {
+  bool in = true;
+  for (int d = 0; d < D; ++d) in = in && base[d] >= 0 && base[d] + 2 < g.res[d];
+  return in;
 }
 
 // Visits the 3^D stencil nodes: fn(offset[D], weight, dpos) with dpos = x_i - x_p in metres.

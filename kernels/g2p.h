@@ -1,7 +1,14 @@
 // Grid-to-particle transfer (Hu et al. 2018, eq. 17 and 28; Jiang et al. 2015 APIC): gather the particle's
 // velocity v_p = sum_i w_ip v_i and affine field C_p = D^-1 sum_i w_ip v_i (x_i - x_p)^T, advect
 // x_p += dt v_p and update the trial deformation gradient F_p <- (I + dt C_p) F_p.
+//
+// The gather is separable. With x_i - x_p = ((o - 1) - (fx - 1)) dx for the stencil offset o in {0, 1, 2}^D,
+//   sum_i w v_i (x_i - x_p)^T = dx (S - v_p (fx - 1)^T),   S = sum_i w v_i (o - 1)^T,
+// so C_p = 4 / dx (S - v_p (fx - 1)^T).
 #pragma once
+
+#include <cmath>
+#include <limits>
 
 #include "core/grid.h"
 #include "core/state.h"
@@ -9,6 +16,44 @@
 #include "kernels/bspline.h"
 
 namespace ductile {
+
+// C_p = 4 / dx (S - v (fx - 1)^T) from the gathered velocity v and first moment S = sum_i w v_i (o - 1)^T.
+template <class T, int D>
+DUCTILE_HD DUCTILE_INLINE Mat<T, D> g2p_affine(T inv_dx, const Vec<T, D>& v, const Mat<T, D>& S,
+                                               const T* fx) {
+  Mat<T, D> C;
+  const T k = T(4) * inv_dx;
+  for (int a = 0; a < D; ++a)
+    for (int b = 0; b < D; ++b) C(a, b) = k * (S(a, b) - v[a] * (fx[b] - T(1)));
+  return C;
+}
+
+// Advection x + dt v and trial deformation gradient (I + dt C) F.
+template <class T, int D>
+DUCTILE_HD DUCTILE_INLINE void g2p_advect(T dt, const Vec<T, D>& x, const Vec<T, D>& v, const Mat<T, D>& C,
+                                          const Mat<T, D>& F, Vec<T, D>& xn, Mat<T, D>& Fn) {
+  for (int a = 0; a < D; ++a) xn[a] = x[a] + dt * v[a];
+  for (int a = 0; a < D; ++a)
+    for (int b = 0; b < D; ++b) {
+      T s = F(a, b);
+      for (int c = 0; c < D; ++c) s += dt * C(a, c) * F(c, b);
+      Fn(a, b) = s;
+    }
+}
+
+// The fault of a G2P result: kStatusNonFinite, kStatusOutOfDomain (outside [lo, hi]) or 0.
+template <class T, int D>
+DUCTILE_HD DUCTILE_INLINE uint32_t g2p_fault(const Vec<T, D>& v, const Vec<T, D>& xn, const Vec<T, D>& lo,
+                                             const Vec<T, D>& hi) {
+  // branch-free, so that loops over particles vectorize (|x| <= max is false for NaN and infinities)
+  const T big = std::numeric_limits<T>::max();
+  bool finite = true, inside = true;
+  for (int d = 0; d < D; ++d) {
+    finite = finite & (std::fabs(v[d]) <= big) & (std::fabs(xn[d]) <= big);
+    inside = inside & (xn[d] >= lo[d]) & (xn[d] <= hi[d]);
+  }
+  return uint32_t(!finite) * kStatusNonFinite + uint32_t(finite & !inside) * kStatusOutOfDomain;
+}
 
 template <class T, int D>
 struct G2P {
@@ -18,43 +63,68 @@ struct G2P {
   T dt;
   Vec<T, D> lo, hi;  // the domain; a particle leaving it raises kStatusOutOfDomain
   Status* status;
+  // Per-particle constants carried along when particle i is written to another slot o (the CPU backend stores
+  // particles in cell order): out's mass, volume, material and the particle's id (its index in the State).
+  T* out_mass = nullptr;
+  T* out_vol0 = nullptr;
+  int32_t* out_material = nullptr;
+  const int32_t* in_id = nullptr;
+  int32_t* out_id = nullptr;
 
-  DUCTILE_HD DUCTILE_INLINE void operator()(int i) const {
+  // C_p from the gathered velocity v and first moment S = sum_i w v_i (o - 1)^T (see the header).
+  DUCTILE_HD DUCTILE_INLINE Mat<T, D> affine(const Vec<T, D>& v, const Mat<T, D>& S, const T* fx) const {
+    return g2p_affine(g.spec.inv_dx, v, S, fx);
+  }
+
+  // Advects particle i with the gathered v and C, updates F and writes the result to slot o of out.
+  DUCTILE_HD DUCTILE_INLINE void finish(int i, int o, const Vec<T, D>& x, const Vec<T, D>& v,
+                                        const Mat<T, D>& C) const {
     const int n = in.n;
+    Vec<T, D> xn;
+    Mat<T, D> Fn;
+    g2p_advect(dt, x, v, C, load_mat<T, D>(in.F, n, i), xn, Fn);
+    if (uint32_t bit = g2p_fault(v, xn, lo, hi)) raise_status(status, bit, i, kStageG2P);
+    store_vec<T, D>(out.x, n, o, xn);
+    store_vec<T, D>(out.v, n, o, v);
+    store_mat<T, D>(out.C, n, o, C);
+    store_mat<T, D>(out.F, n, o, Fn);
+    out.plastic[o] = in.plastic[i];
+  }
+
+  // Copies particle i's constants to slot o of out (for the pointers that are set).
+  DUCTILE_HD DUCTILE_INLINE void carry(int i, int o) const {
+    if (out_mass) out_mass[o] = in.mass[i];
+    if (out_vol0) out_vol0[o] = in.vol0[i];
+    if (out_material) out_material[o] = in.material[i];
+    if (out_id) out_id[o] = in_id[i];
+  }
+
+  // Particle i, gathered node by node, written to slot o with its constants.
+  DUCTILE_HD DUCTILE_INLINE void operator()(int i, int o) const {
     const int64_t nodes = g.spec.num_nodes();
-    Vec<T, D> x = load_vec<T, D>(in.x, n, i);
+    Vec<T, D> x = load_vec<T, D>(in.x, in.n, i);
     Stencil<T, D> st = bspline_stencil(g.spec, x);
     Vec<T, D> v = Vec<T, D>::zero();
-    Mat<T, D> B = Mat<T, D>::zero();
-    // gather velocity and the APIC matrix
-    for_each_stencil_node(st, g.spec.dx, [&](const int* off, T w, const Vec<T, D>& dpos) {
-      int c[D];
-      for (int d = 0; d < D; ++d) c[d] = st.base[d] + off[d];
-      int64_t idx = g.spec.index(c);
-      Vec<T, D> gv;
-      for (int d = 0; d < D; ++d) gv[d] = g.mv[d * nodes + idx];
-      v = v + w * gv;
-      B = B + w * outer(gv, dpos);
-    });
-    Mat<T, D> C = (T(4) * g.spec.inv_dx * g.spec.inv_dx) * B;
-    // advect and update F
-    Mat<T, D> F = load_mat<T, D>(in.F, n, i);
-    Mat<T, D> Fn = (Mat<T, D>::identity() + dt * C) * F;
-    Vec<T, D> xn = x + dt * v;
-    // faults: non-finite velocity, or a particle outside the domain
-    bool finite = true, inside = true;
-    for (int d = 0; d < D; ++d) {
-      finite = finite && std::isfinite(v[d]) && std::isfinite(xn[d]);
-      inside = inside && xn[d] >= lo[d] && xn[d] <= hi[d];
+    Mat<T, D> S = Mat<T, D>::zero();
+    if (stencil_inside(g.spec, st.base)) {
+      // gather velocity and its first moment
+      for_each_stencil_node(st, g.spec.dx, [&](const int* off, T w, const Vec<T, D>&) {
+        int c[D];
+        for (int d = 0; d < D; ++d) c[d] = st.base[d] + off[d];
+        const int64_t idx = g.spec.index(c);
+        for (int a = 0; a < D; ++a) {
+          const T t = w * g.mv[a * nodes + idx];
+          v[a] += t;
+          for (int b = 0; b < D; ++b) S(a, b) += t * T(off[b] - 1);
+        }
+      });
+    } else {
+      raise_status(status, kStatusOutOfDomain, i, kStageG2P);
     }
-    if (!finite) raise_status(status, kStatusNonFinite, i, kStageG2P);
-    else if (!inside) raise_status(status, kStatusOutOfDomain, i, kStageG2P);
-    store_vec<T, D>(out.x, n, i, xn);
-    store_vec<T, D>(out.v, n, i, v);
-    store_mat<T, D>(out.C, n, i, C);
-    store_mat<T, D>(out.F, n, i, Fn);
-    out.plastic[i] = in.plastic[i];
+    finish(i, o, x, v, affine(v, S, st.fx));
+    carry(i, o);
   }
+  DUCTILE_HD DUCTILE_INLINE void operator()(int i) const { (*this)(i, i); }
 };
 
 }  // namespace ductile

@@ -1,0 +1,242 @@
+// `ductile bench`: throughput of the standard scenes (the Taichi mpm3d benchmark box), built in code.
+//
+// Scene (taichi python/taichi/examples/simulation/mpm3d.py and taichi_benchmark suites/mpm): unit cube, grid
+// dx = 1/G, N = G^3/4 particles uniformly random in [0.15, 0.55]^3 (fixed seed), dt = 8e-5, gravity 9.8 m/s^2
+// along -y, walls 3 cells thick that remove the outward velocity component (Taichi's `bound = 3`). Taichi
+// sets p_vol = (dx/2)^2 (sic, also in 3D) and p_rho = 1; we copy both, so mass = vol0 = (dx/2)^2. Scenes:
+//   fluid            weakly compressible J-fluid of mpm3d: tau = K (J - 1) I with K = E = 400 Pa (model
+//   "fluid",
+//                    gamma = 1, no viscosity; mpm3d's P2G term -dt 4 E p_vol (J - 1) / dx^2 is exactly this),
+//                    density 1; the fluid model's projection keeps F = J^(1/3) I
+//   fixed_corotated  E = 400 Pa, nu = 0.2, density 1
+#include <omp.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "apps/commands.h"
+#include "core/error.h"
+#include "core/simulator.h"
+#include "materials/registry.h"
+
+namespace ductile::app {
+
+namespace {
+
+struct BenchOptions {
+  std::string scenes;  // comma-separated; empty: every available standard scene
+  std::string grids = "64,128";
+  int steps = 50;
+  int warmup = 5;
+  std::string threads;  // comma-separated thread counts; empty: OpenMP's default
+  bool scaling = false;
+  std::string json;
+};
+
+struct BenchResult {
+  std::string scene;
+  int n = 0, grid = 0, steps = 0, threads = 0;
+  double seconds = 0;
+  double cpu_seconds = 0;  // user + system time of all threads (meaningful when other jobs share the CPU)
+  StageTimes stages;
+  double rate() const { return double(n) * steps / seconds; }
+};
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> r;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) r.push_back(item);
+  return r;
+}
+
+std::vector<int> split_ints(const std::string& s, const char* what) {
+  std::vector<int> r;
+  for (const auto& t : split(s)) {
+    try {
+      r.push_back(std::stoi(t));
+    } catch (const std::exception&) {
+      fail(std::string("--") + what, "expected comma-separated integers, got '" + s + "'");
+    }
+    if (r.back() <= 0) fail(std::string("--") + what, "expected positive integers, got '" + s + "'");
+  }
+  return r;
+}
+
+// Sets a parameter by name.
+void set_param(Material<float, 3>& m, const std::string& name, float value) {
+  const auto& specs = m.specs();
+  for (size_t i = 0; i < specs.size(); ++i)
+    if (name == specs[i].name) {
+      m.values()[i] = value;
+      return;
+    }
+  fail("bench", std::string("model '") + m.model() + "' has no parameter '" + name + "'");
+}
+
+// The Taichi benchmark box with one material.
+void build_scene(const std::string& scene, int G, Model<float, 3>& model, State<float, 3>& state) {
+  const float dx = 1.0f / float(G);
+  model.set_grid(Vec<float, 3>{{0, 0, 0}}, Vec<float, 3>{{1, 1, 1}}, dx);
+  model.walls.cells = 3;
+  model.walls.surface = Surface::kSeparate;
+  model.walls.friction = 0;
+  model.dt = 8e-5f;
+  model.gravity = Vec<float, 3>{{0, -9.8f, 0}};
+  auto mat = MaterialRegistry::instance().make<float, 3>(scene);
+  set_param(*mat, "density", 1);
+  if (scene == "fluid") {
+    set_param(*mat, "bulk_modulus", 400);  // gamma = 1: tau = K (J - 1) I, mpm3d's stress with K = E
+    set_param(*mat, "gamma", 1);
+    set_param(*mat, "viscosity", 0);
+  } else {
+    set_param(*mat, "E", 400);
+    set_param(*mat, "nu", 0.2f);
+  }
+  model.material_names = {scene};
+  model.materials.clear();
+  model.materials.push_back(std::move(mat));
+  // particles: a 64-bit LCG (Knuth's MMIX constants) gives the same positions on every platform
+  const int n = G * G * G / 4;
+  const float p_vol = (0.5f * dx) * (0.5f * dx);
+  state.resize(n);
+  uint64_t seed = 20261129;
+  auto uniform = [&] {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    return float(seed >> 40) * (1.0f / 16777216.0f);
+  };
+  for (int p = 0; p < n; ++p)
+    for (int d = 0; d < 3; ++d) state.x[size_t(d) * n + p] = 0.15f + 0.4f * uniform();
+  for (int p = 0; p < n; ++p) state.mass[p] = p_vol, state.vol0[p] = p_vol;
+}
+
+// User plus system CPU time of this process [s].
+double cpu_time() {
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+BenchResult run_one(const std::string& scene, int G, int steps, int warmup, int threads) {
+  omp_set_num_threads(threads);
+  Model<float, 3> model;
+  State<float, 3> state;
+  build_scene(scene, G, model, state);
+  Simulator<float, 3> sim(model, Device::kCpu);
+  sim.set_state(state);
+  for (int s = 0; s < warmup; ++s) sim.step();
+  sim.set_timing(true);
+  const double c0 = cpu_time();
+  auto t0 = std::chrono::steady_clock::now();
+  for (int s = 0; s < steps; ++s) sim.step();
+  BenchResult r;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.cpu_seconds = cpu_time() - c0;
+  r.scene = scene, r.n = state.n, r.grid = G, r.steps = steps, r.threads = threads;
+  r.stages = sim.stage_times();
+  return r;
+}
+
+void print_header() {
+  std::printf("%-16s %8s %4s %3s %6s %8s %8s %11s | %7s %7s %7s %7s %7s  (ms/step)\n", "scene", "N", "G",
+              "thr", "steps", "seconds", "cpu s", "p-steps/s", "stress", "p2g", "grid", "g2p", "project");
+}
+
+void print_row(const BenchResult& r) {
+  const double k = 1e3 / r.steps;
+  std::printf("%-16s %8d %4d %3d %6d %8.3f %8.3f %9.2f M | %7.2f %7.2f %7.2f %7.2f %7.2f\n", r.scene.c_str(),
+              r.n, r.grid, r.threads, r.steps, r.seconds, r.cpu_seconds, r.rate() * 1e-6, r.stages.stress * k,
+              r.stages.p2g * k, r.stages.grid * k, r.stages.g2p * k, r.stages.project * k);
+  std::fflush(stdout);
+}
+
+nlohmann::json to_json(const BenchResult& r) {
+  const double k = 1e3 / r.steps;
+  return {{"scene", r.scene},
+          {"particles", r.n},
+          {"grid", r.grid},
+          {"threads", r.threads},
+          {"steps", r.steps},
+          {"seconds", r.seconds},
+          {"cpu_seconds", r.cpu_seconds},
+          {"particle_steps_per_second", r.rate()},
+          {"ms_per_step",
+           {{"stress", r.stages.stress * k},
+            {"p2g", r.stages.p2g * k},
+            {"grid", r.stages.grid * k},
+            {"g2p", r.stages.g2p * k},
+            {"project", r.stages.project * k}}}};
+}
+
+void run_bench(const BenchOptions& o) {
+  std::vector<std::string> scenes = split(o.scenes);
+  if (scenes.empty()) {
+    if (MaterialRegistry::instance().has("fluid")) scenes.push_back("fluid");
+    scenes.push_back("fixed_corotated");
+  }
+  for (const auto& s : scenes)
+    if (s != "fluid" && s != "fixed_corotated")
+      fail("--scenes", "unknown scene '" + s + "' (known: fluid, fixed_corotated)");
+    else if (!MaterialRegistry::instance().has(s))
+      fail("--scenes", "scene '" + s + "' needs material model '" + s + "', which this build lacks");
+  std::vector<int> grids = split_ints(o.grids, "grid");
+  std::vector<int> threads = split_ints(o.threads, "threads");
+  if (threads.empty()) threads.push_back(omp_get_max_threads());
+  if (o.scaling) threads = {1, 2};
+  if (o.steps <= 0) fail("--steps", "expected a positive number of steps");
+
+  std::printf("ductile bench: %d timed steps after %d warm-up steps, float, 3D, CPU (%d hardware threads)\n",
+              o.steps, o.warmup, omp_get_num_procs());
+  print_header();
+  std::vector<BenchResult> results;
+  for (const auto& s : scenes)
+    for (int G : grids)
+      for (int t : threads) {
+        results.push_back(run_one(s, G, o.steps, o.warmup, t));
+        print_row(results.back());
+      }
+  // thread scaling: rate with the most threads over the rate with one, per scene and grid
+  if (threads.size() > 1) {
+    std::printf("\nthread scaling (rate at %d threads / rate at %d):\n", threads.back(), threads.front());
+    for (const auto& a : results)
+      if (a.threads == threads.front())
+        for (const auto& b : results)
+          if (b.threads == threads.back() && b.scene == a.scene && b.grid == a.grid)
+            std::printf("  %-16s G=%-4d %.2fx\n", a.scene.c_str(), a.grid, b.rate() / a.rate());
+  }
+  if (!o.json.empty()) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& r : results) j.push_back(to_json(r));
+    std::ofstream f(o.json);
+    if (!f) fail("--json", "cannot write '" + o.json + "'");
+    f << j.dump(2) << "\n";
+  }
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto o = std::make_shared<BenchOptions>();
+  auto* cmd = app.add_subcommand("bench", "Measure simulation throughput on the standard benchmark scenes");
+  cmd->add_option("--scenes", o->scenes,
+                  "Comma-separated scenes: fluid, fixed_corotated (default: all built)");
+  cmd->add_option("--grid", o->grids, "Comma-separated grid resolutions G (dx = 1/G, N = G^3/4)");
+  cmd->add_option("--steps", o->steps, "Timed steps per run (warm-up steps excluded)");
+  cmd->add_option("--warmup", o->warmup, "Untimed steps before timing");
+  cmd->add_option("--threads", o->threads, "Comma-separated OpenMP thread counts (default: OpenMP's)");
+  cmd->add_flag("--scaling", o->scaling, "Run with 1 and 2 threads and report the speed-up");
+  cmd->add_option("--json", o->json, "Also write the results as JSON to this file");
+  cmd->callback([o] { run_bench(*o); });
+}
+
+}  // namespace ductile::app

@@ -12,9 +12,11 @@
 #include <omp.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -37,6 +39,7 @@ struct BenchOptions {
   int steps = 50;
   int warmup = 5;
   std::string threads;  // comma-separated thread counts; empty: OpenMP's default
+  int repeat = 1;
   bool scaling = false;
   std::string json;
 };
@@ -119,6 +122,30 @@ void build_scene(const std::string& scene, int G, Model<float, 3>& model, State<
   for (int p = 0; p < n; ++p) state.mass[p] = p_vol, state.vol0[p] = p_vol;
 }
 
+// The CPU's model name (Linux), the 1-minute load average, and which particle loops the CPU backend runs.
+std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown CPU";
+}
+double load_average() {
+  std::ifstream f("/proc/loadavg");
+  double l = -1;
+  f >> l;
+  return l;
+}
+std::string cpu_loops() {
+  const char* isa = std::getenv("DUCTILE_CPU_ISA");
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (!(isa && std::string(isa) == "generic") && __builtin_cpu_supports("avx2") &&
+      __builtin_cpu_supports("fma"))
+    return "avx2+fma";
+#endif
+  return "generic";
+}
+
 // User plus system CPU time of this process [s].
 double cpu_time() {
   rusage u;
@@ -178,6 +205,15 @@ nlohmann::json to_json(const BenchResult& r) {
             {"project", r.stages.project * k}}}};
 }
 
+// The median of the rates of a scene, grid and thread count over its repeats.
+double median_rate(const std::vector<BenchResult>& rs, const std::string& scene, int grid, int threads) {
+  std::vector<double> v;
+  for (const auto& r : rs)
+    if (r.scene == scene && r.grid == grid && r.threads == threads) v.push_back(r.rate());
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
 void run_bench(const BenchOptions& o) {
   std::vector<std::string> scenes = split(o.scenes);
   if (scenes.empty()) {
@@ -194,29 +230,44 @@ void run_bench(const BenchOptions& o) {
   if (threads.empty()) threads.push_back(omp_get_max_threads());
   if (o.scaling) threads = {1, 2};
   if (o.steps <= 0) fail("--steps", "expected a positive number of steps");
+  if (o.repeat <= 0) fail("--repeat", "expected a positive number of repeats");
 
-  std::printf("ductile bench: %d timed steps after %d warm-up steps, float, 3D, CPU (%d hardware threads)\n",
-              o.steps, o.warmup, omp_get_num_procs());
+  const double load = load_average();
+  const int procs = omp_get_num_procs();
+  std::printf("ductile bench: %d timed steps after %d warm-up steps, float, 3D, CPU\n", o.steps, o.warmup);
+  std::printf("machine: %s, %d hardware threads, particle loops %s, load average %.2f\n", cpu_model().c_str(),
+              procs, cpu_loops().c_str(), load);
+  if (load > 0.5 * procs)
+    std::printf(
+        "warning: the machine is busy: timings are unreliable, and a 2-thread run under OpenMP's default "
+        "spin-waiting can be many times slower (try OMP_WAIT_POLICY=passive, bench/run_quiet.sh)\n");
   print_header();
   std::vector<BenchResult> results;
   for (const auto& s : scenes)
     for (int G : grids)
-      for (int t : threads) {
-        results.push_back(run_one(s, G, o.steps, o.warmup, t));
-        print_row(results.back());
-      }
-  // thread scaling: rate with the most threads over the rate with one, per scene and grid
+      for (int t : threads)
+        for (int r = 0; r < o.repeat; ++r) {
+          results.push_back(run_one(s, G, o.steps, o.warmup, t));
+          print_row(results.back());
+        }
+  // thread scaling: median rate with the most threads over the median rate with one, per scene and grid
   if (threads.size() > 1) {
-    std::printf("\nthread scaling (rate at %d threads / rate at %d):\n", threads.back(), threads.front());
-    for (const auto& a : results)
-      if (a.threads == threads.front())
-        for (const auto& b : results)
-          if (b.threads == threads.back() && b.scene == a.scene && b.grid == a.grid)
-            std::printf("  %-16s G=%-4d %.2fx\n", a.scene.c_str(), a.grid, b.rate() / a.rate());
+    std::printf("\nthread scaling (rate at %d threads / rate at %d%s):\n", threads.back(), threads.front(),
+                o.repeat > 1 ? ", medians" : "");
+    for (const auto& s : scenes)
+      for (int G : grids)
+        std::printf("  %-16s G=%-4d %.2fx\n", s.c_str(), G,
+                    median_rate(results, s, G, threads.back()) / median_rate(results, s, G, threads.front()));
   }
   if (!o.json.empty()) {
-    nlohmann::json j = nlohmann::json::array();
-    for (const auto& r : results) j.push_back(to_json(r));
+    nlohmann::json j = {{"machine",
+                         {{"cpu", cpu_model()},
+                          {"hardware_threads", procs},
+                          {"particle_loops", cpu_loops()},
+                          {"load_average", load}}},
+                        {"warmup_steps", o.warmup},
+                        {"runs", nlohmann::json::array()}};
+    for (const auto& r : results) j["runs"].push_back(to_json(r));
     std::ofstream f(o.json);
     if (!f) fail("--json", "cannot write '" + o.json + "'");
     f << j.dump(2) << "\n";
@@ -234,6 +285,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--steps", o->steps, "Timed steps per run (warm-up steps excluded)");
   cmd->add_option("--warmup", o->warmup, "Untimed steps before timing");
   cmd->add_option("--threads", o->threads, "Comma-separated OpenMP thread counts (default: OpenMP's)");
+  cmd->add_option("--repeat", o->repeat, "Runs of each configuration (the scaling uses the medians)");
   cmd->add_flag("--scaling", o->scaling, "Run with 1 and 2 threads and report the speed-up");
   cmd->add_option("--json", o->json, "Also write the results as JSON to this file");
   cmd->callback([o] { run_bench(*o); });

@@ -222,6 +222,14 @@ class CpuBackend final : public Backend<T, D> {
     return buf;
   }
 
+  // Offsets of the 3^(D-1) stencil rows from the stencil's first node, row (a, b) at a * 3 + b.
+  static void row_offsets(const GridSpec<T, D>& spec, int64_t* rows) {
+    const int64_t sx = row_stride(spec, 0), sy = row_stride(spec, D - 2);
+    for (int a = 0; a < 3; ++a)
+      for (int b = 0; b < (D == 3 ? 3 : 1); ++b)
+        rows[a * (D == 3 ? 3 : 1) + b] = a * sx + (D == 3 ? b * sy : 0);
+  }
+
   // Scatters particles idx[0..w) (eq. 29 in the q + A (o - 1) form of kernels/p2g.h).
   void scatter_batch(const P2G<T, D>& k, const int32_t* idx, int w) const {
     const GridSpec<T, D>& spec = k.g.spec;
@@ -258,6 +266,8 @@ class CpuBackend final : public Backend<T, D> {
       mass[j] = pp.m;
     }
     // rows, particle by particle in order
+    int64_t rows[9];
+    row_offsets(spec, rows);
     for (int j = 0; j < w; ++j) {
       int b[D];
       for (int c = 0; c < D; ++c) b[c] = base[c][j];
@@ -265,16 +275,15 @@ class CpuBackend final : public Backend<T, D> {
         if (k.status) raise_status(k.status, kStatusOutOfDomain, idx[j], kStageP2G);
         continue;
       }
-      scatter_rows(k, b, wgt, mass, q, A, j);
+      scatter_rows(k, rows, b, wgt, mass, q, A, j);
     }
   }
 
   // Adds lane j's particle to the 3^(D-1) rows of its stencil.
-  void scatter_rows(const P2G<T, D>& k, const int* b, const Lane (*wgt)[3], const Lane& mass, const Lane* q,
-                    const Lane* A, int j) const {
+  void scatter_rows(const P2G<T, D>& k, const int64_t* rows, const int* b, const Lane (*wgt)[3],
+                    const Lane& mass, const Lane* q, const Lane* A, int j) const {
     const GridSpec<T, D>& spec = k.g.spec;
     const int64_t nodes = spec.num_nodes();
-    const int64_t sx = row_stride(spec, 0), sy = row_stride(spec, D - 2);
     const int64_t origin = spec.index(b);
     const bool full = b[D - 1] + 3 < spec.res[D - 1];
     // along a row (lane c is offset c - 1 of the last axis): weights, mass, momentum; steps along x and y
@@ -287,10 +296,11 @@ class CpuBackend final : public Backend<T, D> {
       step_x[c] = V{} + A[c * D][j];
       step_y[c] = V{} + A[c * D + D - 2][j];
     }
-    // local pointers: the vector stores may alias anything, so members would be reloaded after each
-    T* const gm = k.g.mass;
+    // local pointers at the stencil's first node (the vector stores may alias anything, so members would be
+    // reloaded after each)
+    T* const gm = k.g.mass + origin;
     T* mv[D];
-    for (int c = 0; c < D; ++c) mv[c] = k.g.mv + c * nodes;
+    for (int c = 0; c < D; ++c) mv[c] = k.g.mv + c * nodes + origin;
     auto row = [&](int64_t at, T wr, const V* mo) {
       add_row(gm + at, wr * wm, full);
       const V wv = wr * wl;
@@ -301,14 +311,14 @@ class CpuBackend final : public Backend<T, D> {
       V ma[D];
       for (int c = 0; c < D; ++c) ma[c] = a == 0 ? mom[c] - step_x[c] : a == 1 ? mom[c] : mom[c] + step_x[c];
       if constexpr (D == 2) {
-        row(origin + a * sx, wgt[0][a][j], ma);
+        row(rows[a], wgt[0][a][j], ma);
       } else {
 #pragma GCC unroll 3
         for (int bb = 0; bb < 3; ++bb) {
           V mb[D];
           for (int c = 0; c < D; ++c)
             mb[c] = bb == 0 ? ma[c] - step_y[c] : bb == 1 ? ma[c] : ma[c] + step_y[c];
-          row(origin + a * sx + bb * sy, wgt[0][a][j] * wgt[1][bb][j], mb);
+          row(rows[a * 3 + bb], wgt[0][a][j] * wgt[1][bb][j], mb);
         }
       }
     }
@@ -340,11 +350,13 @@ class CpuBackend final : public Backend<T, D> {
     }
     // velocity and first moment, particle by particle
     Lane vel[D], S[D * D];
+    int64_t rows[9];
+    row_offsets(spec, rows);
     for (int j = 0; j < kBatch; ++j) {
       int b[D];
       for (int c = 0; c < D; ++c) b[c] = base[c][j];
       if (j < w && stencil_inside(spec, b)) {
-        gather_rows(k, b, wgt, vel, S, j);
+        gather_rows(k, rows, b, wgt, vel, S, j);
       } else {
         if (j < w) raise_status(k.status, kStatusOutOfDomain, idx[j], kStageG2P);
         for (int c = 0; c < D; ++c) vel[c][j] = 0;
@@ -394,17 +406,16 @@ class CpuBackend final : public Backend<T, D> {
   }
 
   // Lane j's velocity and first moment S = sum w v_i (o - 1)^T from the 3^(D-1) rows of its stencil.
-  void gather_rows(const G2P<T, D>& k, const int* b, const Lane (*wgt)[3], Lane* vel, Lane* Sout,
-                   int j) const {
+  void gather_rows(const G2P<T, D>& k, const int64_t* rows, const int* b, const Lane (*wgt)[3], Lane* vel,
+                   Lane* Sout, int j) const {
     const GridSpec<T, D>& spec = k.g.spec;
     const int64_t nodes = spec.num_nodes();
-    const int64_t sx = row_stride(spec, 0), sy = row_stride(spec, D - 2);
     const int64_t origin = spec.index(b);
     const bool full = b[D - 1] + 3 < spec.res[D - 1];
     const V wl = {wgt[D - 1][0][j], wgt[D - 1][1][j], wgt[D - 1][2][j], T(0)};
     const M keep = {-1, -1, -1, 0};  // lane 3 is a node outside the stencil: its value may be anything
     const T* mv[D];
-    for (int c = 0; c < D; ++c) mv[c] = k.g.mv + c * nodes;
+    for (int c = 0; c < D; ++c) mv[c] = k.g.mv + c * nodes + origin;
     // sums over the stencil of t = w v_i: plain, times (a - 1) (x offset), times (b - 1) (y offset, 3D)
     V sum[D], first[D], second[D];
     for (int c = 0; c < D; ++c) sum[c] = first[c] = second[c] = V{};
@@ -425,10 +436,10 @@ class CpuBackend final : public Backend<T, D> {
       V part[D];
       for (int c = 0; c < D; ++c) part[c] = V{};
       if constexpr (D == 2) {
-        row(origin + a * sx, wgt[0][a][j], 1, part);
+        row(rows[a], wgt[0][a][j], 1, part);
       } else {
 #pragma GCC unroll 3
-        for (int bb = 0; bb < 3; ++bb) row(origin + a * sx + bb * sy, wgt[0][a][j] * wgt[1][bb][j], bb, part);
+        for (int bb = 0; bb < 3; ++bb) row(rows[a * 3 + bb], wgt[0][a][j] * wgt[1][bb][j], bb, part);
       }
       for (int c = 0; c < D; ++c) {
         sum[c] += part[c];

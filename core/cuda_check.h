@@ -7,12 +7,12 @@
 
 #include "core/error.h"
 
-#define DUCTILE_CUDA_CHECK(call)                                                                      \
-  do {                                                                                                \
-    cudaError_t err_ = (call);                                                                        \
-    if (err_ != cudaSuccess)                                                                          \
-      ::ductile::fail(std::string(__FILE__) + ":" + std::to_string(__LINE__),                         \
-                      std::string(#call) + " failed: " + cudaGetErrorString(err_));                   \
+#define DUCTILE_CUDA_CHECK(call)                                                    \
+  do {                                                                              \
+    cudaError_t err_ = (call);                                                      \
+    if (err_ != cudaSuccess)                                                        \
+      ::ductile::fail(std::string(__FILE__) + ":" + std::to_string(__LINE__),       \
+                      std::string(#call) + " failed: " + cudaGetErrorString(err_)); \
   } while (0)
 
 namespace ductile {

@@ -7,7 +7,9 @@ namespace ductile {
 
 enum class Device { kCpu, kCuda };
 
-inline const char* device_name(Device d) { return d == Device::kCpu ? "cpu" : "cuda"; }
+inline const char* device_name(Device d) {
+  return d == Device::kCpu ? "cpu" : "cuda";
+}
 
 // True when this build has the CUDA backend and a GPU is visible (core/cuda_runtime.cu or its stub).
 bool cuda_available();

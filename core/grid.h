@@ -13,7 +13,7 @@ struct GridSpec {
   Vec<T, D> origin;  // position of node 0 [m]
   T dx = 0;          // node spacing [m]
   T inv_dx = 0;
-  int res[D] = {};   // nodes per axis
+  int res[D] = {};  // nodes per axis
 
   DUCTILE_HD int64_t num_nodes() const {
     int64_t n = 1;

@@ -159,7 +159,8 @@ DUCTILE_HD DUCTILE_INLINE T det(const Mat<T, 2>& a) {
 }
 template <class T>
 DUCTILE_HD DUCTILE_INLINE T det(const Mat<T, 3>& a) {
-  return a(0, 0) * (a(1, 1) * a(2, 2) - a(1, 2) * a(2, 1)) - a(0, 1) * (a(1, 0) * a(2, 2) - a(1, 2) * a(2, 0)) +
+  return a(0, 0) * (a(1, 1) * a(2, 2) - a(1, 2) * a(2, 1)) -
+         a(0, 1) * (a(1, 0) * a(2, 2) - a(1, 2) * a(2, 0)) +
          a(0, 2) * (a(1, 0) * a(2, 1) - a(1, 1) * a(2, 0));
 }
 template <class T>

@@ -23,18 +23,24 @@ void* device_alloc(Device dev, size_t bytes) {
 }
 
 void device_free(Device dev, void* p) {
-  if (dev == Device::kCuda) cuda_free(p);
-  else std::free(p);
+  if (dev == Device::kCuda)
+    cuda_free(p);
+  else
+    std::free(p);
 }
 
 void device_copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes) {
-  if (dst_dev == Device::kCpu && src_dev == Device::kCpu) std::memcpy(dst, src, bytes);
-  else cuda_copy(dst, dst_dev == Device::kCuda, src, src_dev == Device::kCuda, bytes);
+  if (dst_dev == Device::kCpu && src_dev == Device::kCpu)
+    std::memcpy(dst, src, bytes);
+  else
+    cuda_copy(dst, dst_dev == Device::kCuda, src, src_dev == Device::kCuda, bytes);
 }
 
 void device_zero(Device dev, void* p, size_t bytes) {
-  if (dev == Device::kCuda) cuda_zero(p, bytes);
-  else std::memset(p, 0, bytes);
+  if (dev == Device::kCuda)
+    cuda_zero(p, bytes);
+  else
+    std::memset(p, 0, bytes);
 }
 
 }  // namespace ductile

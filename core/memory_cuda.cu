@@ -11,13 +11,17 @@ void* cuda_alloc(size_t bytes) {
   DUCTILE_CUDA_CHECK(cudaMalloc(&p, bytes));
   return p;
 }
-void cuda_free(void* p) { cudaFree(p); }
+void cuda_free(void* p) {
+  cudaFree(p);
+}
 void cuda_copy(void* dst, bool dst_gpu, const void* src, bool src_gpu, size_t bytes) {
   cudaMemcpyKind k = dst_gpu ? (src_gpu ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
                              : (src_gpu ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
   DUCTILE_CUDA_CHECK(cudaMemcpy(dst, src, bytes, k));
 }
-void cuda_zero(void* p, size_t bytes) { DUCTILE_CUDA_CHECK(cudaMemset(p, 0, bytes)); }
+void cuda_zero(void* p, size_t bytes) {
+  DUCTILE_CUDA_CHECK(cudaMemset(p, 0, bytes));
+}
 
 bool cuda_available() {
   int n = 0;

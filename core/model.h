@@ -17,10 +17,10 @@ struct Model {
   Vec<T, D> domain_min, domain_max;  // particles must stay inside [m]
   GridSpec<T, D> grid;               // the domain plus padding nodes
   WallData<T, D> walls;
-  T dt = 0;                          // time step [s]
+  T dt = 0;  // time step [s]
   int steps_per_frame = 1;
   int frames = 1;
-  Vec<T, D> gravity;                 // [m/s^2]
+  Vec<T, D> gravity;  // [m/s^2]
   std::vector<std::string> material_names;
   std::vector<std::unique_ptr<Material<T, D>>> materials;
   std::vector<Collider<T, D>> colliders;

@@ -12,13 +12,13 @@ namespace ductile {
 template <class T, int D>
 struct ParticleView {
   int n = 0;
-  T* x = nullptr;        // positions, D components [m]
-  T* v = nullptr;        // velocities, D components [m/s]
-  T* C = nullptr;        // APIC affine velocity field, D*D components [1/s]
-  T* F = nullptr;        // deformation gradient, D*D components
-  T* plastic = nullptr;  // one scalar of plastic state per particle (model-specific, e.g. Jp)
-  const T* mass = nullptr;  // [kg]
-  const T* vol0 = nullptr;  // initial volume [m^D]
+  T* x = nullptr;                     // positions, D components [m]
+  T* v = nullptr;                     // velocities, D components [m/s]
+  T* C = nullptr;                     // APIC affine velocity field, D*D components [1/s]
+  T* F = nullptr;                     // deformation gradient, D*D components
+  T* plastic = nullptr;               // one scalar of plastic state per particle (model-specific, e.g. Jp)
+  const T* mass = nullptr;            // [kg]
+  const T* vol0 = nullptr;            // initial volume [m^D]
   const int32_t* material = nullptr;  // index into Model::materials
 };
 
@@ -73,7 +73,7 @@ struct State {
   }
 
   ParticleView<T, D> view() {
-    return ParticleView<T, D>{n, x.data(), v.data(), C.data(), F.data(), plastic.data(),
+    return ParticleView<T, D>{n,           x.data(),    v.data(),       C.data(), F.data(), plastic.data(),
                               mass.data(), vol0.data(), material.data()};
   }
 };

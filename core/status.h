@@ -36,8 +36,8 @@ DUCTILE_HD DUCTILE_INLINE void raise_status(Status* s, uint32_t bit, int32_t par
   __atomic_fetch_or(&s->bits, bit, __ATOMIC_RELAXED);
   __atomic_fetch_or(&s->stages, 1u << stage, __ATOMIC_RELAXED);
   int32_t cur = __atomic_load_n(&s->particle, __ATOMIC_RELAXED);
-  while (particle < cur &&
-         !__atomic_compare_exchange_n(&s->particle, &cur, particle, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  while (particle < cur && !__atomic_compare_exchange_n(&s->particle, &cur, particle, true, __ATOMIC_RELAXED,
+                                                        __ATOMIC_RELAXED)) {
   }
 #endif
 }

@@ -1,9 +1,9 @@
 // Singular value and polar decompositions of small matrices, host and device.
 //
-// F = U diag(sigma) V^T with U, V rotations (det = +1), sigma sorted by decreasing magnitude and only the last
-// one allowed to be negative (det F < 0), the convention of Irving et al. 2004 used by MPM codes. Computed by
-// one-sided (Hestenes) Jacobi on the columns of F, which never forms F^T F and so keeps float accuracy for
-// well-separated and repeated singular values alike.
+// F = U diag(sigma) V^T with U, V rotations (det = +1), sigma sorted by decreasing magnitude and only the
+// last one allowed to be negative (det F < 0), the convention of Irving et al. 2004 used by MPM codes.
+// Computed by one-sided (Hestenes) Jacobi on the columns of F, which never forms F^T F and so keeps float
+// accuracy for well-separated and repeated singular values alike.
 #pragma once
 
 #include <cmath>
@@ -110,7 +110,8 @@ DUCTILE_HD inline Svd<T, D> svd(const Mat<T, D>& F) {
     Vec<T, 3> u1 = a1 - dot(a1, u0) * u0;
     T n1 = norm(u1);
     u1 = n1 > eps * (s0 + T(1e-30)) * T(16) ? (T(1) / n1) * u1 : detail::any_orthogonal(u0);
-    Vec<T, 3> u2{{u0[1] * u1[2] - u0[2] * u1[1], u0[2] * u1[0] - u0[0] * u1[2], u0[0] * u1[1] - u0[1] * u1[0]}};
+    Vec<T, 3> u2{
+        {u0[1] * u1[2] - u0[2] * u1[1], u0[2] * u1[0] - u0[0] * u1[2], u0[0] * u1[1] - u0[1] * u1[0]}};
     for (int i = 0; i < 3; ++i) {
       r.U(i, 0) = u0[i];
       r.U(i, 1) = u1[i];

@@ -8,7 +8,9 @@ namespace {
 
 struct AtomicAdd {
   template <class T>
-  __device__ void operator()(T* dst, T val) const { atomicAdd(dst, val); }
+  __device__ void operator()(T* dst, T val) const {
+    atomicAdd(dst, val);
+  }
 };
 
 template <class T, int D>

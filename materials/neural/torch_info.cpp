@@ -5,6 +5,8 @@
 
 namespace ductile {
 
-std::string torch_version() { return TORCH_VERSION; }
+std::string torch_version() {
+  return TORCH_VERSION;
+}
 
 }  // namespace ductile

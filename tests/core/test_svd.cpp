@@ -15,11 +15,12 @@ static void check_svd(const Mat<T, D>& F, double tol) {
   for (int i = 0; i < D; ++i)
     for (int j = 0; j < D; ++j) scale = std::max(scale, double(std::fabs(F(i, j))));
   for (int i = 0; i < D; ++i)
-  for (int i = 0; i < D; ++i)
-    for (int j = 0; j < D; ++j) CHECK(std::fabs(double(back(i, j) - F(i, j))) <= tol * scale);
+    for (int i = 0; i < D; ++i)
+      for (int j = 0; j < D; ++j) CHECK(std::fabs(double(back(i, j) - F(i, j))) <= tol * scale);
   CHECK(double(det(s.U)) == doctest::Approx(1).epsilon(tol * 10));
   CHECK(double(det(s.V)) == doctest::Approx(1).epsilon(tol * 10));
-  for (int d = 0; d + 1 < D; ++d) CHECK(double(s.sigma[d]) >= std::fabs(double(s.sigma[d + 1])) - tol * scale);
+  for (int d = 0; d + 1 < D; ++d)
+    CHECK(double(s.sigma[d]) >= std::fabs(double(s.sigma[d + 1])) - tol * scale);
   for (int d = 0; d + 1 < D; ++d) CHECK(s.sigma[d] >= T(0));
 }
 

@@ -25,8 +25,8 @@ void check_polar(const Mat<double, D>& F, std::mt19937& rng) {
   Mat<double, D> adj_F = Mat<double, D>::zero();
   adj_polar_rotation(svd(F), adj_R, adj_F);
   const double h = 1e-6;
-  double fd = (ddot(adj_R, polar_rotation(svd(F + h * dF))) - ddot(adj_R, polar_rotation(svd(F - h * dF)))) /
-              (2 * h);
+  double fd =
+      (ddot(adj_R, polar_rotation(svd(F + h * dF))) - ddot(adj_R, polar_rotation(svd(F - h * dF)))) / (2 * h);
   double an = ddot(adj_F, dF);
   CHECK(an == doctest::Approx(fd).epsilon(1e-6).scale(1.0));
 }

@@ -29,7 +29,7 @@
 
 namespace ductile {
 
-struct DruckerPrager {
+struct DruckerPrager : HenckyElastic {
   static constexpr const char* kName = "drucker_prager";
   enum { kDensity = 0, kE = 1, kNu = 2, kFriction = 3, kCohesion = 4, kVolumeCorrection = 5 };
   static const std::vector<ParamSpec>& specs() {
@@ -44,31 +44,6 @@ struct DruckerPrager {
         {"volume_correction", "1", 0, 0, 1, false, false,
          "1: remember the volume gained at the cone tip in `plastic` (Tampubolon 2017); 0: off"}};
     return s;
-  }
-
-  // Elastic strain energy density (Hencky StVK) per unit reference volume.
-  template <class T, int D>
-  DUCTILE_HD static T energy(const T* prm, const Mat<T, D>& F, T = T(1)) {
-    T mu, lambda;
-    lame(prm[kE], prm[kNu], mu, lambda);
-    return hencky_energy(mu, lambda, F);
-  }
-
-  template <class T, int D>
-  DUCTILE_HD static Mat<T, D> stress(const T* prm, const Mat<T, D>& F, const Mat<T, D>&, T) {
-    T mu, lambda;
-    lame(prm[kE], prm[kNu], mu, lambda);
-    return hencky_stress(mu, lambda, F);
-  }
-
-  // Adjoint of stress (Hencky StVK, materials/hencky.h); zero derivative in a singular value below the clamp.
-  template <class T, int D>
-  DUCTILE_HD static void adj_stress(const T* prm, const Mat<T, D>& F, const Mat<T, D>&, T,
-                                    const Mat<T, D>& adj_tau, Mat<T, D>& adj_F, Mat<T, D>&, T&, T* adj_prm) {
-    T mu, lambda, adj_mu = 0, adj_lambda = 0;
-    lame(prm[kE], prm[kNu], mu, lambda);
-    adj_hencky_stress(mu, lambda, F, adj_mu, adj_lambda, adj_F, adj_tau);
-    adj_lame(prm[kE], prm[kNu], adj_prm[kE], adj_prm[kNu], adj_mu, adj_lambda);
   }
 
   // Cone slope alpha and the cohesion term alpha D c cot(phi) of the yield function (finite at phi = 0).

@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "core/svd.h"
+#include "materials/param.h"
 #include "materials/principal_adjoint.h"
 
 namespace ductile {
@@ -114,5 +115,36 @@ DUCTILE_HD inline T hencky_energy(T mu, T lambda, const Mat<T, D>& F) {
   T tr = principal_trace(e);
   return mu * dot(e, e) + T(0.5) * lambda * tr * tr;
 }
+
+// The elastic half shared by the Hencky-based models (von Mises, Drucker-Prager): St. Venant-Kirchhoff on the
+// Hencky strain, with the parameters density, E and nu first in the model's table.
+struct HenckyElastic {
+  enum { kDensity = 0, kE = 1, kNu = 2 };
+
+  // Elastic strain energy density (Hencky StVK) per unit reference volume.
+  template <class T, int D>
+  DUCTILE_HD static T energy(const T* prm, const Mat<T, D>& F, T = T(1)) {
+    T mu, lambda;
+    lame(prm[kE], prm[kNu], mu, lambda);
+    return hencky_energy(mu, lambda, F);
+  }
+
+  template <class T, int D>
+  DUCTILE_HD static Mat<T, D> stress(const T* prm, const Mat<T, D>& F, const Mat<T, D>&, T) {
+    T mu, lambda;
+    lame(prm[kE], prm[kNu], mu, lambda);
+    return hencky_stress(mu, lambda, F);
+  }
+
+  // Adjoint of stress (Hencky StVK, materials/hencky.h); zero derivative in a singular value below the clamp.
+  template <class T, int D>
+  DUCTILE_HD static void adj_stress(const T* prm, const Mat<T, D>& F, const Mat<T, D>&, T,
+                                    const Mat<T, D>& adj_tau, Mat<T, D>& adj_F, Mat<T, D>&, T&, T* adj_prm) {
+    T mu, lambda, adj_mu = 0, adj_lambda = 0;
+    lame(prm[kE], prm[kNu], mu, lambda);
+    adj_hencky_stress(mu, lambda, F, adj_mu, adj_lambda, adj_F, adj_tau);
+    adj_lame(prm[kE], prm[kNu], adj_prm[kE], adj_prm[kNu], adj_mu, adj_lambda);
+  }
+};
 
 }  // namespace ductile

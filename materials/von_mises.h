@@ -22,7 +22,7 @@
 
 namespace ductile {
 
-struct VonMises {
+struct VonMises : HenckyElastic {
   static constexpr const char* kName = "von_mises";
   enum { kDensity = 0, kE = 1, kNu = 2, kYield = 3, kHardening = 4 };
   static const std::vector<ParamSpec>& specs() {
@@ -35,31 +35,6 @@ struct VonMises {
         {"hardening", "1", 0, 0, 1e30, false, false,
          "linear hardening xi: the radius grows by 2 mu xi per unit accumulated plastic strain"}};
     return s;
-  }
-
-  // Elastic strain energy density (Hencky StVK) per unit reference volume.
-  template <class T, int D>
-  DUCTILE_HD static T energy(const T* prm, const Mat<T, D>& F, T = T(1)) {
-    T mu, lambda;
-    lame(prm[kE], prm[kNu], mu, lambda);
-    return hencky_energy(mu, lambda, F);
-  }
-
-  template <class T, int D>
-  DUCTILE_HD static Mat<T, D> stress(const T* prm, const Mat<T, D>& F, const Mat<T, D>&, T) {
-    T mu, lambda;
-    lame(prm[kE], prm[kNu], mu, lambda);
-    return hencky_stress(mu, lambda, F);
-  }
-
-  // Adjoint of stress (Hencky StVK, materials/hencky.h); zero derivative in a singular value below the clamp.
-  template <class T, int D>
-  DUCTILE_HD static void adj_stress(const T* prm, const Mat<T, D>& F, const Mat<T, D>&, T,
-                                    const Mat<T, D>& adj_tau, Mat<T, D>& adj_F, Mat<T, D>&, T&, T* adj_prm) {
-    T mu, lambda, adj_mu = 0, adj_lambda = 0;
-    lame(prm[kE], prm[kNu], mu, lambda);
-    adj_hencky_stress(mu, lambda, F, adj_mu, adj_lambda, adj_F, adj_tau);
-    adj_lame(prm[kE], prm[kNu], adj_prm[kE], adj_prm[kNu], adj_mu, adj_lambda);
   }
 
   // Radial return of the deviatoric Hencky strain onto the (hardened) von Mises cylinder; F unchanged inside.

@@ -31,24 +31,6 @@ template void launch_param_sum_cuda<float>(const ParamChunkSum<float>&, const Pa
 template void launch_param_sum_cuda<double>(const ParamChunkSum<double>&, const ParamChunkCombine<double>&,
                                             int);
 
-#define DUCTILE_INSTANTIATE(M)                                                                     \
-  template void launch_stress_cuda<M, float, 2>(const StressKernel<M, float, 2>&, int);            \
-  template void launch_stress_cuda<M, float, 3>(const StressKernel<M, float, 3>&, int);            \
-  template void launch_stress_cuda<M, double, 2>(const StressKernel<M, double, 2>&, int);          \
-  template void launch_stress_cuda<M, double, 3>(const StressKernel<M, double, 3>&, int);          \
-  template void launch_project_cuda<M, float, 2>(const ProjectKernel<M, float, 2>&, int);          \
-  template void launch_project_cuda<M, float, 3>(const ProjectKernel<M, float, 3>&, int);          \
-  template void launch_project_cuda<M, double, 2>(const ProjectKernel<M, double, 2>&, int);        \
-  template void launch_project_cuda<M, double, 3>(const ProjectKernel<M, double, 3>&, int);        \
-  template void launch_stress_vjp_cuda<M, float, 2>(const StressVjpKernel<M, float, 2>&, int);     \
-  template void launch_stress_vjp_cuda<M, float, 3>(const StressVjpKernel<M, float, 3>&, int);     \
-  template void launch_stress_vjp_cuda<M, double, 2>(const StressVjpKernel<M, double, 2>&, int);   \
-  template void launch_stress_vjp_cuda<M, double, 3>(const StressVjpKernel<M, double, 3>&, int);   \
-  template void launch_project_vjp_cuda<M, float, 2>(const ProjectVjpKernel<M, float, 2>&, int);   \
-  template void launch_project_vjp_cuda<M, float, 3>(const ProjectVjpKernel<M, float, 3>&, int);   \
-  template void launch_project_vjp_cuda<M, double, 2>(const ProjectVjpKernel<M, double, 2>&, int); \
-  template void launch_project_vjp_cuda<M, double, 3>(const ProjectVjpKernel<M, double, 3>&, int);
-DUCTILE_FOR_EACH_ANALYTIC_MODEL(DUCTILE_INSTANTIATE)
-#undef DUCTILE_INSTANTIATE
+DUCTILE_FOR_EACH_ANALYTIC_MODEL(DUCTILE_INSTANTIATE_ANALYTIC_LAUNCHES)
 
 }  // namespace ductile

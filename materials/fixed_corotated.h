@@ -29,7 +29,7 @@ DUCTILE_HD inline void adj_corotated_stress(T mu, T lambda, const Mat<T, D>& F, 
   adj_lambda += trA * J * (J - T(1));
 }
 
-struct FixedCorotated {
+struct FixedCorotated : PurelyElastic {
   static constexpr const char* kName = "fixed_corotated";
   enum { kDensity = 0, kE = 1, kNu = 2 };
   static const std::vector<ParamSpec>& specs() {
@@ -69,22 +69,6 @@ struct FixedCorotated {
     lame(prm[kE], prm[kNu], mu, lambda);
     adj_corotated_stress(mu, lambda, F, adj_mu, adj_lambda, adj_F, adj_tau);
     adj_lame(prm[kE], prm[kNu], adj_prm[kE], adj_prm[kNu], adj_mu, adj_lambda);
-  }
-
-  template <class T, int D>
-  DUCTILE_HD static void project(const T*, T, Mat<T, D>&, T&) {}
-
-  // Adjoint of the identity projection.
-  template <class T, int D>
-  DUCTILE_HD static void adj_project(const T*, T, const Mat<T, D>&, T, const Mat<T, D>& adj_F_out,
-                                     T adj_plastic_out, Mat<T, D>& adj_F_trial, T& adj_plastic_in, T*) {
-    adj_F_trial = adj_F_trial + adj_F_out;
-    adj_plastic_in += adj_plastic_out;
-  }
-
-  template <class T>
-  static T wave_speed(const T* prm) {
-    return p_wave_speed(prm[kDensity], prm[kE], prm[kNu]);
   }
 };
 

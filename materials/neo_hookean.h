@@ -13,7 +13,7 @@
 
 namespace ductile {
 
-struct NeoHookean {
+struct NeoHookean : PurelyElastic {
   static constexpr const char* kName = "neo_hookean";
   enum { kDensity = 0, kE = 1, kNu = 2 };
   static const std::vector<ParamSpec>& specs() {
@@ -48,22 +48,6 @@ struct NeoHookean {
     adj_det(F, lambda * trA / J, adj_F);
     const T adj_mu = ddot(adj_tau, F * transpose(F)) - trA, adj_lambda = trA * std::log(J);
     adj_lame(prm[kE], prm[kNu], adj_prm[kE], adj_prm[kNu], adj_mu, adj_lambda);
-  }
-
-  template <class T, int D>
-  DUCTILE_HD static void project(const T*, T, Mat<T, D>&, T&) {}
-
-  // Adjoint of the identity projection.
-  template <class T, int D>
-  DUCTILE_HD static void adj_project(const T*, T, const Mat<T, D>&, T, const Mat<T, D>& adj_F_out,
-                                     T adj_plastic_out, Mat<T, D>& adj_F_trial, T& adj_plastic_in, T*) {
-    adj_F_trial = adj_F_trial + adj_F_out;
-    adj_plastic_in += adj_plastic_out;
-  }
-
-  template <class T>
-  static T wave_speed(const T* prm) {
-    return p_wave_speed(prm[kDensity], prm[kE], prm[kNu]);
   }
 };
 

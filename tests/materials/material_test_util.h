@@ -97,4 +97,18 @@ Mat<T, D> fd_kirchhoff(const Energy& energy, const Mat<T, D>& F, T h) {
   return P * transpose(F);
 }
 
+// Deviatoric part of a matrix.
+template <int D>
+Mat<double, D> dev(const Mat<double, D>& a) {
+  return a - (trace(a) / D) * Mat<double, D>::identity();
+}
+
+// F = Q1 diag(exp(eps)) Q2 for a principal Hencky strain eps and random rotations.
+template <int D>
+Mat<double, D> from_strain(std::mt19937& rng, const Vec<double, D>& eps) {
+  Vec<double, D> s;
+  for (int d = 0; d < D; ++d) s[d] = std::exp(eps[d]);
+  return compose(random_rotation<double, D>(rng), s, random_rotation<double, D>(rng));
+}
+
 }  // namespace ductile::test

@@ -9,18 +9,6 @@
 using namespace ductile;
 using namespace ductile::test;
 
-template <int D>
-static Mat<double, D> dev(const Mat<double, D>& a) {
-  return a - (trace(a) / D) * Mat<double, D>::identity();
-}
-
-template <int D>
-static Mat<double, D> from_strain(std::mt19937& rng, const Vec<double, D>& eps) {
-  Vec<double, D> s;
-  for (int d = 0; d < D; ++d) s[d] = std::exp(eps[d]);
-  return compose(random_rotation<double, D>(rng), s, random_rotation<double, D>(rng));
-}
-
 // Yield function ||dev tau|| + alpha tr tau - alpha_c of a state.
 template <int D>
 static double yield_fn(const std::vector<double>& prm, const Mat<double, D>& F) {

@@ -9,11 +9,6 @@
 using namespace ductile;
 using namespace ductile::test;
 
-template <int D>
-static Mat<double, D> dev(const Mat<double, D>& a) {
-  return a - (trace(a) / D) * Mat<double, D>::identity();
-}
-
 // Equivalent shear stress ||dev tau|| / sqrt(2) and mubar = mu tr(bbar) / D of a state.
 template <int D>
 static void shear_state(const std::vector<double>& prm, const Mat<double, D>& F, double& x, double& mubar,

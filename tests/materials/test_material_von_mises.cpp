@@ -10,19 +10,6 @@ using namespace ductile;
 using namespace ductile::test;
 
 template <int D>
-static Mat<double, D> dev(const Mat<double, D>& a) {
-  return a - (trace(a) / D) * Mat<double, D>::identity();
-}
-
-// F = Q1 diag(exp(eps)) Q2 for a principal Hencky strain eps and random rotations.
-template <int D>
-static Mat<double, D> from_strain(std::mt19937& rng, const Vec<double, D>& eps) {
-  Vec<double, D> s;
-  for (int d = 0; d < D; ++d) s[d] = std::exp(eps[d]);
-  return compose(random_rotation<double, D>(rng), s, random_rotation<double, D>(rng));
-}
-
-template <int D>
 static void check_return(double xi, double plastic0) {
   std::mt19937 rng(21 + D);
   std::vector<double> prm = default_params<VonMises, double>();

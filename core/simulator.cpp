@@ -1,9 +1,9 @@
 #include "core/simulator.h"
 
 #include <chrono>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/fault.h"
 
 namespace ductile {
 
@@ -200,11 +200,7 @@ template <class T, int D>
 void Simulator<T, D>::check_status() {
   Status s = backend_->fetch_status(status_.data());
   if (!s.bits) return;
-  uint32_t stage = 0;
-  while (stage < 5 && !(s.stages & (1u << stage))) ++stage;
-  std::string what = (s.bits & kStatusNonFinite)     ? "NaN or infinity"
-                     : (s.bits & kStatusOutOfDomain) ? "particle left the domain"
-                                                     : "deformation gradient inverted (det F <= 0)";
+  const uint32_t stage = first_stage(s);
   // kernels name slots: of the step's input buffer up to g2p, of its output in the projection
   int p = s.particle;
   const auto& slots = buf_[stage == kStageProject ? cur_ : cur_ ^ 1].id;
@@ -213,16 +209,9 @@ void Simulator<T, D>::check_status() {
     slots.download(id);
     p = id[p];
   }
-  std::ostringstream os;
-  os << what << " at step " << step_ << " (t = " << time_ << " s), stage " << stage_name(stage)
-     << ", particle " << p;
-  if (p >= 0 && p < int(host_material_.size()))
-    os << " of material '" << model_.material_names[host_material_[p]] << "'";
-  if (s.bits & kStatusOutOfDomain)
-    os << "; enlarge the domain, add a collider or wall, or reduce the time step";
-  else
-    os << "; the time step may be too large for the material's stiffness (try a smaller dt or cfl)";
-  throw Error(os.str());
+  std::string material;
+  if (p >= 0 && p < int(host_material_.size())) material = model_.material_names[host_material_[p]];
+  throw Error(fault_message(s, step_, time_, p, material));
 }
 
 template class Simulator<float, 2>;

@@ -180,4 +180,115 @@ DUCTILE_HD inline T collider_phi(const ColliderData<T, D>& c, const Vec<T, D>& x
   return phi;
 }
 
+// Derivative of sample_sdf's gradient with respect to the local point: the trilinear (bilinear) Hessian,
+// zero on the diagonal and along clamped axes.
+template <class T, int D>
+DUCTILE_HD inline Mat<T, D> sample_sdf_hessian(const ColliderData<T, D>& c, const Vec<T, D>& xl) {
+  int b[D];
+  T f[D];
+  bool live[D];
+  for (int d = 0; d < D; ++d) {
+    T u = (xl[d] - c.sdf_origin[d]) / c.sdf_dx;
+    T hi = T(c.sdf_res[d] - 1);
+    live[d] = u >= T(0) && u <= hi;
+    T uc = u < 0 ? T(0) : (u > hi ? hi : u);
+    int bi = int(std::floor(uc));
+    if (bi > c.sdf_res[d] - 2) bi = c.sdf_res[d] - 2;
+    if (bi < 0) bi = 0;
+    b[d] = bi;
+    f[d] = uc - T(bi);
+  }
+  Mat<T, D> H = Mat<T, D>::zero();
+  const T inv2 = T(1) / (c.sdf_dx * c.sdf_dx);
+  for (int corner = 0; corner < (1 << D); ++corner) {
+    int64_t idx = 0;
+    int o[D];
+    for (int d = 0; d < D; ++d) {
+      o[d] = (corner >> (D - 1 - d)) & 1;
+      idx = idx * c.sdf_res[d] + (b[d] + o[d]);
+    }
+    const T val = c.sdf[idx];
+    for (int d = 0; d < D; ++d)
+      for (int e = 0; e < D; ++e) {
+        if (d == e || !live[d] || !live[e]) continue;
+        T g = (o[d] ? T(1) : T(-1)) * (o[e] ? T(1) : T(-1)) * inv2;
+        for (int k = 0; k < D; ++k)
+          if (k != d && k != e) g *= o[k] ? f[k] : T(1) - f[k];
+        H(d, e) += g * val;
+      }
+  }
+  return H;
+}
+
+// Adjoint of collider_phi's normal with respect to the collider's translation t, for points inside the
+// collider (phi < 0, the only place the grid update uses normals): n = R nl(xl), xl = R^T (x - t), so
+// adj t = -R J^T R^T adj n with J = d nl / d xl (zero for planes, box faces and cylinder caps).
+template <class T, int D>
+DUCTILE_HD inline Vec<T, D> adj_collider_normal_t(const ColliderData<T, D>& c, const Vec<T, D>& x,
+                                                  const Vec<T, D>& adj_n) {
+  const Vec<T, D> xl = transpose(c.R) * (x - c.t);
+  Mat<T, D> J = Mat<T, D>::zero();
+  // d (u / |u|) / du = (I - n n^T) / |u| for the radial shapes
+  auto radial = [&](const Vec<T, D>& u, const Mat<T, D>& P) {
+    const T r = norm(u);
+    if (!(r > T(0))) return;
+    const Vec<T, D> nr = (T(1) / r) * u;
+    J = (T(1) / r) * (P - outer(nr, nr));
+  };
+  switch (c.shape) {
+    case ColliderShape::kPlane:
+    case ColliderShape::kBox:
+      break;
+    case ColliderShape::kSphere:
+      radial(xl, Mat<T, D>::identity());
+      break;
+    case ColliderShape::kCylinder: {
+      if constexpr (D == 2) {
+        radial(xl, Mat<T, D>::identity());
+      } else {
+        const T rr = std::sqrt(xl[0] * xl[0] + xl[2] * xl[2]);
+        const T qr = rr - c.p[0], qy = std::fabs(xl[1]) - c.p[1];
+        if (qr > qy) {
+          Vec<T, D> u = xl;
+          u[1] = T(0);
+          Mat<T, D> P = Mat<T, D>::identity();
+          P(1, 1) = T(0);
+          radial(u, P);
+        }
+      }
+      break;
+    }
+    case ColliderShape::kSdf: {
+      Vec<T, D> g;
+      sample_sdf(c, xl, g);
+      const T gn = norm(g);
+      if (gn > T(0)) {
+        const Vec<T, D> nl = (T(1) / gn) * g;
+        J = (T(1) / gn) * ((Mat<T, D>::identity() - outer(nl, nl)) * sample_sdf_hessian(c, xl));
+      }
+      break;
+    }
+  }
+  const Vec<T, D> local = transpose(J) * (transpose(c.R) * adj_n);
+  return T(-1) * (c.R * local);
+}
+
+// Adjoint of collider_velocity with respect to the translation t (v = lin + omega x (x - t); the adjoint of
+// lin is adj_v itself): adj t = omega x adj_v, with omega along z in 2D.
+template <class T, int D>
+DUCTILE_HD DUCTILE_INLINE Vec<T, D> adj_collider_velocity_t(const ColliderData<T, D>& c,
+                                                            const Vec<T, D>& adj_v) {
+  Vec<T, D> r;
+  if constexpr (D == 2) {
+    // v0 = -w r1, v1 = w r0: adj r = (w adj_v1, -w adj_v0), adj t = -adj r
+    r[0] = -c.omega[2] * adj_v[1];
+    r[1] = c.omega[2] * adj_v[0];
+  } else {
+    r[0] = c.omega[1] * adj_v[2] - c.omega[2] * adj_v[1];
+    r[1] = c.omega[2] * adj_v[0] - c.omega[0] * adj_v[2];
+    r[2] = c.omega[0] * adj_v[1] - c.omega[1] * adj_v[0];
+  }
+  return r;
+}
+
 }  // namespace ductile

@@ -109,6 +109,7 @@ class CpuBackend final : public Backend<T, D> {
   Device device() const override { return Device::kCpu; }
 
   void p2g(const P2G<T, D>& k) override {
+    if (k.force) fail("cpu backend", "external forces go through the gradient engine's transfers");
     sort_by_cell(k.p, k.g.spec);
     clear_grid(k.g);
     // scatter the even slabs, then the odd slabs, largest first

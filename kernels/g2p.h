@@ -14,6 +14,7 @@
 #include "core/state.h"
 #include "core/status.h"
 #include "kernels/bspline.h"
+#include "kernels/p2g.h"
 
 namespace ductile {
 
@@ -125,6 +126,91 @@ struct G2P {
     carry(i, o);
   }
   DUCTILE_HD DUCTILE_INLINE void operator()(int i) const { (*this)(i, i); }
+};
+
+// Adjoint of G2P for particle i: from the adjoints of its outputs (x, v, C and trial F, read from adj_out),
+// accumulates those of its input x and F (into adj_x, adj_F) and scatters those of the node velocities
+// through add(pointer, value) (atomic on the GPU; the CPU orders particles so that adds never race).
+//   x' = x + dt v, F' = F + dt C F        => adj v += dt adj x', adj C += dt adj F' F^T, adj F = (I + dt C)^T
+//   adj F' C = k (S - v (fx - 1)^T), k = 4 / dx  => adj S = k adj C, adj v -= k adj C (fx - 1), adj fx_b -= k
+//   (adj C^T v)_b v = sum w v_o, S = sum w v_o (o - 1)^T => adj v_o += w (adj v + adj S (o - 1)), adj w = v_o
+//   . (same)
+// The scatter has the P2G form q + A (o - 1) with q = adj v, A = adj S and no mass.
+template <class T, int D>
+struct G2PAdjoint {
+  GridView<T, D> g;  // node velocities after the grid update
+  ParticleView<T, D> in;
+  T dt;
+  ParticleView<T, D> adj_out;  // adjoints of the step's outputs x, v, C, F (trial)
+  T* adj_x;                    // += adjoint of the input x
+  T* adj_F;                    // += adjoint of the input F
+  T* adj_grid_v;               // += adjoint of the node velocities, D components per node
+
+  template <class Add>
+  DUCTILE_HD DUCTILE_INLINE void operator()(int i, Add&& add) const {
+    const int n = in.n;
+    const int64_t nodes = g.spec.num_nodes();
+    const Vec<T, D> x = load_vec<T, D>(in.x, n, i);
+    const Stencil<T, D> st = bspline_stencil(g.spec, x);
+    if (!stencil_inside(g.spec, st.base)) return;  // the forward pass raised kStatusOutOfDomain
+    // recompute the gathered v, S and C
+    Vec<T, D> v = Vec<T, D>::zero();
+    Mat<T, D> S = Mat<T, D>::zero();
+    for_each_stencil_node(st, g.spec.dx, [&](const int* o, T w, const Vec<T, D>&) {
+      int c[D];
+      for (int d = 0; d < D; ++d) c[d] = st.base[d] + o[d];
+      const int64_t idx = g.spec.index(c);
+      for (int a = 0; a < D; ++a) {
+        const T t = w * g.mv[a * nodes + idx];
+        v[a] += t;
+        for (int b = 0; b < D; ++b) S(a, b) += t * T(o[b] - 1);
+      }
+    });
+    const Mat<T, D> C = g2p_affine(g.spec.inv_dx, v, S, st.fx);
+    const Mat<T, D> F = load_mat<T, D>(in.F, n, i);
+    const Mat<T, D> aFn = load_mat<T, D>(adj_out.F, n, i);
+    // advection and trial F
+    Vec<T, D> ax = load_vec<T, D>(adj_out.x, n, i);
+    Vec<T, D> av = load_vec<T, D>(adj_out.v, n, i) + dt * ax;
+    Mat<T, D> aC = load_mat<T, D>(adj_out.C, n, i) + dt * (aFn * transpose(F));
+    Mat<T, D> aF = aFn + dt * (transpose(C) * aFn);
+    // C from v and S
+    const T k = T(4) * g.spec.inv_dx;
+    Mat<T, D> aS = k * aC;
+    Vec<T, D> afx = Vec<T, D>::zero();
+    for (int a = 0; a < D; ++a)
+      for (int b = 0; b < D; ++b) {
+        av[a] -= k * aC(a, b) * (st.fx[b] - T(1));
+        afx[b] -= k * aC(a, b) * v[a];
+      }
+    // gather's weights (through fx) and the node velocities' adjoints
+    P2GParticle<T, D> pp;
+    for (int d = 0; d < D; ++d) {
+      pp.base[d] = st.base[d];
+      for (int a = 0; a < 3; ++a) pp.w[d][a] = st.w[d][a];
+    }
+    pp.m = 0;
+    pp.q = av;
+    pp.A = aS;
+    for_each_stencil_node(st, g.spec.dx, [&](const int* o, T, const Vec<T, D>&) {
+      int c[D];
+      for (int d = 0; d < D; ++d) c[d] = st.base[d] + o[d];
+      const int64_t idx = g.spec.index(c);
+      T dw[D];
+      stencil_weight<T, D>(st.w, st.dw, o, dw);
+      T aw = 0;
+      for (int a = 0; a < D; ++a) {
+        T t = av[a];
+        for (int b = 0; b < D; ++b) t += aS(a, b) * T(o[b] - 1);
+        aw += g.mv[a * nodes + idx] * t;
+      }
+      for (int d = 0; d < D; ++d) afx[d] += aw * dw[d];
+    });
+    scatter_particle(pp, g.spec, static_cast<T*>(nullptr), adj_grid_v, add);
+    for (int d = 0; d < D; ++d) ax[d] += g.spec.inv_dx * afx[d];
+    store_vec<T, D>(adj_x, n, i, load_vec<T, D>(adj_x, n, i) + ax);
+    store_mat<T, D>(adj_F, n, i, load_mat<T, D>(adj_F, n, i) + aF);
+  }
 };
 
 }  // namespace ductile

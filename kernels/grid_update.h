@@ -27,6 +27,39 @@ DUCTILE_HD DUCTILE_INLINE Vec<T, D> apply_surface(Surface s, T mu, const Vec<T, 
   return vt;
 }
 
+// Adjoint of apply_surface: from adj_out, accumulates (+=) the adjoints of v_rel, the normal n and mu. The
+// sticky and separating branches and the friction clamp (scale <= 0) are differentiated piecewise: each
+// branch's own derivative, none across the switch (docs/GRADIENTS.md).
+template <class T, int D>
+DUCTILE_HD DUCTILE_INLINE void adj_apply_surface(Surface s, T mu, const Vec<T, D>& v_rel, const Vec<T, D>& n,
+                                                 const Vec<T, D>& adj_out, Vec<T, D>& adj_v_rel,
+                                                 Vec<T, D>& adj_n, T& adj_mu) {
+  if (s == Surface::kSticky) return;
+  const T vn = dot(v_rel, n);
+  if (s == Surface::kSeparate && vn >= T(0)) {
+    adj_v_rel = adj_v_rel + adj_out;
+    return;
+  }
+  const Vec<T, D> vt = v_rel - vn * n;
+  const T vt_norm = norm(vt);
+  Vec<T, D> adj_vt = adj_out;
+  T adj_vn = 0;
+  if (mu > T(0) && vt_norm > T(0)) {
+    // out = scale vt with scale = 1 - mu |vn| / |vt|, clamped at 0
+    const T avn = vn < T(0) ? -vn : vn;
+    const T scale = T(1) - mu * avn / vt_norm;
+    if (!(scale > T(0))) return;
+    const T a = dot(adj_out, vt);
+    adj_vt = scale * adj_out + (a * mu * avn / (vt_norm * vt_norm * vt_norm)) * vt;
+    adj_vn = -a * mu * (vn < T(0) ? T(-1) : T(1)) / vt_norm;
+    adj_mu += -a * avn / vt_norm;
+  }
+  // vt = v - vn n, vn = v . n
+  adj_vn -= dot(adj_vt, n);
+  adj_v_rel = adj_v_rel + adj_vt + adj_vn * n;
+  adj_n = adj_n + adj_vn * v_rel - vn * adj_vt;
+}
+
 // Domain walls: nodes within `cells` of a face of [lo, hi] (in node index) get that face's condition.
 template <class T, int D>
 struct WallData {
@@ -84,6 +117,133 @@ struct GridUpdate {
       }
     }
     for (int d = 0; d < D; ++d) g.mv[d * nodes + idx] = v[d];
+  }
+};
+
+// Layout of the grid update's parameter adjoints: gravity (D), wall friction (1), then per collider its
+// linear velocity (D), translation (D) and friction (1).
+template <int D>
+struct GridParamLayout {
+  static constexpr int kGravity = 0;
+  static constexpr int kWallFriction = D;
+  static constexpr int kColliderBase = D + 1;
+  static constexpr int kPerCollider = 2 * D + 1;
+  static constexpr int size(int colliders) { return kColliderBase + kPerCollider * colliders; }
+  static constexpr int lin(int k) { return kColliderBase + kPerCollider * k; }
+  static constexpr int trans(int k) { return lin(k) + D; }
+  static constexpr int friction(int k) { return lin(k) + 2 * D; }
+};
+
+// Adjoint of GridUpdate, one row of nodes along the last axis per call (rows are independent): from the
+// adjoints of the updated velocities adj_v, writes those of the momentum and mass (adj_mv, adj_mass) and
+// adds each parameter's adjoint summed over the row into row_params[row * P + j] (P = GridParamLayout size):
+// a fixed-order partial sum that a second pass reduces, so results do not depend on the thread count.
+// The chain v0 = mv / m + dt g, then each collider and wall face in order, is replayed per node; the adjoint
+// walks it backwards, recomputing each stage's input (stages are few).
+template <class T, int D>
+struct GridUpdateAdjoint {
+  GridUpdate<T, D> fwd;  // fwd.g.mv holds the momentum before the update
+  const T* adj_v;
+  T* adj_mv;
+  T* adj_mass;
+  T* row_params;
+
+  DUCTILE_HD DUCTILE_INLINE int64_t rows() const { return fwd.g.spec.num_nodes() / fwd.g.spec.res[D - 1]; }
+
+  // Stage j of the chain at node c (position xn) on velocity v: colliders 0..K-1, then wall faces per axis.
+  DUCTILE_HD DUCTILE_INLINE Vec<T, D> stage(int j, const int* c, const Vec<T, D>& xn,
+                                            const Vec<T, D>& v) const {
+    Vec<T, D> nrm;
+    if (j < fwd.num_colliders) {
+      const ColliderData<T, D>& cd = fwd.colliders[j];
+      if (collider_phi(cd, xn, nrm) >= T(0)) return v;
+      const Vec<T, D> vc = collider_velocity(cd, xn);
+      return vc + apply_surface(cd.surface, cd.friction, v - vc, nrm);
+    }
+    const int d = j - fwd.num_colliders;
+    if (!wall_normal(d, c, nrm)) return v;
+    return apply_surface(fwd.walls.surface, fwd.walls.friction, v, nrm);
+  }
+
+  // The inward normal of the wall face touching node c along axis d, if any.
+  DUCTILE_HD DUCTILE_INLINE bool wall_normal(int d, const int* c, Vec<T, D>& nrm) const {
+    nrm = Vec<T, D>::zero();
+    if (c[d] < fwd.walls.lo[d] + fwd.walls.cells)
+      nrm[d] = T(1);
+    else if (c[d] > fwd.walls.hi[d] - fwd.walls.cells)
+      nrm[d] = T(-1);
+    else
+      return false;
+    return true;
+  }
+
+  DUCTILE_HD DUCTILE_INLINE void operator()(int64_t row) const {
+    const GridSpec<T, D>& spec = fwd.g.spec;
+    const int64_t nodes = spec.num_nodes();
+    const int len = spec.res[D - 1];
+    using L = GridParamLayout<D>;
+    const int P = L::size(fwd.num_colliders);
+    T* part = row_params + row * P;
+    for (int j = 0; j < P; ++j) part[j] = 0;
+    for (int z = 0; z < len; ++z) {
+      const int64_t idx = row * len + z;
+      const T m = fwd.g.mass[idx];
+      if (!(m > T(0))) {
+        adj_mass[idx] = 0;
+        for (int d = 0; d < D; ++d) adj_mv[d * nodes + idx] = 0;
+        continue;
+      }
+      int c[D];
+      int64_t rest = idx;
+      for (int d = D - 1; d >= 0; --d) {
+        c[d] = int(rest % spec.res[d]);
+        rest /= spec.res[d];
+      }
+      const Vec<T, D> xn = spec.node_position(c);
+      Vec<T, D> mv, v0;
+      for (int d = 0; d < D; ++d) {
+        mv[d] = fwd.g.mv[d * nodes + idx];
+        v0[d] = mv[d] / m + fwd.dt * fwd.gravity[d];
+      }
+      Vec<T, D> a;
+      for (int d = 0; d < D; ++d) a[d] = adj_v[d * nodes + idx];
+      // stages in reverse
+      const int stages = fwd.num_colliders + D;
+      for (int j = stages - 1; j >= 0; --j) {
+        Vec<T, D> v = v0;
+        for (int s = 0; s < j; ++s) v = stage(s, c, xn, v);
+        Vec<T, D> nrm, adj_in = Vec<T, D>::zero(), adj_n = Vec<T, D>::zero();
+        if (j < fwd.num_colliders) {
+          const ColliderData<T, D>& cd = fwd.colliders[j];
+          if (collider_phi(cd, xn, nrm) >= T(0)) continue;
+          // v_out = vc + apply(v - vc)
+          const Vec<T, D> vc = collider_velocity(cd, xn);
+          T adj_mu = 0;
+          adj_apply_surface(cd.surface, cd.friction, v - vc, nrm, a, adj_in, adj_n, adj_mu);
+          const Vec<T, D> adj_vc = a - adj_in;
+          Vec<T, D> adj_t = adj_collider_velocity_t(cd, adj_vc) + adj_collider_normal_t(cd, xn, adj_n);
+          for (int d = 0; d < D; ++d) {
+            part[L::lin(j) + d] += adj_vc[d];
+            part[L::trans(j) + d] += adj_t[d];
+          }
+          part[L::friction(j)] += adj_mu;
+        } else {
+          if (!wall_normal(j - fwd.num_colliders, c, nrm)) continue;
+          T adj_mu = 0;
+          adj_apply_surface(fwd.walls.surface, fwd.walls.friction, v, nrm, a, adj_in, adj_n, adj_mu);
+          part[L::kWallFriction] += adj_mu;
+        }
+        a = adj_in;
+      }
+      // v0 = mv / m + dt g
+      T am = 0;
+      for (int d = 0; d < D; ++d) {
+        adj_mv[d * nodes + idx] = a[d] / m;
+        am -= a[d] * mv[d] / (m * m);
+        part[L::kGravity + d] += fwd.dt * a[d];
+      }
+      adj_mass[idx] = am;
+    }
   }
 };
 

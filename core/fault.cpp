@@ -1,0 +1,29 @@
+#include "core/fault.h"
+
+#include <sstream>
+
+namespace ductile {
+
+uint32_t first_stage(const Status& s) {
+  uint32_t stage = 0;
+  while (stage < 5 && !(s.stages & (1u << stage))) ++stage;
+  return stage;
+}
+
+std::string fault_message(const Status& s, int64_t step, double time, int particle,
+                          const std::string& material) {
+  std::string what = (s.bits & kStatusNonFinite)     ? "NaN or infinity"
+                     : (s.bits & kStatusOutOfDomain) ? "particle left the domain"
+                                                     : "deformation gradient inverted (det F <= 0)";
+  std::ostringstream os;
+  os << what << " at step " << step << " (t = " << time << " s), stage " << stage_name(first_stage(s))
+     << ", particle " << particle;
+  if (!material.empty()) os << " of material '" << material << "'";
+  if (s.bits & kStatusOutOfDomain)
+    os << "; enlarge the domain, add a collider or wall, or reduce the time step";
+  else
+    os << "; the time step may be too large for the material's stiffness (try a smaller dt or cfl)";
+  return os.str();
+}
+
+}  // namespace ductile

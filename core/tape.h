@@ -1,0 +1,83 @@
+// The gradient engine: a forward run that keeps checkpoints of the particle state, and a backward pass that
+// recomputes each step's grid from them and runs the stages' adjoints in reverse (docs/GRADIENTS.md).
+#pragma once
+
+#include <array>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/checkpoint.h"
+#include "core/loss.h"
+#include "core/memory.h"
+#include "core/model.h"
+#include "core/state.h"
+#include "kernels/diff_backend.h"
+
+namespace ductile {
+
+// The gradient of a collider's motion parameters: for "constant" motion its velocity and start position,
+// for "static" its position, for "keyframes" each key's position; and its friction coefficient.
+struct ColliderGradient {
+  double velocity[3] = {0, 0, 0};
+  double position[3] = {0, 0, 0};
+  std::vector<std::array<double, 3>> key_position;
+  double friction = 0;
+};
+
+// Everything the backward pass returns (host arrays, particles in the State's order).
+template <class T, int D>
+struct Gradients {
+  double loss = 0;
+  std::vector<double> x, v, C, F, plastic;    // adjoints of the initial state
+  std::vector<double> mass;                   // of each particle's mass (constant over the run)
+  std::vector<std::vector<double>> material;  // [material][parameter in specs() order], density included
+  double gravity[3] = {0, 0, 0};
+  double wall_friction = 0;
+  std::vector<ColliderGradient> colliders;
+  std::vector<double> force;  // [step][component][particle] when a force buffer was set
+};
+
+// What the tape did and held.
+struct TapeStats {
+  int64_t steps = 0;
+  int interval = 1;        // checkpoint segment length K
+  int64_t recomputed = 0;  // forward steps recomputed by the backward pass (grids excluded)
+  double state_bytes = 0;  // one particle state
+  double peak_bytes = 0;   // checkpoints + segment states + working arrays, at most
+  double forward_seconds = 0, backward_seconds = 0;
+};
+
+template <class T, int D>
+class Tape {
+ public:
+  Tape(const Model<T, D>& model, Device device, CheckpointPolicy policy = {});
+  ~Tape();
+
+  // External force per step and particle ([step][component][particle], State order), applied as dt f of
+  // momentum in the step's P2G; empty for none. Set before forward().
+  void set_force(std::vector<T> force);
+  // Runs `steps` steps from s0 keeping checkpoints and evaluates the losses at their steps; returns the total
+  // loss. Throws Error naming the step, stage and particle on a fault.
+  double forward(const State<T, D>& s0, int64_t steps, const std::vector<const Loss<T, D>*>& losses);
+  // The gradient of the last forward()'s loss. Leaves the forward results (final state, checkpoints)
+  // untouched, so it may run again. Throws Error naming the step, stage and particle (or parameter) when an
+  // adjoint becomes NaN or infinite.
+  Gradients<T, D> backward();
+  // The state after the last forward().
+  const State<T, D>& final_state() const { return final_; }
+  const TapeStats& stats() const { return stats_; }
+  // Called as progress(phase, done, total) with phase "forward" or "backward", about every 1% of the run.
+  void set_progress(std::function<void(const char*, int64_t, int64_t)> fn) { progress_ = std::move(fn); }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  State<T, D> final_;
+  TapeStats stats_;
+  std::function<void(const char*, int64_t, int64_t)> progress_;
+};
+
+}  // namespace ductile

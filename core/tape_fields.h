@@ -1,0 +1,63 @@
+// The time-varying particle arrays the tape stores, recomputes and differentiates: x, v, C, F and plastic.
+#pragma once
+
+#include <vector>
+
+#include "core/memory.h"
+#include "core/state.h"
+
+namespace ductile {
+
+template <class T, int D>
+struct TapeFields {
+  Buffer<T> x, v, C, F, plastic;
+
+  // Values per particle.
+  static constexpr int width() { return 2 * D + 2 * D * D + 1; }
+
+  void resize(Device dev, int n) {
+    x.resize(dev, size_t(D) * n);
+    v.resize(dev, size_t(D) * n);
+    C.resize(dev, size_t(D * D) * n);
+    F.resize(dev, size_t(D * D) * n);
+    plastic.resize(dev, size_t(n));
+  }
+  void zero() {
+    for (Buffer<T>* b : {&x, &v, &C, &F, &plastic}) b->zero();
+  }
+  void copy_from(const TapeFields& o) {
+    Buffer<T>* dst[5] = {&x, &v, &C, &F, &plastic};
+    const Buffer<T>* src[5] = {&o.x, &o.v, &o.C, &o.F, &o.plastic};
+    for (int k = 0; k < 5; ++k)
+      device_copy(dst[k]->data(), dst[k]->device(), src[k]->data(), src[k]->device(),
+                  src[k]->size() * sizeof(T));
+  }
+  void upload(const State<T, D>& s) {
+    x.upload(s.x), v.upload(s.v), C.upload(s.C), F.upload(s.F), plastic.upload(s.plastic);
+  }
+  void download(State<T, D>& s) const {
+    x.download(s.x), v.download(s.v), C.download(s.C), F.download(s.F), plastic.download(s.plastic);
+  }
+  // x += ax, v += av (host arrays laid out like x and v).
+  void add_xv(const std::vector<double>& ax, const std::vector<double>& av) {
+    std::vector<T> h;
+    x.download(h);
+    for (size_t i = 0; i < h.size(); ++i) h[i] += T(ax[i]);
+    x.upload(h);
+    v.download(h);
+    for (size_t i = 0; i < h.size(); ++i) h[i] += T(av[i]);
+    v.upload(h);
+  }
+  // Copies every array into g's x, v, C, F and plastic.
+  template <class G>
+  void download_adjoint(G& g) const {
+    std::vector<T> h;
+    auto put = [&](const Buffer<T>& b, std::vector<double>& dst) {
+      b.download(h);
+      dst.assign(h.begin(), h.end());
+    };
+    put(x, g.x), put(v, g.v), put(C, g.C), put(F, g.F), put(plastic, g.plastic);
+  }
+};
+
+}  // namespace ductile

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
+
+#include "core/device.h"
 
 namespace ductile::app {
 
@@ -10,5 +13,10 @@ void add_bench_command(CLI::App& app);  // `ductile bench`: throughput of the st
 // `ductile simulate [SCENE] --out DIR --backend cpu|cuda|auto --threads N --frames N --set path=value
 // --quiet`
 void add_simulate_command(CLI::App& app);
+// `ductile grad [SCENE] --wrt NAMES --fd-check K --checkpoint POLICY`: the loss and its gradient as JSON
+void add_grad_command(CLI::App& app);
+
+// The device of --backend cpu, cuda or auto (cuda when a GPU is visible); throws for cuda without one.
+Device choose_device(const std::string& backend);
 
 }  // namespace ductile::app

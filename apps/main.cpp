@@ -1,16 +1,28 @@
 // The ductile executable: parse arguments, dispatch to a subcommand, turn errors into one line and exit 1.
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 
 #include "apps/commands.h"
 #include "core/error.h"
 
 int main(int argc, char** argv) {
+  // idle OpenMP threads sleep instead of spinning, unless the user chose: on a shared or loaded machine
+  // spinning threads steal the cores the working ones need (a 2D gradient run measured 100 times slower).
+  // The OpenMP runtime reads its environment when it is loaded, before main, so the program restarts itself
+  // once with the setting (and carries on as it is if that fails).
+  if (!std::getenv("OMP_WAIT_POLICY")) {
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    execv("/proc/self/exe", argv);
+  }
   CLI::App app{"ductile: differentiable MLS-MPM simulation of deformable matter"};
   app.require_subcommand(0, 1);
   ductile::app::add_version_command(app);
   ductile::app::add_bench_command(app);
   ductile::app::add_simulate_command(app);
+  ductile::app::add_grad_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

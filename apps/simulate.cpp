@@ -49,15 +49,6 @@ std::string frame_file(int frame, const char* ext) {
   return buf;
 }
 
-Device choose_device(const std::string& backend) {
-  if (backend == "cpu") return Device::kCpu;
-  if (backend == "cuda") {
-    if (!cuda_available()) fail("--backend cuda", "no usable CUDA device: " + cuda_device_description());
-    return Device::kCuda;
-  }
-  return cuda_available() ? Device::kCuda : Device::kCpu;
-}
-
 // Removes frame files of an earlier run in `dir` so a sequence never mixes two runs; returns how many.
 int remove_old_frames(const fs::path& dir, const char* ext) {
   if (!fs::is_directory(dir)) return 0;
@@ -242,6 +233,15 @@ int simulate(const SimulateOptions& o) {
 }
 
 }  // namespace
+
+Device choose_device(const std::string& backend) {
+  if (backend == "cpu") return Device::kCpu;
+  if (backend == "cuda") {
+    if (!cuda_available()) fail("--backend cuda", "no usable CUDA device: " + cuda_device_description());
+    return Device::kCuda;
+  }
+  return cuda_available() ? Device::kCuda : Device::kCpu;
+}
 
 void add_simulate_command(CLI::App& app) {
   auto o = std::make_shared<SimulateOptions>();

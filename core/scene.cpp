@@ -99,7 +99,7 @@ void validate_scene(json& root, SceneDocument& doc) {
     fail_at("/format", "unsupported scene format " + show(f) + " (this build reads format 1)");
   check_keys(root, "",
              {"format", "name", "description", "dimension", "domain", "time", "gravity", "materials",
-              "objects", "colliders", "outputs"});
+              "objects", "colliders", "outputs", "loss", "gradient"});
   if (root.contains("name")) get_string(root, "", "name");
   if (root.contains("description")) get_string(root, "", "description");
   Context ctx;
@@ -114,6 +114,8 @@ void validate_scene(json& root, SceneDocument& doc) {
   g[1] = -9.81;
   get_vec(root, "", "gravity", ctx.dim, Range{}, g);
   validate_outputs(root, ctx);
+  validate_losses(root, ctx);
+  validate_gradient(root, ctx);
 }
 
 }  // namespace

@@ -92,6 +92,9 @@ void validate_objects(json& root, Context& ctx);
 void validate_colliders(json& root, Context& ctx);
 void validate_time(json& root, Context& ctx);
 void validate_outputs(json& root, Context& ctx);
+// "loss" and "gradient" (core/scene_gradient.cpp)
+void validate_losses(json& root, Context& ctx);
+void validate_gradient(json& root, Context& ctx);
 
 // ---- Shapes (normalized JSON -> geometry)
 

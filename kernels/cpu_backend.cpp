@@ -153,13 +153,16 @@ class CpuBackend final : public Backend<T, D> {
     if (int(order_.size()) != n) fail("cpu backend", "g2p called before p2g ordered the particles");
     // contiguous chunks of 256 sorted slots
     const int chunks = (n + 255) / 256;
-    cpu_parallel_for(chunks, [&](int64_t c) {
-      const int begin = int(c) * 256, end = std::min(n, begin + 256);
-      if (avx2_)
-        gather_range_avx2(k, begin, end);
-      else
-        gather_range(k, begin, end);
-    });
+    cpu_parallel_for(
+        chunks,
+        [&](int64_t c) {
+          const int begin = int(c) * 256, end = std::min(n, begin + 256);
+          if (avx2_)
+            gather_range_avx2(k, begin, end);
+          else
+            gather_range(k, begin, end);
+        },
+        2);
   }
 
   Status fetch_status(Status* s) override {

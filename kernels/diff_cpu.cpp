@@ -104,7 +104,7 @@ class CpuDiffBackend final : public DiffBackend<T, D> {
     const int slabs = int(begin_.size()) - 1;
     for (int color = 0; color < 2; ++color) {
       const int count = (slabs - color + 1) / 2;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (begin_.back() >= 256)
       for (int j = 0; j < count; ++j) {
         const int s = color + 2 * j;
         for (int q = begin_[s]; q < begin_[s + 1]; ++q) fn(order_[q]);

@@ -278,7 +278,7 @@ class AnalyticMaterial final : public Material<T, D> {
     ParamChunkSum<T> sum{scratch_.data(), count, nc, partial};
     ParamChunkCombine<T> combine{partial, nc, adj_params};
     if (dev == Device::kCpu) {
-      cpu_parallel_for(int64_t(np) * nc, sum);
+      cpu_parallel_for(int64_t(np) * nc, sum, 2);
       cpu_parallel_for(np, combine);
     } else {
       launch_param_sum_cuda(sum, combine, np);

@@ -24,7 +24,9 @@
 #include <string>
 #include <vector>
 
+#include "apps/bench_scene.h"
 #include "apps/commands.h"
+#include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/simulator.h"
 #include "materials/registry.h"
@@ -42,6 +44,8 @@ struct BenchOptions {
   int repeat = 1;
   bool scaling = false;
   std::string json;
+  bool gradient = false;
+  std::string checkpoints = "all,sqrt";
 };
 
 struct BenchResult {
@@ -86,42 +90,6 @@ void set_param(Material<float, 3>& m, const std::string& name, float value) {
   fail("bench", std::string("model '") + m.model() + "' has no parameter '" + name + "'");
 }
 
-// The Taichi benchmark box with one material.
-void build_scene(const std::string& scene, int G, Model<float, 3>& model, State<float, 3>& state) {
-  const float dx = 1.0f / float(G);
-  model.set_grid(Vec<float, 3>{{0, 0, 0}}, Vec<float, 3>{{1, 1, 1}}, dx);
-  model.walls.cells = 3;
-  model.walls.surface = Surface::kSeparate;
-  model.walls.friction = 0;
-  model.dt = 8e-5f;
-  model.gravity = Vec<float, 3>{{0, -9.8f, 0}};
-  auto mat = MaterialRegistry::instance().make<float, 3>(scene);
-  set_param(*mat, "density", 1);
-  if (scene == "fluid") {
-    set_param(*mat, "bulk_modulus", 400);  // gamma = 1: tau = K (J - 1) I, mpm3d's stress with K = E
-    set_param(*mat, "gamma", 1);
-    set_param(*mat, "viscosity", 0);
-  } else {
-    set_param(*mat, "E", 400);
-    set_param(*mat, "nu", 0.2f);
-  }
-  model.material_names = {scene};
-  model.materials.clear();
-  model.materials.push_back(std::move(mat));
-  // particles: a 64-bit LCG (Knuth's MMIX constants) gives the same positions on every platform
-  const int n = G * G * G / 4;
-  const float p_vol = (0.5f * dx) * (0.5f * dx);
-  state.resize(n);
-  uint64_t seed = 20261129;
-  auto uniform = [&] {
-    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-    return float(seed >> 40) * (1.0f / 16777216.0f);
-  };
-  for (int p = 0; p < n; ++p)
-    for (int d = 0; d < 3; ++d) state.x[size_t(d) * n + p] = 0.15f + 0.4f * uniform();
-  for (int p = 0; p < n; ++p) state.mass[p] = p_vol, state.vol0[p] = p_vol;
-}
-
 // The CPU's model name (Linux), the 1-minute load average, and which particle loops the CPU backend runs.
 std::string cpu_model() {
   std::ifstream f("/proc/cpuinfo");
@@ -158,7 +126,7 @@ BenchResult run_one(const std::string& scene, int G, int steps, int warmup, int 
   omp_set_num_threads(threads);
   Model<float, 3> model;
   State<float, 3> state;
-  build_scene(scene, G, model, state);
+  build_bench_scene(scene, G, model, state);
   Simulator<float, 3> sim(model, Device::kCpu);
   sim.set_state(state);
   for (int s = 0; s < warmup; ++s) sim.step();
@@ -226,6 +194,12 @@ void run_bench(const BenchOptions& o) {
     else if (!MaterialRegistry::instance().has(s))
       fail("--scenes", "scene '" + s + "' needs material model '" + s + "', which this build lacks");
   std::vector<int> grids = split_ints(o.grids, "grid");
+  if (o.gradient) {
+    GradientBenchOptions g;
+    g.scenes = scenes, g.grids = grids, g.policies = split(o.checkpoints), g.steps = o.steps, g.json = o.json;
+    for (const auto& p : g.policies) CheckpointPolicy::parse(p, "--checkpoint");
+    return run_gradient_bench(g);
+  }
   std::vector<int> threads = split_ints(o.threads, "threads");
   if (threads.empty()) threads.push_back(omp_get_max_threads());
   if (o.scaling) threads = {1, 2};
@@ -276,6 +250,42 @@ void run_bench(const BenchOptions& o) {
 
 }  // namespace
 
+// The Taichi benchmark box with one material.
+void build_bench_scene(const std::string& scene, int G, Model<float, 3>& model, State<float, 3>& state) {
+  const float dx = 1.0f / float(G);
+  model.set_grid(Vec<float, 3>{{0, 0, 0}}, Vec<float, 3>{{1, 1, 1}}, dx);
+  model.walls.cells = 3;
+  model.walls.surface = Surface::kSeparate;
+  model.walls.friction = 0;
+  model.dt = 8e-5f;
+  model.gravity = Vec<float, 3>{{0, -9.8f, 0}};
+  auto mat = MaterialRegistry::instance().make<float, 3>(scene);
+  set_param(*mat, "density", 1);
+  if (scene == "fluid") {
+    set_param(*mat, "bulk_modulus", 400);  // gamma = 1: tau = K (J - 1) I, mpm3d's stress with K = E
+    set_param(*mat, "gamma", 1);
+    set_param(*mat, "viscosity", 0);
+  } else {
+    set_param(*mat, "E", 400);
+    set_param(*mat, "nu", 0.2f);
+  }
+  model.material_names = {scene};
+  model.materials.clear();
+  model.materials.push_back(std::move(mat));
+  // particles: a 64-bit LCG (Knuth's MMIX constants) gives the same positions on every platform
+  const int n = G * G * G / 4;
+  const float p_vol = (0.5f * dx) * (0.5f * dx);
+  state.resize(n);
+  uint64_t seed = 20261129;
+  auto uniform = [&] {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    return float(seed >> 40) * (1.0f / 16777216.0f);
+  };
+  for (int p = 0; p < n; ++p)
+    for (int d = 0; d < 3; ++d) state.x[size_t(d) * n + p] = 0.15f + 0.4f * uniform();
+  for (int p = 0; p < n; ++p) state.mass[p] = p_vol, state.vol0[p] = p_vol;
+}
+
 void add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   auto* cmd = app.add_subcommand("bench", "Measure simulation throughput on the standard benchmark scenes");
@@ -288,6 +298,10 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--repeat", o->repeat, "Runs of each configuration (the scaling uses the medians)");
   cmd->add_flag("--scaling", o->scaling, "Run with 1 and 2 threads and report the speed-up");
   cmd->add_option("--json", o->json, "Also write the results as JSON to this file");
+  cmd->add_flag("--gradient", o->gradient,
+                "Time gradients instead: tape forward, backward, ratio and memory");
+  cmd->add_option("--checkpoint", o->checkpoints,
+                  "With --gradient: comma-separated policies (all, sqrt, every:K)");
   cmd->callback([o] { run_bench(*o); });
 }
 

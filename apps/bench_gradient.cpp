@@ -1,0 +1,92 @@
+// `ductile bench --gradient`: the cost of a gradient on the standard scenes. Per scene, grid and checkpoint
+// policy: the fast simulator's forward time, the tape's forward and backward times, backward over forward,
+// the tape's memory and the process's peak memory. The loss is the mean squared distance of the particles
+// to their initial positions after the last step.
+#include <omp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "apps/bench_scene.h"
+#include "core/error.h"
+#include "core/simulator.h"
+#include "core/tape.h"
+
+namespace ductile::app {
+
+namespace {
+
+// Peak resident memory of this process so far [MB] (Linux).
+double peak_rss_mb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return 0;
+}
+
+nlohmann::json run_one(const std::string& scene, int G, int steps, const std::string& policy) {
+  Model<float, 3> model;
+  State<float, 3> state;
+  build_bench_scene(scene, G, model, state);
+  // the fast simulator's forward time for the same steps
+  Simulator<float, 3> sim(model, Device::kCpu);
+  sim.set_state(state);
+  auto t0 = std::chrono::steady_clock::now();
+  for (int s = 0; s < steps; ++s) sim.step();
+  const double fast = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // the tape
+  std::vector<double> target(size_t(3) * state.n);
+  for (int p = 0; p < state.n; ++p)
+    for (int d = 0; d < 3; ++d) target[size_t(p) * 3 + d] = state.x[size_t(d) * state.n + p];
+  auto loss = make_position_loss<float, 3>(steps, {}, target);
+  Tape<float, 3> tape(model, Device::kCpu, CheckpointPolicy::parse(policy, "--checkpoint"));
+  tape.forward(state, steps, {loss.get()});
+  tape.backward();
+  const TapeStats& st = tape.stats();
+  const double ratio = st.backward_seconds / st.forward_seconds;
+  std::printf("%-16s %8d %4d %6d %-12s %4d | %8.3f %8.3f %8.3f | %6.2f %6.2f | %9.1f %9.1f\n", scene.c_str(),
+              state.n, G, steps, policy.c_str(), st.interval, fast, st.forward_seconds, st.backward_seconds,
+              ratio, st.backward_seconds / fast, st.peak_bytes / 1e6, peak_rss_mb());
+  std::fflush(stdout);
+  return {{"scene", scene},
+          {"particles", state.n},
+          {"grid", G},
+          {"steps", steps},
+          {"checkpoint", policy},
+          {"interval", st.interval},
+          {"recomputed_steps", st.recomputed},
+          {"threads", omp_get_max_threads()},
+          {"fast_forward_seconds", fast},
+          {"tape_forward_seconds", st.forward_seconds},
+          {"backward_seconds", st.backward_seconds},
+          {"backward_over_tape_forward", ratio},
+          {"backward_over_fast_forward", st.backward_seconds / fast},
+          {"tape_megabytes", st.peak_bytes / 1e6},
+          {"process_peak_megabytes", peak_rss_mb()}};
+}
+
+}  // namespace
+
+void run_gradient_bench(const GradientBenchOptions& o) {
+  std::printf("ductile bench --gradient: float, 3D, CPU, %d threads, %d steps\n", omp_get_max_threads(),
+              o.steps);
+  std::printf("%-16s %8s %4s %6s %-12s %4s | %8s %8s %8s | %6s %6s | %9s %9s\n", "scene", "N", "G", "steps",
+              "checkpoint", "K", "fast fwd", "tape fwd", "backward", "b/tf", "b/ff", "tape MB", "peak MB");
+  nlohmann::json runs = nlohmann::json::array();
+  for (const auto& s : o.scenes)
+    for (int G : o.grids)
+      for (const auto& p : o.policies) runs.push_back(run_one(s, G, o.steps, p));
+  std::printf(
+      "(seconds; b/tf = backward over the tape's forward, b/ff = backward over the fast simulator's "
+      "forward; peak MB is the process's high-water mark so far)\n");
+  if (!o.json.empty()) {
+    std::ofstream f(o.json);
+    if (!f) fail("--json", "cannot write '" + o.json + "'");
+    f << nlohmann::json{{"gradient_runs", runs}}.dump(2) << "\n";
+  }
+}
+
+}  // namespace ductile::app

@@ -133,6 +133,13 @@ std::vector<std::unique_ptr<Loss<T, D>>> build_losses(const SceneDocument& doc, 
     }
     if (type == "positions") {
       std::vector<double> y = target_points(l["target"], ptr + "/target", D);
+      // a frame of the whole scene (as `ductile simulate` writes) gives the object's rows
+      if (!sel.empty() && y.size() == size_t(data.state.n) * D) {
+        std::vector<double> rows;
+        for (int32_t p : sel)
+          for (int d = 0; d < D; ++d) rows.push_back(y[size_t(p) * D + d]);
+        y.swap(rows);
+      }
       const size_t want = sel.empty() ? size_t(data.state.n) : sel.size();
       if (y.size() != want * D)
         fail(ptr + "/target",

@@ -14,6 +14,56 @@
 
 namespace ductile {
 
+namespace {
+
+// The tape keeps particles sorted by cell (x slowest) so that the transfers walk the grid coherently: slot q
+// holds particle perm[q]. A field stores component k of slot q at [k * n + q].
+template <class V>
+V to_slots(const V& src, const std::vector<int32_t>& perm) {
+  const size_t n = perm.size(), width = n ? src.size() / n : 0;
+  V dst(src.size());
+  for (size_t k = 0; k < width; ++k)
+    for (size_t q = 0; q < n; ++q) dst[k * n + q] = src[k * n + size_t(perm[q])];
+  return dst;
+}
+template <class V>
+V from_slots(const V& src, const std::vector<int32_t>& perm) {
+  const size_t n = perm.size(), width = n ? src.size() / n : 0;
+  V dst(src.size());
+  for (size_t k = 0; k < width; ++k)
+    for (size_t q = 0; q < n; ++q) dst[k * n + size_t(perm[q])] = src[k * n + q];
+  return dst;
+}
+template <class T, int D, class Map>
+State<T, D> map_state(const State<T, D>& s, const Map& map) {
+  State<T, D> r = s;
+  r.x = map(s.x), r.v = map(s.v), r.C = map(s.C), r.F = map(s.F), r.plastic = map(s.plastic);
+  r.mass = map(s.mass), r.vol0 = map(s.vol0), r.material = map(s.material), r.object = map(s.object);
+  return r;
+}
+
+// Particles ordered by the grid cell they lie in (stable).
+template <class T, int D>
+std::vector<int32_t> cell_order(const State<T, D>& s, const GridSpec<T, D>& g) {
+  std::vector<int64_t> key(size_t(s.n));
+  for (int p = 0; p < s.n; ++p) {
+    int64_t k = 0;
+    for (int d = 0; d < D; ++d) {
+      const int c =
+          std::min(std::max(floor_int((s.x[size_t(d) * s.n + p] - g.origin[d]) * g.inv_dx), 0), g.res[d] - 1);
+      k = k * g.res[d] + c;
+    }
+    key[size_t(p)] = k;
+  }
+  std::vector<int32_t> perm(size_t(s.n));
+  for (int p = 0; p < s.n; ++p) perm[size_t(p)] = p;
+  std::stable_sort(perm.begin(), perm.end(),
+                   [&](int32_t a, int32_t b) { return key[size_t(a)] < key[size_t(b)]; });
+  return perm;
+}
+
+}  // namespace
+
 template <class T, int D>
 struct Tape<T, D>::Impl {
   using Fields = TapeFields<T, D>;
@@ -27,7 +77,9 @@ struct Tape<T, D>::Impl {
   Buffer<int32_t> material;
   std::vector<Buffer<int32_t>> batch;
   std::vector<int> batch_count;
-  State<T, D> s0;
+  State<T, D> s0;             // the initial state in slot order
+  std::vector<int32_t> perm;  // slot q holds particle perm[q]
+  std::vector<T> force_host;  // [step][component][particle], the caller's order
   int64_t steps = 0;
   int K = 1;
   // particle states and working arrays
@@ -98,12 +150,14 @@ struct Tape<T, D>::Impl {
     for (size_t m = 0; m < model.materials.size(); ++m)
       if (batch_count[m])
         model.materials[m]->stress(dev, pin, {batch[m].data(), batch_count[m]}, tau.data(), status.data());
-    GridView<T, D> g{model.grid, gmass.data(), gmv.data()};
-    P2G<T, D> p2g{pin, tau.data(), g, model.dt, status.data()};
+    P2G<T, D> p2g{pin, tau.data(), GridView<T, D>{model.grid, gmass.data(), gmom.data()}, model.dt,
+                  status.data()};
     p2g.force = force_at(t);
     backend->p2g(p2g);
-    device_copy(gmom.data(), dev, gmv.data(), dev, gmv.size() * sizeof(T));
-    backend->grid_update(grid_update_at(time_at(t), gmv.data()));
+    GridUpdate<T, D> gu = grid_update_at(time_at(t), gmom.data());
+    gu.v_out = gmv.data();
+    backend->grid_update(gu);
+    GridView<T, D> g{model.grid, gmass.data(), gmv.data()};
     G2P<T, D> g2p{g, pin, view(out), model.dt, model.domain_min, model.domain_max, status.data()};
     backend->g2p(g2p);
   }
@@ -117,16 +171,18 @@ struct Tape<T, D>::Impl {
         model.materials[m]->project(dev, model.dt, pout, {batch[m].data(), batch_count[m]}, status.data());
     Status s = backend->fetch_status(status.data());
     if (s.bits) {
-      const int p = s.particle;
-      const std::string mat = p >= 0 && p < n ? model.material_names[s0.material[p]] : std::string();
-      throw Error("gradient forward pass: " + fault_message(s, t + 1, time_at(t + 1), p, mat));
+      const int q = s.particle;
+      const std::string mat = q >= 0 && q < n ? model.material_names[s0.material[q]] : std::string();
+      throw Error("gradient forward pass: " +
+                  fault_message(s, t + 1, time_at(t + 1), q >= 0 && q < n ? perm[q] : q, mat));
     }
   }
 
-  // The host state of `f` at step t (for the losses).
+  // The host state of `f` at step t, particles in the caller's order.
   void download(Fields& f, int64_t t, State<T, D>& s) {
-    s = s0;
-    f.download(s);
+    State<T, D> slots = s0;
+    f.download(slots);
+    s = map_state(slots, [&](const auto& v) { return from_slots(v, perm); });
     s.step = s0.step + t;
     s.time = time_at(t);
   }
@@ -150,6 +206,8 @@ struct Tape<T, D>::Impl {
       if (!std::isfinite(adj.first[i]) || !std::isfinite(adj.second[i]))
         fail("loss", "the gradient of the loss at step " + std::to_string(t) + " is not finite at particle " +
                          std::to_string(i % size_t(n)));
+    adj.first = to_slots(adj.first, perm);
+    adj.second = to_slots(adj.second, perm);
     return sum;
   }
 
@@ -253,12 +311,12 @@ void Tape<T, D>::Impl::backward_step(Fields& in, int64_t t, Fields& A1, Fields& 
 
 template <class T, int D>
 void Tape<T, D>::Impl::backward_fault(const Status& s, int64_t t, const char* stage, const char* what) {
-  const int p = s.particle;
+  const bool particle = std::string(what) == "particle" && s.particle >= 0 && s.particle < n;
+  const int p = particle ? perm[s.particle] : s.particle;
   std::string msg = "NaN or infinity in the backward pass at step " + std::to_string(t) +
                     " (t = " + std::to_string(time_at(t)) + " s), adjoint of stage " + stage + ", " + what +
                     " " + std::to_string(p);
-  if (std::string(what) == "particle" && p >= 0 && p < n)
-    msg += " of material '" + model.material_names[s0.material[p]] + "'";
+  if (particle) msg += " of material '" + model.material_names[s0.material[s.particle]] + "'";
   fail("backward pass",
        msg + "; nothing was zeroed: check the loss and the forward run for near-singular states");
 }
@@ -326,26 +384,38 @@ template <class T, int D>
 void Tape<T, D>::set_force(std::vector<T> force) {
   Impl& I = *impl_;
   I.has_force = !force.empty();
-  I.force.resize(I.dev, force.size());
-  I.force.upload(force);
+  I.force_host = std::move(force);
 }
 
 template <class T, int D>
-double Tape<T, D>::forward(const State<T, D>& s0, int64_t steps,
+double Tape<T, D>::forward(const State<T, D>& initial, int64_t steps,
                            const std::vector<const Loss<T, D>*>& losses) {
   Impl& I = *impl_;
   const auto t_start = std::chrono::steady_clock::now();
   const int nm = int(I.model.materials.size());
-  I.s0 = s0;
-  I.n = s0.n;
+  I.n = initial.n;
   I.steps = steps;
   const int n = I.n;
   if (steps < 0) fail("tape", "negative number of steps");
-  if (I.has_force && I.force.size() != size_t(steps) * D * n)
-    fail("tape", "the force buffer holds " + std::to_string(I.force.size()) + " values; " +
+  if (I.has_force && I.force_host.size() != size_t(steps) * D * n)
+    fail("tape", "the force buffer holds " + std::to_string(I.force_host.size()) + " values; " +
                      std::to_string(steps) + " steps of " + std::to_string(n) + " particles need " +
                      std::to_string(size_t(steps) * D * n));
-  // constants and per-material batches in the State's order
+  // particles in cell order (slots), the force buffer likewise, step by step
+  I.perm = cell_order(initial, I.model.grid);
+  I.s0 = map_state(initial, [&](const auto& v) { return to_slots(v, I.perm); });
+  const State<T, D>& s0 = I.s0;
+  if (I.has_force) {
+    std::vector<T> f(I.force_host.size()), block(static_cast<size_t>(D) * n);
+    for (int64_t t = 0; t < steps; ++t) {
+      std::copy_n(I.force_host.begin() + t * D * n, D * n, block.begin());
+      const std::vector<T> slots = to_slots(block, I.perm);
+      std::copy(slots.begin(), slots.end(), f.begin() + t * D * n);
+    }
+    I.force.resize(I.dev, f.size());
+    I.force.upload(f);
+  }
+  // constants and per-material batches
   I.mass.resize(I.dev, n), I.mass.upload(s0.mass);
   I.vol0.resize(I.dev, n), I.vol0.upload(s0.vol0);
   I.material.resize(I.dev, n), I.material.upload(s0.material);
@@ -366,7 +436,7 @@ double Tape<T, D>::forward(const State<T, D>& s0, int64_t steps,
   for (auto* f : {&I.cur, &I.next, &I.trial, &I.adj0, &I.adj1}) f->resize(I.dev, n);
   for (Buffer<T>* b : {&I.tau, &I.adj_tau, &I.adj_F_trial}) b->resize(I.dev, size_t(D * D) * n);
   I.adj_mass.resize(I.dev, n);
-  I.adj_force.resize(I.dev, I.force.size());
+  I.adj_force.resize(I.dev, I.has_force ? I.force.size() : 0);
   // losses by step
   I.loss_at.clear();
   I.loss_adj.clear();
@@ -461,10 +531,18 @@ Gradients<T, D> Tape<T, D>::backward() {
     if (!specs.empty() && std::string(specs[0].name) == "density")
       g.material[m][0] += g.mass[p] * double(I.s0.vol0[p]);
   }
+  // back to the caller's particle order
+  for (auto* v : {&g.x, &g.v, &g.C, &g.F, &g.plastic, &g.mass}) *v = from_slots(*v, I.perm);
   if (I.has_force) {
     std::vector<T> f;
     I.adj_force.download(f);
-    g.force.assign(f.begin(), f.end());
+    g.force.resize(f.size());
+    std::vector<double> block(static_cast<size_t>(D) * n);
+    for (int64_t t = 0; t < I.steps; ++t) {
+      std::copy_n(f.begin() + t * D * n, D * n, block.begin());
+      const std::vector<double> orig = from_slots(block, I.perm);
+      std::copy(orig.begin(), orig.end(), g.force.begin() + t * D * n);
+    }
   }
   stats_.backward_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   return g;

@@ -181,7 +181,7 @@ DUCTILE_HD inline T collider_phi(const ColliderData<T, D>& c, const Vec<T, D>& x
 }
 
 // Derivative of sample_sdf's gradient with respect to the local point: the trilinear (bilinear) Hessian,
-// zero on the diagonal and along clamped axes.
+// zero on the diagonal and in the columns of clamped axes (a coordinate beyond the grid moves nothing).
 template <class T, int D>
 DUCTILE_HD inline Mat<T, D> sample_sdf_hessian(const ColliderData<T, D>& c, const Vec<T, D>& xl) {
   int b[D];
@@ -210,7 +210,7 @@ DUCTILE_HD inline Mat<T, D> sample_sdf_hessian(const ColliderData<T, D>& c, cons
     const T val = c.sdf[idx];
     for (int d = 0; d < D; ++d)
       for (int e = 0; e < D; ++e) {
-        if (d == e || !live[d] || !live[e]) continue;
+        if (d == e || !live[e]) continue;
         T g = (o[d] ? T(1) : T(-1)) * (o[e] ? T(1) : T(-1)) * inv2;
         for (int k = 0; k < D; ++k)
           if (k != d && k != e) g *= o[k] ? f[k] : T(1) - f[k];

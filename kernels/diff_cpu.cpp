@@ -1,4 +1,5 @@
-// CPU half of the gradient engine: OpenMP loops; scatters ordered by slabs of two cells along x.
+// CPU half of the gradient engine: OpenMP loops; scatters ordered by slabs of two cells along x; grid work
+// limited to the box of nodes the particles touch.
 //
 // A particle whose stencil starts in slab s (base_x / 2) touches nodes [2s, 2s + 3] along x, so slabs s and
 // s + 2 never share a node: the even slabs, then the odd slabs, are scattered in parallel, each slab's
@@ -29,13 +30,19 @@ class CpuDiffBackend final : public DiffBackend<T, D> {
   Device device() const override { return Device::kCpu; }
 
   void order(const T* x, int n, const GridSpec<T, D>& spec) override {
-    // counting sort by slab (stable: index order within a slab)
+    spec_ = spec;
+    // counting sort by slab (stable: index order within a slab), and the box of nodes the stencils touch
     const int slabs = (spec.res[0] + 1) / 2 + 1;
     slab_.resize(n);
     begin_.assign(slabs + 1, 0);
+    for (int d = 0; d < D; ++d) box_.lo[d] = spec.res[d], box_.hi[d] = -1;
     for (int p = 0; p < n; ++p) {
-      const T xr = (x[p] - spec.origin[0]) * spec.inv_dx;
-      int s = floor_int(xr - T(0.5)) / 2;
+      for (int d = 0; d < D; ++d) {
+        const int b = floor_int((x[size_t(d) * n + p] - spec.origin[d]) * spec.inv_dx - T(0.5));
+        box_.lo[d] = std::min(box_.lo[d], std::max(b, 0));
+        box_.hi[d] = std::max(box_.hi[d], std::min(b + 2, spec.res[d] - 1));
+      }
+      int s = floor_int((x[p] - spec.origin[0]) * spec.inv_dx - T(0.5)) / 2;
       s = std::min(std::max(s, 0), slabs - 1);
       slab_[p] = s;
       ++begin_[s + 1];
@@ -47,32 +54,37 @@ class CpuDiffBackend final : public DiffBackend<T, D> {
   }
 
   void p2g(const P2G<T, D>& k) override {
-    const int64_t nodes = k.g.spec.num_nodes();
-    std::fill(k.g.mass, k.g.mass + nodes, T(0));
-    std::fill(k.g.mv, k.g.mv + nodes * D, T(0));
+    clear_box(k.g.mass, 1);
+    clear_box(k.g.mv, D);
     scatter([&](int i) { k(i, PlainAdd{}); });
   }
 
-  void grid_update(const GridUpdate<T, D>& k) override { cpu_parallel_for(k.g.spec.num_nodes(), k); }
+  void grid_update(const GridUpdate<T, D>& k) override {
+    for_box_rows([&](int64_t row, int z0, int z1) {
+      const int64_t len = spec_.res[D - 1];
+      for (int z = z0; z <= z1; ++z) k(row * len + z);
+    });
+  }
 
   void g2p(const G2P<T, D>& k) override {
     cpu_parallel_for(k.in.n, [&](int64_t i) { k(int(i)); });
   }
 
   void g2p_adjoint(const G2PAdjoint<T, D>& k) override {
-    std::fill(k.adj_grid_v, k.adj_grid_v + k.g.spec.num_nodes() * D, T(0));
+    clear_box(k.adj_grid_v, D);
     scatter([&](int i) { k(i, PlainAdd{}); });
   }
 
   void grid_update_adjoint(const GridUpdateAdjoint<T, D>& k, int P, T* params) override {
-    const int64_t rows = k.rows();
-    cpu_parallel_for(rows, k);
-    // fixed-order sum of the rows' partial sums
-    for (int j = 0; j < P; ++j) {
-      T s = 0;
-      for (int64_t r = 0; r < rows; ++r) s += k.row_params[r * P + j];
-      params[j] += s;
-    }
+    GridUpdateAdjoint<T, D> kb = k;
+    kb.z_lo = box_.lo[D - 1], kb.z_hi = box_.hi[D - 1];
+    for_box_rows([&](int64_t row, int, int) { kb(row); });
+    // fixed-order sum of the box rows' partial sums
+    std::vector<T> sum(size_t(P), T(0));
+    for_box_rows_serial([&](int64_t row) {
+      for (int j = 0; j < P; ++j) sum[size_t(j)] += k.row_params[row * P + j];
+    });
+    for (int j = 0; j < P; ++j) params[j] += sum[size_t(j)];
   }
 
   void p2g_adjoint(const P2GAdjoint<T, D>& k) override {
@@ -112,6 +124,40 @@ class CpuDiffBackend final : public DiffBackend<T, D> {
     }
   }
 
+  // Rows of the box along the last axis: fn(row index in the whole grid, first z, last z), in parallel over
+  // x.
+  template <class Fn>
+  void for_box_rows(const Fn& fn) const {
+    const int x0 = box_.lo[0], x1 = box_.hi[0];
+    if (x1 < x0) return;
+    const int y0 = D == 3 ? box_.lo[1] : 0, y1 = D == 3 ? box_.hi[1] : 0;
+#pragma omp parallel for schedule(static) if (x1 - x0 >= 8)
+    for (int x = x0; x <= x1; ++x)
+      for (int y = y0; y <= y1; ++y)
+        fn(D == 3 ? int64_t(x) * spec_.res[1] + y : int64_t(x), box_.lo[D - 1], box_.hi[D - 1]);
+  }
+  template <class Fn>
+  void for_box_rows_serial(const Fn& fn) const {
+    const int y0 = D == 3 ? box_.lo[1] : 0, y1 = D == 3 ? box_.hi[1] : 0;
+    for (int x = box_.lo[0]; x <= box_.hi[0]; ++x)
+      for (int y = y0; y <= y1; ++y) fn(D == 3 ? int64_t(x) * spec_.res[1] + y : int64_t(x));
+  }
+  // Zeroes the box in each of `width` node arrays of a (component c at c * nodes).
+  void clear_box(T* a, int width) const {
+    const int64_t nodes = spec_.num_nodes(), len = spec_.res[D - 1];
+    for_box_rows([&](int64_t row, int z0, int z1) {
+      for (int c = 0; c < width; ++c)
+        std::fill(a + c * nodes + row * len + z0, a + c * nodes + row * len + z1 + 1, T(0));
+    });
+  }
+
+  // Nodes [lo, hi] per axis that this step's stencils touch: every node read this step lies inside, and
+  // every array is written there before it is read, so what older steps left outside is never seen.
+  struct Box {
+    int lo[D], hi[D];
+  };
+  Box box_{};
+  GridSpec<T, D> spec_{};
   std::vector<int> slab_, begin_, order_;
 };
 

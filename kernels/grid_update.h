@@ -78,12 +78,14 @@ struct GridUpdate {
   WallData<T, D> walls;
   const ColliderData<T, D>* colliders;
   int num_colliders;
+  T* v_out = nullptr;  // where the velocities go (null: over the momentum in g.mv)
 
   DUCTILE_HD DUCTILE_INLINE void operator()(int64_t idx) const {
     const int64_t nodes = g.spec.num_nodes();
+    T* out = v_out ? v_out : g.mv;
     T m = g.mass[idx];
     if (!(m > T(0))) {
-      for (int d = 0; d < D; ++d) g.mv[d * nodes + idx] = 0;
+      for (int d = 0; d < D; ++d) out[d * nodes + idx] = 0;
       return;
     }
     // momentum -> velocity, plus gravity
@@ -116,7 +118,7 @@ struct GridUpdate {
         v = apply_surface(walls.surface, walls.friction, v, nrm);
       }
     }
-    for (int d = 0; d < D; ++d) g.mv[d * nodes + idx] = v[d];
+    for (int d = 0; d < D; ++d) out[d * nodes + idx] = v[d];
   }
 };
 
@@ -134,19 +136,20 @@ struct GridParamLayout {
   static constexpr int friction(int k) { return lin(k) + 2 * D; }
 };
 
-// Adjoint of GridUpdate, one row of nodes along the last axis per call (rows are independent): from the
-// adjoints of the updated velocities adj_v, writes those of the momentum and mass (adj_mv, adj_mass) and
-// adds each parameter's adjoint summed over the row into row_params[row * P + j] (P = GridParamLayout size):
-// a fixed-order partial sum that a second pass reduces, so results do not depend on the thread count.
-// The chain v0 = mv / m + dt g, then each collider and wall face in order, is replayed per node; the adjoint
-// walks it backwards, recomputing each stage's input (stages are few).
+// Adjoint of GridUpdate, one row of nodes along the last axis per call (rows are independent; nodes
+// z_lo..z_hi of it): from the adjoints of the updated velocities adj_v, writes those of the momentum and mass
+// (adj_mv, adj_mass) and adds each parameter's adjoint summed over the row into row_params[row * P + j] (P =
+// GridParamLayout size): a fixed-order partial sum that a second pass reduces, so results do not depend on
+// the thread count. The chain v0 = mv / m + dt g, then each collider and wall face in order, is replayed per
+// node; the adjoint walks it backwards, recomputing each stage's input (stages are few).
 template <class T, int D>
 struct GridUpdateAdjoint {
-  GridUpdate<T, D> fwd;  // fwd.g.mv holds the momentum before the update
+  GridUpdate<T, D> fwd;  // fwd.g.mv holds the momentum before the update (fwd.v_out is not used)
   const T* adj_v;
   T* adj_mv;
   T* adj_mass;
   T* row_params;
+  int z_lo = 0, z_hi = -1;  // the nodes of each row to visit (z_hi < 0: all)
 
   DUCTILE_HD DUCTILE_INLINE int64_t rows() const { return fwd.g.spec.num_nodes() / fwd.g.spec.res[D - 1]; }
 
@@ -185,7 +188,8 @@ struct GridUpdateAdjoint {
     const int P = L::size(fwd.num_colliders);
     T* part = row_params + row * P;
     for (int j = 0; j < P; ++j) part[j] = 0;
-    for (int z = 0; z < len; ++z) {
+    const int z1 = z_hi < 0 ? len - 1 : z_hi;
+    for (int z = z_lo; z <= z1; ++z) {
       const int64_t idx = row * len + z;
       const T m = fwd.g.mass[idx];
       if (!(m > T(0))) {

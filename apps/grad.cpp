@@ -167,12 +167,14 @@ class GradRun {
       const double value = p.value ? p.value(data_, i) : 0.0;
       const double h = o_.fd_step * std::max(std::fabs(value), 1.0);
       // central differences at h and h / 2, Richardson-extrapolated (error O(h^4))
+      const SceneSnapshot<T, D> saved(data_);
       auto central = [&](double hh) {
         p.add(data_, i, hh);
         const double lp = loss_now();
-        p.add(data_, i, -2 * hh);
+        saved.restore(data_);
+        p.add(data_, i, -hh);
         const double lm = loss_now();
-        p.add(data_, i, hh);
+        saved.restore(data_);
         return (lp - lm) / (2 * hh);
       };
       const double fd = (4 * central(h / 2) - central(h)) / 3;

@@ -23,6 +23,9 @@ class Loss {
   // with respect to positions and velocities to adj_x and adj_v (SoA, laid out like s.x and s.v).
   virtual double evaluate(int64_t step, const State<T, D>& s, std::vector<double>& adj_x,
                           std::vector<double>& adj_v) const = 0;
+  // For losses that weigh particles by mass (a centre of mass): adds d loss / d mass_p at `step` to adj_mass.
+  // The mass of a particle is constant, so this reaches the material densities.
+  virtual void mass_gradient(int64_t, const State<T, D>&, std::vector<double>&) const {}
 };
 
 // Mean squared distance of particles to target positions at one step: (1 / |P|) sum_p |x_p - y_p|^2 over

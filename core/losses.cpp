@@ -143,6 +143,20 @@ class CenterOfMassLoss final : public Loss<T, D> {
       for (int d = 0; d < D; ++d) adj[size_t(d) * s.n + p] += weight_ * g[d] * double(s.mass[p]) / M;
     return weight_ * value;
   }
+  // c = sum m_p q_p / M: dc/dm_p = (q_p - c) / M
+  void mass_gradient(int64_t, const State<T, D>& s, std::vector<double>& adj_mass) const override {
+    const auto sel = selection(particles_, s.n);
+    const std::vector<T>& q = spec_.velocity ? s.v : s.x;
+    double M = 0, c[D] = {};
+    for (int32_t p : sel) M += double(s.mass[p]);
+    for (int32_t p : sel)
+      for (int d = 0; d < D; ++d) c[d] += double(s.mass[p]) * double(q[size_t(d) * s.n + p]) / M;
+    for (int32_t p : sel)
+      for (int d = 0; d < D; ++d) {
+        const double g = spec_.has_target ? 2 * (c[d] - spec_.target[d]) : spec_.direction[d];
+        adj_mass[size_t(p)] += weight_ * g * (double(q[size_t(d) * s.n + p]) - c[d]) / M;
+      }
+  }
 
  private:
   int64_t step_;

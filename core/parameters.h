@@ -24,6 +24,30 @@ struct Parameter {
   std::function<double(const Gradients<T, D>&, const SceneData<T, D>&, int)> gradient;
 };
 
+// Everything a Parameter can change (initial state, material values, gravity, walls, colliders), saved so
+// that finite differences and line searches return to exactly the same scene (x + h - 2h + h need not equal
+// x).
+template <class T, int D>
+struct SceneSnapshot {
+  State<T, D> state;
+  std::vector<std::vector<T>> values;
+  Vec<T, D> gravity;
+  WallData<T, D> walls;
+  std::vector<Collider<T, D>> colliders;
+
+  explicit SceneSnapshot(const SceneData<T, D>& d)
+      : state(d.state), gravity(d.model.gravity), walls(d.model.walls), colliders(d.model.colliders) {
+    for (const auto& m : d.model.materials) values.push_back(m->values());
+  }
+  void restore(SceneData<T, D>& d) const {
+    d.state = state;
+    for (size_t m = 0; m < values.size(); ++m) d.model.materials[m]->values() = values[m];
+    d.model.gravity = gravity;
+    d.model.walls = walls;
+    d.model.colliders = colliders;
+  }
+};
+
 // The parameter called `name`; throws Error "<where>: ..." listing what exists when there is no such thing.
 template <class T, int D>
 Parameter<T, D> find_parameter(const SceneData<T, D>& data, const std::string& name,

@@ -96,6 +96,7 @@ struct Tape<T, D>::Impl {
   // losses: which read each step, and the adjoints of x and v they gave
   std::map<int64_t, std::vector<const Loss<T, D>*>> loss_at;
   std::map<int64_t, std::pair<std::vector<double>, std::vector<double>>> loss_adj;
+  std::vector<double> loss_adj_mass;  // d loss / d mass from the losses, the caller's order
 
   Impl(const Model<T, D>& m, Device d, CheckpointPolicy p) : model(m), dev(d), policy(p) {
     backend = d == Device::kCpu ? make_cpu_diff_backend<T, D>() : make_cuda_diff_backend<T, D>();
@@ -201,6 +202,7 @@ struct Tape<T, D>::Impl {
       const double v = l->evaluate(t, s, adj.first, adj.second);
       if (!std::isfinite(v)) fail("loss", l->name() + " is " + std::to_string(v));
       sum += v;
+      l->mass_gradient(t, s, loss_adj_mass);
     }
     for (size_t i = 0; i < adj.first.size(); ++i)
       if (!std::isfinite(adj.first[i]) || !std::isfinite(adj.second[i]))
@@ -440,6 +442,7 @@ double Tape<T, D>::forward(const State<T, D>& initial, int64_t steps,
   // losses by step
   I.loss_at.clear();
   I.loss_adj.clear();
+  I.loss_adj_mass.assign(size_t(n), 0.0);
   for (const Loss<T, D>* l : losses)
     for (int64_t t : l->steps()) {
       if (t < 0 || t > steps)
@@ -519,6 +522,8 @@ Gradients<T, D> Tape<T, D>::backward() {
   std::vector<T> am;
   I.adj_mass.download(am);
   g.mass.assign(am.begin(), am.end());
+  const std::vector<double> loss_mass = to_slots(I.loss_adj_mass, I.perm);
+  for (int p = 0; p < n; ++p) g.mass[size_t(p)] += loss_mass[size_t(p)];
   for (int m = 0; m < nm; ++m) {
     std::vector<T> a;
     I.adj_params[m].download(a);

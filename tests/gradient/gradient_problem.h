@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/loss.h"
+#include "core/parameters.h"
 #include "core/scene.h"
 #include "core/tape.h"
 
@@ -53,13 +54,17 @@ struct GradientProblem {
     return g;
   }
 
-  // Central difference of the loss along a perturbation: perturb(+h) then perturb(-2h) then perturb(+h).
+  // Central difference of the loss along a perturbation perturb(+-h) of the scene, which is restored exactly
+  // afterwards (force buffer included).
   double central_difference(const std::function<void(double)>& perturb, double h) {
+    const SceneSnapshot<double, D> saved(scene);
+    const std::vector<double> f = force;
     perturb(h);
     const double lp = loss();
-    perturb(-2 * h);
+    saved.restore(scene), force = f;
+    perturb(-h);
     const double lm = loss();
-    perturb(h);
+    saved.restore(scene), force = f;
     return (lp - lm) / (2 * h);
   }
 

@@ -65,9 +65,13 @@ void add_losses(GradientProblem<D>& P) {
   P.losses.push_back(make_center_of_mass_loss<double, D>(P.steps - 3, jelly, pos, 5.0));
 }
 
-// Every parameter group of the problem against central differences.
+// Every parameter group of the problem against central differences. Parameters that move a clamp (snow's
+// critical compression and stretch, Coulomb friction coefficients) shift particles or nodes across the
+// clamp's kink under any finite step, which limits central differences to about 1e-5 (measured: one-sided
+// differences at 1e-7 bracket the analytic value); they are checked at kink_tol.
 template <int D>
 void check_rollout(GradientProblem<D>& P, double tol) {
+  const double kink_tol = std::max(tol, 1e-5);
   const Gradients<double, D> g = P.gradient();
   auto& model = P.scene.model;
   auto& state = P.scene.state;
@@ -78,7 +82,7 @@ void check_rollout(GradientProblem<D>& P, double tol) {
       const std::string name = specs[k].name;
       if (name == "cohesion" || name == "volume_correction" || name == "hardening") continue;  // zero here
       double& value = model.materials[m]->values()[k];
-      const double h = 1e-4 * std::fabs(value);
+      const double h = 2e-5 * std::fabs(value);
       const double fd = P.derivative(
           [&](double dh) {
             value += dh;
@@ -87,13 +91,14 @@ void check_rollout(GradientProblem<D>& P, double tol) {
                 if (state.material[p] == int(m)) state.mass[p] = value * state.vol0[p];
           },
           h);
-      check_close(g.material[m][k], fd, tol, model.material_names[m] + "." + name);
+      const bool clamp = name == "critical_compression" || name == "critical_stretch";
+      check_close(g.material[m][k], fd, clamp ? kink_tol : tol, model.material_names[m] + "." + name);
     }
   }
   // gravity, wall friction
   for (int d = 0; d < D; ++d)
     check_close(g.gravity[d], P.derivative([&](double h) { model.gravity[d] += h; }, 1e-3), tol, "gravity");
-  check_close(g.wall_friction, P.derivative([&](double h) { model.walls.friction += h; }, 1e-4), tol,
+  check_close(g.wall_friction, P.derivative([&](double h) { model.walls.friction += h; }, 1e-4), kink_tol,
               "wall friction");
   // colliders: velocity, start position, friction. A moving collider's surface sweeps across grid nodes and
   // each node entering it is a small jump of the discrete loss, which the gradient (rightly) does not see:
@@ -111,8 +116,8 @@ void check_rollout(GradientProblem<D>& P, double tol) {
       check_close(g.colliders[k].position[d], P.derivative([&](double h) { c.shape.t[d] += h; }, 1e-9),
                   pose_tol, c.name + ".position");
     }
-    check_close(g.colliders[k].friction, P.derivative([&](double h) { c.shape.friction += h; }, 1e-4), tol,
-                c.name + ".friction");
+    check_close(g.colliders[k].friction, P.derivative([&](double h) { c.shape.friction += h; }, 1e-4),
+                kink_tol, c.name + ".friction");
   }
   // initial state along random directions
   auto along = [&](std::vector<double>& field, const std::vector<double>& grad, unsigned seed,
@@ -181,4 +186,29 @@ TEST_CASE("gradient: a floor sliding under a block matches finite differences") 
   check_close(g.colliders[0].friction, P.derivative([&](double h) { c.shape.friction += h; }, 1e-4), 1e-6,
               "floor.friction");
   CHECK(std::fabs(g.colliders[0].velocity[0]) > 1e-6);  // the floor's motion does reach the loss
+}
+
+// Viscous water, snow and Herschel-Bulkley honey dropped together onto a slip floor with friction.
+TEST_CASE("gradient: 2D rollout of water, snow and honey matches finite differences") {
+  const char* scene = R"({
+    "format": 1, "dimension": 2,
+    "domain": {"min": [0, 0], "max": [1, 1], "dx": 0.03125, "boundary": {"surface": "slip", "friction": 0.1}},
+    "time": {"dt": 5e-4, "frame_dt": 0.005, "frames": 8},
+    "gravity": [0, -9.81],
+    "materials": [{"name": "water", "model": "fluid", "density": 1000, "bulk_modulus": 2e3, "gamma": 7, "viscosity": 2},
+                  {"name": "snow", "model": "snow", "density": 400, "E": 1.4e4, "nu": 0.2},
+                  {"name": "honey", "model": "herschel_bulkley", "density": 1400, "E": 2e4, "nu": 0.3,
+                   "yield_stress": 50, "consistency": 20}],
+    "objects": [{"name": "water", "material": "water", "velocity": [0.3, -3],
+                 "shape": {"type": "box", "center": [0.3, 0.2], "size": [0.12, 0.1]}},
+                {"name": "snow", "material": "snow", "velocity": [0, -2],
+                 "shape": {"type": "sphere", "center": [0.55, 0.2], "radius": 0.06}},
+                {"name": "honey", "material": "honey", "velocity": [-0.4, -1.5],
+                 "shape": {"type": "box", "center": [0.78, 0.2], "size": [0.1, 0.1]}}],
+    "colliders": [{"name": "floor", "type": "plane", "point": [0, 0.127], "normal": [0.05, 1], "surface": "slip",
+                   "friction": 0.3}]
+  })";
+  GradientProblem<2> P(scene, 40);
+  add_losses(P);
+  check_rollout(P, 1e-6);
 }

@@ -8,11 +8,15 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "apps/run_cli.h"
 #include "core/io/ply.h"
 #include "io/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace ductile;
+using ductile::test::read_json;
+using ductile::test::Result;
+using ductile::test::run_ductile;
 
 namespace {
 
@@ -46,30 +50,6 @@ const char* kTinyScene3d = R"json({
   "outputs": {"ply": true, "vdb": true}
 }
 )json";
-
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-// Runs the built executable with `args` (already shell-quoted), one OpenMP thread, in `dir`.
-Result run_ductile(const test::TempDir& dir, const std::string& args) {
-  const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
-  const std::string cmd =
-      "cd '" + dir.path().string() + "' && '" DUCTILE_BINARY "' " + args + " >'" + out + "' 2>'" + err + "'";
-  const int status = std::system(cmd.c_str());
-  Result r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = test::read_text(out);
-  r.err = test::read_text(err);
-  fs::remove(out);
-  fs::remove(err);
-  return r;
-}
-
-nlohmann::json read_json(const std::string& path) {
-  return nlohmann::json::parse(test::read_text(path));
-}
 
 }  // namespace
 

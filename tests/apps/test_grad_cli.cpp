@@ -1,0 +1,111 @@
+// `ductile grad` run as a process: the JSON it prints, finite-difference checks, and its errors.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "apps/run_cli.h"
+#include "io/temp_dir.h"
+
+using namespace ductile;
+using ductile::test::Result;
+using ductile::test::run_ductile;
+
+namespace {
+
+// A 2D jelly block thrown at a sphere; 10 frames of 10 steps. {LOSS} is replaced by the loss section.
+const std::string kScene = R"json({
+  "format": 1, "name": "toss", "dimension": 2,
+  "domain": {"min": [0, 0], "max": [1, 1], "dx": 0.03125, "boundary": {"surface": "slip", "friction": 0.2}},
+  "time": {"dt": 5e-4, "frame_dt": 0.005, "frames": 10},
+  "materials": [{"name": "jelly", "model": "fixed_corotated", "E": 5e3, "nu": 0.3, "density": 1000}],
+  "objects": [{"name": "block", "material": "jelly", "velocity": [2, -1], "angular_velocity": 3,
+               "shape": {"type": "box", "center": [0.4, 0.3], "size": [0.12, 0.1]}}],
+  "colliders": [{"name": "ball", "type": "sphere", "center": [0.55, 0.2], "radius": 0.05, "surface": "slip",
+                 "friction": 0.3, "motion": {"type": "constant", "velocity": [0.1, 0.2]}}]
+  {LOSS}
+})json";
+
+std::string scene_with(const std::string& loss) {
+  std::string s = kScene;
+  s.replace(s.find("{LOSS}"), 6, loss);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("grad prints the loss and gradients, and finite differences agree") {
+  test::TempDir dir;
+  test::write_text(dir.file("toss.json"),
+                   scene_with(R"(, "loss": [{"type": "center_of_mass", "object": "block", "frame": 10,
+                                             "target": [0.5, 0.25]}])"));
+  const Result r =
+      run_ductile(dir,
+                  "grad toss.json --wrt materials/jelly/E,materials/jelly/density,gravity "
+                  "--wrt objects/block/velocity,objects/block/angular_velocity "
+                  "--wrt colliders/ball/friction --fd-check 8 --checkpoint every:7 --out g.json -q");
+  INFO("stderr: " << r.err);
+  REQUIRE(r.code == 0);
+  const auto j = test::read_json(dir.file("g.json"));
+  CHECK(j["loss"].get<double>() > 0);
+  CHECK(j["steps"] == 100);
+  CHECK(j["checkpoint"]["interval"] == 7);
+  CHECK(j["gradient"]["gravity"].size() == 2);
+  CHECK(j["gradient"]["materials/jelly/E"].is_number());
+  CHECK(j["fd_check"]["entries"].size() == 8);
+  CHECK(j["fd_check"]["ok"] == true);
+  CHECK(j["fd_check"]["max_relative_error"].get<double>() < 1e-4);
+}
+
+TEST_CASE("grad fits positions to a frame written by simulate") {
+  test::TempDir dir;
+  // the observation: the same throw with a stiffer jelly
+  test::write_text(dir.file("toss.json"), scene_with(""));
+  const Result sim =
+      run_ductile(dir, "simulate toss.json --out observed --set materials.jelly.E=8e3 --frames 4 --quiet");
+  REQUIRE(sim.code == 0);
+  test::write_text(dir.file("fit.json"), scene_with(R"(, "loss": [{"type": "positions", "object": "block",
+      "frame": 4, "target": "observed/particles/frame_00004.ply"}],
+      "gradient": {"wrt": ["materials/jelly/E"]})"));
+  const Result r = run_ductile(dir, "grad fit.json --frames 4 --fd-check 1 -q");
+  INFO("stderr: " << r.err);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  // the jelly is softer than observed: raising E lowers the loss
+  CHECK(j["gradient"]["materials/jelly/E"].get<double>() < 0);
+  CHECK(j["fd_check"]["ok"] == true);
+}
+
+TEST_CASE("grad refuses bad requests with the name of what is wrong") {
+  test::TempDir dir;
+  const std::string com = R"(, "loss": [{"type": "center_of_mass", "frame": 2, "target": [0.5, 0.25]}])";
+  test::write_text(dir.file("noloss.json"), scene_with(""));
+  test::write_text(dir.file("toss.json"), scene_with(com));
+  test::write_text(dir.file("late.json"),
+                   scene_with(R"(, "loss": [{"type": "center_of_mass", "frame": 11, "target": [0, 0]}])"));
+  test::write_text(dir.file("count.json"),
+                   scene_with(R"(, "loss": [{"type": "positions", "frame": 1, "target": [[0.1, 0.2]]}])"));
+  test::write_text(
+      dir.file("obj.json"),
+      scene_with(R"(, "loss": [{"type": "chamfer", "object": "cube", "frame": 1, "target": [[0, 0]]}])"));
+  struct Case {
+    std::string args, expect;
+  } cases[] = {
+      {"grad noloss.json", "declares no loss"},
+      {"grad toss.json --wrt materials/rubber/E",
+       "--wrt: 'materials/rubber/E': no material 'rubber' (materials: jelly)"},
+      {"grad toss.json --wrt materials/jelly/Young", "has no parameter 'Young'"},
+      {"grad toss.json --wrt colliders/ball/angular_velocity", "rotations are not differentiated"},
+      {"grad toss.json --checkpoint sometimes", "--checkpoint: 'sometimes'"},
+      {"grad toss.json --checkpoint budget:1KB", "more than the budget"},
+      {"grad late.json", "/loss/0/frame"},
+      {"grad count.json", "/loss/0/target: 1 target points for"},
+      {"grad obj.json", "/loss/0/object: unknown object 'cube'"},
+  };
+  for (const auto& c : cases) {
+    const Result r = run_ductile(dir, c.args + " -q");
+    INFO(c.args << " -> " << r.err);
+    CHECK(r.code == 1);
+    CHECK(r.err.find(c.expect) != std::string::npos);
+    CHECK(r.out.empty());
+  }
+}

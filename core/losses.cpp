@@ -74,13 +74,13 @@ class ChamferLoss final : public Loss<T, D> {
     };
     // nearest target of every particle and nearest particle of every target (brute force, in parallel)
     std::vector<size_t> near_y(nx), near_x(ny);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (nx * ny >= 100000)
     for (int64_t j = 0; j < int64_t(nx); ++j) {
       double best = std::numeric_limits<double>::infinity();
       for (size_t k = 0; k < ny; ++k)
         if (double r = dist2(size_t(j), k); r < best) best = r, near_y[j] = k;
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (nx * ny >= 100000)
     for (int64_t k = 0; k < int64_t(ny); ++k) {
       double best = std::numeric_limits<double>::infinity();
       for (size_t j = 0; j < nx; ++j)

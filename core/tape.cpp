@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 #include "core/error.h"
 #include "core/fault.h"
@@ -198,16 +199,19 @@ struct Tape<T, D>::Impl {
     adj.first.assign(size_t(D) * n, 0.0);
     adj.second.assign(size_t(D) * n, 0.0);
     double sum = 0;
+    // each loss's value and gradient must be finite and representable in T
+    const double big = double(std::numeric_limits<T>::max());
     for (const Loss<T, D>* l : it->second) {
       const double v = l->evaluate(t, s, adj.first, adj.second);
       if (!std::isfinite(v)) fail("loss", l->name() + " is " + std::to_string(v));
       sum += v;
       l->mass_gradient(t, s, loss_adj_mass);
+      for (size_t i = 0; i < adj.first.size(); ++i)
+        if (!(std::fabs(adj.first[i]) <= big) || !(std::fabs(adj.second[i]) <= big))
+          fail("loss", "the gradient of " + l->name() + " (summed with the terms before it at step " +
+                           std::to_string(t) + ") is not finite in " + (sizeof(T) == 4 ? "float" : "double") +
+                           " at particle " + std::to_string(i % size_t(n)));
     }
-    for (size_t i = 0; i < adj.first.size(); ++i)
-      if (!std::isfinite(adj.first[i]) || !std::isfinite(adj.second[i]))
-        fail("loss", "the gradient of the loss at step " + std::to_string(t) + " is not finite at particle " +
-                         std::to_string(i % size_t(n)));
     adj.first = to_slots(adj.first, perm);
     adj.second = to_slots(adj.second, perm);
     return sum;
@@ -224,6 +228,8 @@ void Tape<T, D>::Impl::backward_step(Fields& in, int64_t t, Fields& A1, Fields& 
                                      bool locate) {
   transfer(in, trial, t);
   backend->fetch_status(status.data());  // the forward pass checked these stages
+  // the rerun checks whole node arrays: what earlier steps left outside this step's nodes must be zero
+  if (locate) adj_gmv.zero(), adj_gmass.zero();
   A0.zero();
   adj_F_trial.zero();
   // with `locate`, every stage is checked for non-finite adjoints so that the message names it
@@ -247,7 +253,9 @@ void Tape<T, D>::Impl::backward_step(Fields& in, int64_t t, Fields& A1, Fields& 
   GridView<T, D> gv{model.grid, gmass.data(), gmv.data()};
   ParticleView<T, D> adj_out = view(A1);
   adj_out.F = adj_F_trial.data();
-  backend->g2p_adjoint(G2PAdjoint<T, D>{gv, pin, model.dt, adj_out, A0.x.data(), A0.F.data(), adj_gv.data()});
+  G2PAdjoint<T, D> ga{gv, pin, model.dt, adj_out, A0.x.data(), A0.F.data(), adj_gv.data()};
+  ga.fwd_v = trial.v.data(), ga.fwd_C = trial.C.data();
+  backend->g2p_adjoint(ga);
   check("g2p", {A0.x.data(), A0.F.data()}, {D, D * D});
   // grid update (its parameters' adjoints per step, mapped to the colliders' motion on the host)
   step_params.zero();
@@ -286,7 +294,10 @@ void Tape<T, D>::Impl::backward_step(Fields& in, int64_t t, Fields& A1, Fields& 
   check("stress", {A0.F.data(), A0.C.data(), A0.plastic.data()}, {D * D, D * D, 1});
   // the losses that read step t
   auto it = loss_adj.find(t);
-  if (it != loss_adj.end()) A0.add_xv(it->second.first, it->second.second);
+  if (it != loss_adj.end()) {
+    A0.add_xv(it->second.first, it->second.second);
+    check("loss gradient", {A0.x.data(), A0.v.data()}, {D, D});
+  }
   // one check of the result per step; a fault reruns the step with a check after every stage
   if (!locate) {
     const T* f[5] = {A0.x.data(), A0.v.data(), A0.C.data(), A0.F.data(), A0.plastic.data()};

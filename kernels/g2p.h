@@ -145,6 +145,9 @@ struct G2PAdjoint {
   T* adj_x;                    // += adjoint of the input x
   T* adj_F;                    // += adjoint of the input F
   T* adj_grid_v;               // += adjoint of the node velocities, D components per node
+  // The forward G2P's outputs v and C (SoA, like adj_out.v and adj_out.C), when kept: they spare the gather.
+  const T* fwd_v = nullptr;
+  const T* fwd_C = nullptr;
 
   template <class Add>
   DUCTILE_HD DUCTILE_INLINE void operator()(int i, Add&& add) const {
@@ -153,20 +156,26 @@ struct G2PAdjoint {
     const Vec<T, D> x = load_vec<T, D>(in.x, n, i);
     const Stencil<T, D> st = bspline_stencil(g.spec, x);
     if (!stencil_inside(g.spec, st.base)) return;  // the forward pass raised kStatusOutOfDomain
-    // recompute the gathered v, S and C
+    // the gathered v and C: kept by the forward pass, or gathered again
     Vec<T, D> v = Vec<T, D>::zero();
-    Mat<T, D> S = Mat<T, D>::zero();
-    for_each_stencil_node(st, g.spec.dx, [&](const int* o, T w, const Vec<T, D>&) {
-      int c[D];
-      for (int d = 0; d < D; ++d) c[d] = st.base[d] + o[d];
-      const int64_t idx = g.spec.index(c);
-      for (int a = 0; a < D; ++a) {
-        const T t = w * g.mv[a * nodes + idx];
-        v[a] += t;
-        for (int b = 0; b < D; ++b) S(a, b) += t * T(o[b] - 1);
-      }
-    });
-    const Mat<T, D> C = g2p_affine(g.spec.inv_dx, v, S, st.fx);
+    Mat<T, D> C;
+    if (fwd_v) {
+      v = load_vec<T, D>(fwd_v, n, i);
+      C = load_mat<T, D>(fwd_C, n, i);
+    } else {
+      Mat<T, D> S = Mat<T, D>::zero();
+      for_each_stencil_node(st, g.spec.dx, [&](const int* o, T w, const Vec<T, D>&) {
+        int c[D];
+        for (int d = 0; d < D; ++d) c[d] = st.base[d] + o[d];
+        const int64_t idx = g.spec.index(c);
+        for (int a = 0; a < D; ++a) {
+          const T t = w * g.mv[a * nodes + idx];
+          v[a] += t;
+          for (int b = 0; b < D; ++b) S(a, b) += t * T(o[b] - 1);
+        }
+      });
+      C = g2p_affine(g.spec.inv_dx, v, S, st.fx);
+    }
     const Mat<T, D> F = load_mat<T, D>(in.F, n, i);
     const Mat<T, D> aFn = load_mat<T, D>(adj_out.F, n, i);
     // advection and trial F

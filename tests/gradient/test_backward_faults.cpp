@@ -217,14 +217,9 @@ TEST_CASE("backward faults: a loss gradient that overflows where it is added sti
   }
 }
 
-// Known to fail: in both cases above the message says that "a NaN or infinity at step 10 did not reproduce
-// when the step was rerun stage by stage" (or, after earlier tests left infinities in freed memory, names a
-// grid_update node: see the next test). Tape::Impl::backward_step adds the losses' gradients to A0 after
-// its last stage check, so in the stage-by-stage rerun no stage sees the infinity, and a float tape converts
-// the loss's double gradient to T unchecked (TapeFields::add_xv). Fix: check A0.x and A0.v after add_xv in
-// the rerun as a stage "loss gradient", and have evaluate_losses reject gradients beyond
-// numeric_limits<T>::max() naming the loss. Drop may_fail with that fix.
-TEST_CASE("backward faults: an overflowing loss gradient is named as such" * doctest::may_fail()) {
+// An overflow where a loss gradient enters is named as the loss gradient's (double), and a loss gradient a
+// float tape cannot hold stops the forward pass naming the loss.
+TEST_CASE("backward faults: an overflowing loss gradient is named as such") {
   auto sc = scene<double>();
   SeedLoss<double> a(10, 1.75e308, 0, 0), b(11, 3e307, 0, 0);
   Tape<double, 2> tape(sc.model, Device::kCpu);
@@ -247,14 +242,9 @@ TEST_CASE("backward faults: an overflowing loss gradient is named as such" * doc
   CHECK(!contains(fmsg, "grid_update"));
 }
 
-// Known to fail: the stage-by-stage rerun checks the node adjoints (adj_gmv, adj_gmass) of the whole grid,
-// but since the CPU backend limits grid work to the box of nodes the particles touch, nodes outside the box
-// hold whatever an earlier pass left there, or uninitialised memory (device_alloc does not zero): here the
-// infinities of an earlier failed pass, elsewhere in the grid, are reported as this fault's stage and node.
-// Fix: zero adj_gmv and adj_gmass before the rerun in Tape::Impl::backward_step (and the grid buffers when
-// allocated), or have the backend check only the nodes it touched. Drop may_fail with that fix.
-TEST_CASE("backward faults: a fault is located without what an earlier pass left in the grid" *
-          doctest::may_fail()) {
+// The stage-by-stage rerun checks whole node arrays, so it must not see what an earlier pass left outside the
+// nodes this step touches (the CPU backend works only inside that box).
+TEST_CASE("backward faults: a fault is located without what an earlier pass left in the grid") {
   auto sc = scene<double>();
   auto shifted = [&](double dx) {
     State<double, 2> s = sc.state;

@@ -60,8 +60,7 @@ TEST_CASE("scene errors: format, top-level keys and syntax") {
   j["gravty"] = {0, -9.8, 0};
   CHECK(error_of(j) ==
         "/gravty: unknown key (allowed here: format, name, description, dimension, domain, time, gravity, "
-        "materials, "
-        "objects, colliders, outputs)");
+        "materials, objects, colliders, outputs, loss, gradient)");
   j = scene3();
   j["dimension"] = 4;
   CHECK(error_of(j) == "/dimension: expected an integer in [2, 3], got 4");

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   ductile::app::add_bench_command(app);
   ductile::app::add_simulate_command(app);
   ductile::app::add_grad_command(app);
+  ductile::app::add_fit_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

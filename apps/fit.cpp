@@ -1,0 +1,240 @@
+// `ductile fit SCENE --observed PATH --out DIR`: fit named parameters of a scene to observed motion with Adam
+// or L-BFGS on the gradient tape. Per iteration it prints the loss, the gradient norm and the values, and
+// rewrites (atomically) the history (CSV), a plot (SVG), the fitted scene (JSON) and the optimizer's state,
+// so that `--resume` continues an interrupted fit exactly.
+#include "core/fit.h"
+
+#include <omp.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "apps/commands.h"
+#include "core/error.h"
+#include "core/io/atomic_file.h"
+#include "core/io/svg_plot.h"
+#include "core/observations.h"
+#include "core/optimizer.h"
+#include "core/scene.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace ductile::app {
+
+namespace {
+
+struct FitOptions {
+  std::string scene, observed, out = "fit";
+  std::vector<std::string> params, sets;
+  std::string optimizer = "lbfgs";
+  int iterations = 30;
+  double lr = 0.1;
+  double grad_clip = 0;
+  double tol = 0;  // stop when the loss falls below
+  int frames = -1, every = 1;
+  bool chamfer = false;
+  std::string checkpoint = "sqrt";
+  std::string backend = "cpu";
+  std::string precision = "double";
+  bool resume = false, quiet = false;
+};
+
+template <class T, int D>
+class FitRun {
+ public:
+  FitRun(const FitOptions& o, const SceneDocument& doc, Device dev)
+      : o_(o), doc_(doc), data_(build_scene<T, D>(doc)) {
+    for (const auto& w : data_.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+    last_frame_ = o.frames >= 0 ? o.frames : data_.model.frames;
+    const Observations obs = load_observations(o.observed, D, data_.state.n);
+    losses_ = observation_losses<T, D>(obs, data_.model.steps_per_frame, last_frame_, o.every, o.chamfer);
+    int64_t last_step = 0;
+    for (const auto& l : losses_) {
+      ptrs_.push_back(l.get());
+      for (int64_t s : l->steps()) last_step = std::max(last_step, s);
+    }
+    std::vector<FitParameterSpec> specs;
+    for (const auto& p : o.params) specs.push_back(FitParameterSpec::parse(p, "--param"));
+    fit_ = std::make_unique<Fit<T, D>>(data_, specs, ptrs_, last_step, dev,
+                                       CheckpointPolicy::parse(o.checkpoint, "--checkpoint"));
+    if (!o.quiet)
+      std::fprintf(stderr, "fit: %zu observed frames from %s, %lld steps per evaluation, %zu unknowns\n",
+                   losses_.size(), obs.source.c_str(), (long long)last_step, fit_->names().size());
+  }
+
+  int execute() {
+    fs::create_directories(o_.out);
+    OptimizerOptions oo;
+    oo.method = o_.optimizer, oo.learning_rate = o_.lr, oo.grad_clip = o_.grad_clip;
+    oo.lo = fit_->lo(), oo.hi = fit_->hi();
+    Optimizer opt(oo);
+    const Objective f = [&](const std::vector<double>& u, std::vector<double>& g) {
+      return fit_->objective(u, g);
+    };
+    const fs::path state_file = fs::path(o_.out) / "fit_state.json";
+    if (o_.resume && fs::exists(state_file)) {
+      const json st = json::parse(io_read(state_file.string()));
+      if (st.at("names").get<std::vector<std::string>>() != fit_->names())
+        fail(state_file.string(), "was written for other parameters; start afresh without --resume");
+      opt.load(st.at("optimizer"));
+      history_ = st.at("history");
+      if (!o_.quiet) std::fprintf(stderr, "resuming at iteration %d\n", opt.iteration());
+    } else {
+      opt.start(fit_->u_now(), f);
+      record(opt);
+      save(opt);
+    }
+    while (opt.iteration() < o_.iterations && !(opt.value() < o_.tol)) {
+      if (!opt.iterate(f)) {
+        if (!o_.quiet) std::fprintf(stderr, "stopping: %s\n", opt.stop_reason().c_str());
+        break;
+      }
+      record(opt);
+      save(opt);
+    }
+    report(opt);
+    return 0;
+  }
+
+ private:
+  static std::string io_read(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  // One history row and its progress line.
+  void record(const Optimizer& opt) {
+    const std::vector<double> v = fit_->values(opt.u());
+    double gn = 0;
+    for (double g : opt.gradient()) gn += g * g;
+    gn = std::sqrt(gn);
+    history_.push_back({{"iteration", opt.iteration()},
+                        {"evaluations", opt.evaluations()},
+                        {"loss", opt.value()},
+                        {"gradient_norm", gn},
+                        {"values", v}});
+    if (o_.quiet) return;
+    std::fprintf(stderr, "iteration %3d  loss %.6e  |grad| %.3e ", opt.iteration(), opt.value(), gn);
+    for (size_t k = 0; k < v.size(); ++k) std::fprintf(stderr, " %s=%.6g", fit_->names()[k].c_str(), v[k]);
+    std::fprintf(stderr, "\n");
+  }
+
+  // History CSV, plot, fitted scene and the optimizer's state, each written atomically.
+  void save(const Optimizer& opt) {
+    const fs::path out(o_.out);
+    std::ostringstream csv;
+    csv << "iteration,evaluations,loss,gradient_norm";
+    for (const auto& n : fit_->names()) csv << "," << n;
+    csv << "\n";
+    csv.precision(17);
+    io::PlotSeries loss{"loss", {}, {}};
+    for (const auto& h : history_) {
+      csv << h["iteration"].get<int>() << "," << h["evaluations"].get<int>() << "," << h["loss"].get<double>()
+          << "," << h["gradient_norm"].get<double>();
+      for (double v : h["values"]) csv << "," << v;
+      csv << "\n";
+      loss.x.push_back(h["iteration"].get<double>());
+      loss.y.push_back(h["loss"].get<double>());
+    }
+    io::write_file_atomic((out / "history.csv").string(), csv.str());
+    io::write_file_atomic((out / "loss.svg").string(),
+                          io::line_plot_svg("ductile fit: " + doc_.path, "iteration", "loss", {loss}, true));
+    std::vector<std::string> skipped;
+    const json fitted = fit_->fitted_scene(doc_.json, opt.u(), skipped);
+    io::write_file_atomic((out / "fitted_scene.json").string(), fitted.dump(2) + "\n");
+    const json st = {
+        {"scene", doc_.path}, {"names", fit_->names()}, {"optimizer", opt.save()}, {"history", history_}};
+    io::write_file_atomic((out / "fit_state.json").string(), st.dump() + "\n");
+    skipped_ = skipped;
+  }
+
+  void report(const Optimizer& opt) const {
+    const std::vector<double> v = fit_->values(opt.u());
+    json r = {{"loss", opt.value()}, {"iterations", opt.iteration()}, {"evaluations", opt.evaluations()}};
+    for (size_t k = 0; k < v.size(); ++k) r["values"][fit_->names()[k]] = v[k];
+    r["out"] = fs::absolute(o_.out).string();
+    if (!skipped_.empty()) r["not_in_fitted_scene"] = skipped_;
+    std::printf("%s\n", r.dump(2).c_str());
+  }
+
+  const FitOptions& o_;
+  const SceneDocument& doc_;
+  SceneData<T, D> data_;
+  int last_frame_ = 0;
+  std::vector<std::unique_ptr<Loss<T, D>>> losses_;
+  std::vector<const Loss<T, D>*> ptrs_;
+  std::unique_ptr<Fit<T, D>> fit_;
+  json history_ = json::array();
+  std::vector<std::string> skipped_;
+};
+
+int fit(FitOptions o) {
+  if (!fs::is_regular_file(o.scene)) fail(o.scene, "no such scene file");
+  SceneDocument doc = load_scene_file(o.scene, o.sets);
+  for (const auto& w : doc.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  // parameters: --param, else the scene's gradient.wrt
+  if (o.params.empty())
+    for (const auto& w : doc.json["gradient"]["wrt"]) o.params.push_back(w.get<std::string>());
+  const Device dev = choose_device(o.backend);
+  const bool dbl = o.precision == "double";
+  if (doc.dim == 2)
+    return dbl ? FitRun<double, 2>(o, doc, dev).execute() : FitRun<float, 2>(o, doc, dev).execute();
+  return dbl ? FitRun<double, 3>(o, doc, dev).execute() : FitRun<float, 3>(o, doc, dev).execute();
+}
+
+}  // namespace
+
+void add_fit_command(CLI::App& app) {
+  auto o = std::make_shared<FitOptions>();
+  auto* cmd = app.add_subcommand(
+      "fit", "Fit scene parameters to observed motion (Adam or L-BFGS through the gradient tape)");
+  cmd->add_option("scene", o->scene, "Scene JSON file whose values are the starting guess")->required();
+  cmd->add_option("--observed", o->observed,
+                  "Observed motion: a directory of PLY frames or a CSV of tracked points")
+      ->required();
+  cmd->add_option("--out,-o", o->out,
+                  "Output directory (history.csv, loss.svg, fitted_scene.json, fit_state.json)");
+  cmd->add_option("--param", o->params,
+                  "NAME[:log|linear[:MIN:MAX]], repeatable (default: the scene's gradient.wrt), e.g. "
+                  "materials/jelly/E:log:1e3:1e7")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--optimizer", o->optimizer, "lbfgs (default) or adam")
+      ->check(CLI::IsMember({"lbfgs", "adam"}));
+  cmd->add_option("--iterations", o->iterations, "Optimizer iterations")->check(CLI::Range(0, 1000000));
+  cmd->add_option("--lr", o->lr,
+                  "Adam's step, L-BFGS's first step, in the unknowns (log units for log scale)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--grad-clip", o->grad_clip, "Adam: clip the gradient to this norm")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--tol", o->tol, "Stop when the loss falls below this")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--frames", o->frames,
+                  "Fit the observed frames up to this one (default: the scene's frames)")
+      ->check(CLI::Range(1, 100000000));
+  cmd->add_option("--every", o->every, "Use every k-th observed frame")->check(CLI::Range(1, 1000000));
+  cmd->add_flag("--chamfer", o->chamfer, "Compare every frame by Chamfer distance (unordered points)");
+  cmd->add_option("--checkpoint", o->checkpoint, "Tape checkpoints: all, sqrt, every:K or budget:SIZE");
+  cmd->add_option("--backend", o->backend, "cpu, cuda or auto")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  cmd->add_option("--precision", o->precision, "double (default) or float")
+      ->check(CLI::IsMember({"double", "float"}));
+  cmd->add_option("--set", o->sets, "Override a scene value: path=value; repeatable")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_flag("--resume", o->resume, "Continue the fit saved in --out (fit_state.json)");
+  cmd->add_flag("--quiet,-q", o->quiet, "No progress output");
+  cmd->callback([o] {
+    const int code = fit(*o);
+    if (code != 0) throw CLI::RuntimeError(code);
+  });
+}
+
+}  // namespace ductile::app

@@ -1,0 +1,64 @@
+// Fitting named scene parameters to a loss: each scalar entry becomes an unknown u (log scale or linear,
+// with bounds), and the objective runs the gradient tape (docs/FITTING.md).
+#pragma once
+
+#include <limits>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/parameters.h"
+#include "core/tape.h"
+
+namespace ductile {
+
+// "NAME[:SCALE[:MIN:MAX]]" with SCALE log, linear or auto (default: log for positive material parameters,
+// linear otherwise) and MIN, MAX the bounds in the parameter's units (default: a material parameter's
+// admissible range, else none).
+struct FitParameterSpec {
+  std::string name;
+  std::string scale = "auto";
+  double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
+  static FitParameterSpec parse(const std::string& text, const std::string& where);
+};
+
+template <class T, int D>
+class Fit {
+ public:
+  Fit(SceneData<T, D>& data, const std::vector<FitParameterSpec>& specs,
+      std::vector<const Loss<T, D>*> losses, int64_t steps, Device device, CheckpointPolicy policy);
+
+  // One unknown per scalar entry: "materials/jelly/E", "gravity[1]".
+  const std::vector<std::string>& names() const { return names_; }
+  bool log_scale(size_t k) const { return log_[k]; }
+  // The unknowns of the scene's current values, and their bounds.
+  std::vector<double> u_now() const;
+  const std::vector<double>& lo() const { return lo_; }
+  const std::vector<double>& hi() const { return hi_; }
+  // Parameter values of unknowns u.
+  std::vector<double> values(const std::vector<double>& u) const;
+  // Sets u into the scene, runs forward and backward; returns the loss and d loss / du in grad.
+  double objective(const std::vector<double>& u, std::vector<double>& grad);
+  // The scene document with the values of u written at their JSON pointers; `skipped` gets the names that
+  // have no place in a scene file (collider positions, particle arrays).
+  nlohmann::json fitted_scene(const nlohmann::json& doc, const std::vector<double>& u,
+                              std::vector<std::string>& skipped) const;
+  const TapeStats& last_stats() const { return stats_; }
+
+ private:
+  void apply(const std::vector<double>& u);
+  SceneData<T, D>& data_;
+  std::vector<const Loss<T, D>*> losses_;
+  int64_t steps_;
+  Device device_;
+  CheckpointPolicy policy_;
+  std::vector<Parameter<T, D>> params_;
+  std::vector<int> param_of_, entry_of_;
+  std::vector<std::string> names_;
+  std::vector<bool> log_;
+  std::vector<double> scale_, lo_, hi_;
+  TapeStats stats_;
+};
+
+}  // namespace ductile

@@ -1,0 +1,161 @@
+#include "core/observations.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/io/ply.h"
+
+namespace fs = std::filesystem;
+
+namespace ductile {
+
+namespace {
+
+// frame_NNNNN.ply files of a directory, by frame.
+std::map<int, fs::path> ply_frames(const fs::path& dir) {
+  std::map<int, fs::path> r;
+  const std::regex pattern("frame_([0-9]+)\\.ply");
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::smatch m;
+    const std::string name = e.path().filename().string();
+    if (e.is_regular_file() && std::regex_match(name, m, pattern)) r[std::stoi(m[1].str())] = e.path();
+  }
+  return r;
+}
+
+Observations from_ply_dir(const fs::path& dir0, int dim, int particles) {
+  fs::path dir = dir0;
+  if (ply_frames(dir).empty() && fs::is_directory(dir / "particles")) dir = dir / "particles";
+  const auto files = ply_frames(dir);
+  if (files.empty()) fail(dir0.string(), "no frame_NNNNN.ply files here (nor in particles/)");
+  Observations obs;
+  obs.source = dir.string();
+  obs.dim = dim;
+  const char* axes[3] = {"x", "y", "z"};
+  for (const auto& [frame, file] : files) {
+    const io::PointTable t = io::read_ply(file.string());
+    int col[3];
+    for (int d = 0; d < dim; ++d)
+      if ((col[d] = t.column(axes[d])) < 0) fail(file.string(), std::string("no '") + axes[d] + "' property");
+    ObservedFrame f;
+    f.frame = frame;
+    f.ordered = int(t.count) == particles;
+    for (size_t k = 0; k < t.count; ++k)
+      for (int d = 0; d < dim; ++d) f.points.push_back(double(t.at(k, col[d])));
+    obs.frames.push_back(std::move(f));
+  }
+  return obs;
+}
+
+Observations from_csv(const std::string& path, int dim, int particles) {
+  std::ifstream in(path);
+  if (!in) fail(path, "cannot open");
+  std::string line;
+  if (!std::getline(in, line)) fail(path, "empty file (expected a header frame,particle,x,y[,z])");
+  // header
+  std::vector<std::string> cols;
+  {
+    std::stringstream ss(line);
+    std::string c;
+    while (std::getline(ss, c, ',')) {
+      c.erase(std::remove_if(c.begin(), c.end(), ::isspace), c.end());
+      cols.push_back(c);
+    }
+  }
+  const bool tracked = cols.size() > 1 && cols[1] == "particle";
+  std::vector<std::string> want = {"frame"};
+  if (tracked) want.push_back("particle");
+  for (int d = 0; d < dim; ++d) want.push_back(std::string(1, "xyz"[d]));
+  if (cols != want) {
+    std::string w;
+    for (const auto& c : want) w += (w.empty() ? "" : ",") + c;
+    fail(path + ":1", "expected the header '" + w + "' (or without 'particle' for unordered points)");
+  }
+  std::map<int, ObservedFrame> frames;
+  int lineno = 1;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (line.empty() || line[0] == '#') continue;
+    std::stringstream ss(line);
+    std::vector<double> v;
+    std::string c;
+    while (std::getline(ss, c, ',')) {
+      char* end = nullptr;
+      const double x = std::strtod(c.c_str(), &end);
+      if (end == c.c_str()) fail(path + ":" + std::to_string(lineno), "'" + c + "' is not a number");
+      v.push_back(x);
+    }
+    if (v.size() != want.size())
+      fail(path + ":" + std::to_string(lineno),
+           std::to_string(v.size()) + " values, expected " + std::to_string(want.size()));
+    const int frame = int(v[0]);
+    if (v[0] != frame || frame < 0)
+      fail(path + ":" + std::to_string(lineno), "the frame must be an integer >= 0");
+    ObservedFrame& f = frames[frame];
+    f.frame = frame;
+    f.ordered = tracked;
+    size_t k = 1;
+    if (tracked) {
+      const int p = int(v[1]);
+      if (v[1] != p || p < 0 || p >= particles)
+        fail(path + ":" + std::to_string(lineno),
+             "particle " + c + " is not an index of the scene's " + std::to_string(particles) + " particles");
+      f.particles.push_back(p);
+      k = 2;
+    }
+    for (int d = 0; d < dim; ++d) {
+      if (!std::isfinite(v[k + d])) fail(path + ":" + std::to_string(lineno), "a coordinate is not finite");
+      f.points.push_back(v[k + d]);
+    }
+  }
+  if (frames.empty()) fail(path, "no observations after the header");
+  Observations obs;
+  obs.source = path;
+  obs.dim = dim;
+  for (auto& [frame, f] : frames) obs.frames.push_back(std::move(f));
+  return obs;
+}
+
+}  // namespace
+
+Observations load_observations(const std::string& path, int dim, int particles) {
+  if (fs::is_directory(path)) return from_ply_dir(path, dim, particles);
+  if (!fs::is_regular_file(path)) fail(path, "no such file or directory");
+  if (fs::path(path).extension() == ".csv") return from_csv(path, dim, particles);
+  fail(path, "expected a directory of PLY frames or a .csv file of tracked points");
+}
+
+template <class T, int D>
+std::vector<std::unique_ptr<Loss<T, D>>> observation_losses(const Observations& obs, int steps_per_frame,
+                                                            int last_frame, int every, bool chamfer) {
+  std::vector<const ObservedFrame*> use;
+  for (const auto& f : obs.frames)
+    if (f.frame >= 1 && f.frame <= last_frame && f.frame % std::max(every, 1) == 0) use.push_back(&f);
+  if (use.empty())
+    fail(obs.source, "no observed frame between 1 and " + std::to_string(last_frame) + " to fit against");
+  std::vector<std::unique_ptr<Loss<T, D>>> r;
+  const double w = 1.0 / double(use.size());
+  for (const ObservedFrame* f : use) {
+    const int64_t step = int64_t(f->frame) * steps_per_frame;
+    if (f->ordered && !chamfer)
+      r.push_back(make_position_loss<T, D>(step, f->particles, f->points, w));
+    else
+      r.push_back(make_chamfer_loss<T, D>(step, f->particles, f->points, w));
+  }
+  return r;
+}
+
+#define DUCTILE_INSTANTIATE_OBS(T, D)                                                                       \
+  template std::vector<std::unique_ptr<Loss<T, D>>> observation_losses<T, D>(const Observations&, int, int, \
+                                                                             int, bool);
+DUCTILE_INSTANTIATE_OBS(float, 2)
+DUCTILE_INSTANTIATE_OBS(float, 3)
+DUCTILE_INSTANTIATE_OBS(double, 2)
+DUCTILE_INSTANTIATE_OBS(double, 3)
+
+}  // namespace ductile

@@ -99,7 +99,7 @@ bool Optimizer::lbfgs_step(const Objective& f) {
   if (k)
     gamma = dot(s_[k - 1], y_[k - 1]) / dot(y_[k - 1], y_[k - 1]);
   else
-    gamma = std::min(1.0, o_.learning_rate / std::max(std::sqrt(dot(g_, g_)), 1e-300));
+    gamma = o_.learning_rate / std::max(std::sqrt(dot(g_, g_)), 1e-300);
   for (double& x : q) x *= gamma;
   for (size_t j = 0; j < k; ++j) {
     const double beta = dot(y_[j], q) / dot(y_[j], s_[j]);
@@ -109,7 +109,7 @@ bool Optimizer::lbfgs_step(const Objective& f) {
   for (size_t i = 0; i < n; ++i) d[i] = -q[i];
   if (dot(d, g_) >= 0) {  // not a descent direction: forget the curvature pairs, take the scaled gradient
     s_.clear(), y_.clear();
-    const double sc = std::min(1.0, o_.learning_rate / std::max(std::sqrt(dot(g_, g_)), 1e-300));
+    const double sc = o_.learning_rate / std::max(std::sqrt(dot(g_, g_)), 1e-300);
     for (size_t i = 0; i < n; ++i) d[i] = -sc * g_[i];
   }
   // at most max_step in any unknown, then backtracking on the projected path

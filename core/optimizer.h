@@ -23,11 +23,11 @@ using Objective = std::function<double(const std::vector<double>& u, std::vector
 
 struct OptimizerOptions {
   std::string method = "lbfgs";  // "adam" or "lbfgs"
-  double learning_rate =
-      0.05;               // Adam's step in u; L-BFGS's first trial step is min(1, lr / |g|) at iteration 0
-  int memory = 8;         // L-BFGS pairs kept
-  double grad_clip = 0;   // Adam: clip the gradient to this norm (0: off)
-  double max_step = 1.0;  // L-BFGS: largest change of any unknown per iteration (a trust region)
+  // Adam's step in u; the length of L-BFGS's first step (and of any step after its memory is reset)
+  double learning_rate = 0.05;
+  int memory = 8;              // L-BFGS pairs kept
+  double grad_clip = 0;        // Adam: clip the gradient to this norm (0: off)
+  double max_step = 1.0;       // L-BFGS: largest change of any unknown per iteration (a trust region)
   std::vector<double> lo, hi;  // bounds on u (empty: none)
 };
 

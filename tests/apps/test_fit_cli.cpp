@@ -1,0 +1,82 @@
+// `ductile fit` run as a process: recovers a stiffness from frames of `simulate`, writes its outputs, resumes
+// an interrupted fit to the same result, and refuses bad requests.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "apps/run_cli.h"
+#include "io/temp_dir.h"
+
+using namespace ductile;
+using ductile::test::Result;
+using ductile::test::run_ductile;
+
+namespace {
+
+// A 2D jelly block thrown onto a floor; 8 frames of 5 steps. The scene's E is the starting guess.
+const char* kScene = R"json({
+  "format": 1, "name": "throw", "dimension": 2,
+  "domain": {"min": [0, 0], "max": [1, 1], "dx": 0.03125, "boundary": {"surface": "slip", "friction": 0.2}},
+  "time": {"dt": 1e-3, "frame_dt": 0.005, "frames": 8},
+  "materials": [{"name": "jelly", "model": "fixed_corotated", "E": 2e3, "nu": 0.3, "density": 1000}],
+  "objects": [{"name": "block", "material": "jelly", "velocity": [1, -2.5],
+               "shape": {"type": "box", "center": [0.4, 0.3], "size": [0.15, 0.12]}}],
+  "colliders": [{"name": "floor", "type": "plane", "point": [0, 0.21], "normal": [0, 1], "surface": "slip",
+                 "friction": 0.3}],
+  "gradient": {"wrt": ["materials/jelly/E"]}
+})json";
+
+}  // namespace
+
+TEST_CASE("fit recovers E from simulated frames and writes its outputs") {
+  test::TempDir dir;
+  test::write_text(dir.file("throw.json"), kScene);
+  REQUIRE(run_ductile(dir, "simulate throw.json --out truth --set materials.jelly.E=8e3 -q").code == 0);
+  const Result r = run_ductile(dir, "fit throw.json --observed truth --out fit --iterations 20 -q");
+  INFO("stderr: " << r.err);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  // from 4x away to well within 2% (the truth came from the float simulator, the fit runs the double tape)
+  CHECK(j["values"]["materials/jelly/E"].get<double>() == doctest::Approx(8e3).epsilon(0.02));
+  const auto fitted = test::read_json(dir.file("fit/fitted_scene.json"));
+  CHECK(fitted["materials"][0]["E"].get<double>() == doctest::Approx(8e3).epsilon(0.02));
+  CHECK(test::read_text(dir.file("fit/history.csv"))
+            .rfind("iteration,evaluations,loss,gradient_norm,materials/jelly/E", 0) == 0);
+  CHECK(test::read_text(dir.file("fit/loss.svg")).find("<polyline") != std::string::npos);
+}
+
+TEST_CASE("fit --resume continues an interrupted fit to the same iterates") {
+  test::TempDir dir;
+  test::write_text(dir.file("throw.json"), kScene);
+  REQUIRE(run_ductile(dir, "simulate throw.json --out truth --set materials.jelly.E=8e3 -q").code == 0);
+  REQUIRE(run_ductile(dir, "fit throw.json --observed truth --out whole --iterations 5 -q").code == 0);
+  REQUIRE(run_ductile(dir, "fit throw.json --observed truth --out parts --iterations 2 -q").code == 0);
+  const Result r = run_ductile(dir, "fit throw.json --observed truth --out parts --iterations 5 --resume -q");
+  INFO("stderr: " << r.err);
+  REQUIRE(r.code == 0);
+  CHECK(test::read_text(dir.file("parts/history.csv")) == test::read_text(dir.file("whole/history.csv")));
+}
+
+TEST_CASE("fit refuses bad requests naming what is wrong") {
+  test::TempDir dir;
+  test::write_text(dir.file("throw.json"), kScene);
+  REQUIRE(run_ductile(dir, "simulate throw.json --out truth --frames 2 -q").code == 0);
+  struct Case {
+    std::string args, expect;
+  } cases[] = {
+      {"fit throw.json --observed nowhere", "nowhere: no such file or directory"},
+      {"fit throw.json --observed truth --param materials/jelly/G", "has no parameter 'G'"},
+      {"fit throw.json --observed truth --param materials/jelly/E:cubic",
+       "the scale must be log, linear or auto"},
+      {"fit throw.json --observed truth --param materials/jelly/E:log:5", "give both MIN and MAX"},
+      {"fit throw.json --observed truth --param objects/block/angular_velocity",
+       "has no single value to fit"},
+      {"fit throw.json --observed truth --frames 1 --every 2", "no observed frame between 1 and 1"},
+  };
+  for (const auto& c : cases) {
+    const Result r = run_ductile(dir, c.args + " --out f -q");
+    INFO(c.args << " -> " << r.err);
+    CHECK(r.code == 1);
+    CHECK(r.err.find(c.expect) != std::string::npos);
+  }
+}

@@ -7,6 +7,7 @@
 
 #include "apps/commands.h"
 #include "core/error.h"
+#include "materials/registry.h"
 
 int main(int argc, char** argv) {
   // idle OpenMP threads sleep instead of spinning, unless the user chose: on a shared or loaded machine
@@ -17,6 +18,9 @@ int main(int argc, char** argv) {
     setenv("OMP_WAIT_POLICY", "passive", 1);
     execv("/proc/self/exe", argv);
   }
+#ifdef DUCTILE_WITH_TORCH
+  ductile::register_neural_materials(ductile::MaterialRegistry::instance());
+#endif
   CLI::App app{"ductile: differentiable MLS-MPM simulation of deformable matter"};
   app.require_subcommand(0, 1);
   ductile::app::add_version_command(app);

@@ -30,18 +30,22 @@ struct Parameter {
 template <class T, int D>
 struct SceneSnapshot {
   State<T, D> state;
-  std::vector<std::vector<T>> values;
+  std::vector<std::vector<T>> values, learnable;
   Vec<T, D> gravity;
   WallData<T, D> walls;
   std::vector<Collider<T, D>> colliders;
 
   explicit SceneSnapshot(const SceneData<T, D>& d)
       : state(d.state), gravity(d.model.gravity), walls(d.model.walls), colliders(d.model.colliders) {
-    for (const auto& m : d.model.materials) values.push_back(m->values());
+    for (const auto& m : d.model.materials)
+      values.push_back(m->values()), learnable.push_back(m->learnable());
   }
   void restore(SceneData<T, D>& d) const {
     d.state = state;
-    for (size_t m = 0; m < values.size(); ++m) d.model.materials[m]->values() = values[m];
+    for (size_t m = 0; m < values.size(); ++m) {
+      d.model.materials[m]->values() = values[m];
+      if (!learnable[m].empty()) d.model.materials[m]->set_learnable(learnable[m]);
+    }
     d.model.gravity = gravity;
     d.model.walls = walls;
     d.model.colliders = colliders;

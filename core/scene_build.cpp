@@ -58,12 +58,14 @@ SceneData<T, D> build_scene(const SceneDocument& doc) {
   const auto& reg = MaterialRegistry::instance();
   std::vector<std::string> mat_names;
   std::vector<double> density;
-  for (const json& mj : j.at("materials")) {
+  for (size_t mi = 0; mi < j.at("materials").size(); ++mi) {
+    const json& mj = j.at("materials")[mi];
     const std::string model = mj.at("model").get<std::string>();
     auto mat = reg.make<T, D>(model);
     const std::vector<ParamSpec>& specs = mat->specs();
     mat->values().resize(specs.size());
     for (size_t k = 0; k < specs.size(); ++k) mat->values()[k] = T(mj.at(specs[k].name).get<double>());
+    scene_detail::configure_files(*mat, mj, reg.get(model).file_keys, "/materials/" + std::to_string(mi));
     density.push_back(mj.at("density").get<double>());
     mat_names.push_back(mj.at("name").get<std::string>());
     m.material_names.push_back(mat_names.back());

@@ -88,6 +88,10 @@ struct Context {
 
 void validate_domain(json& root, Context& ctx);
 void validate_materials(json& root, Context& ctx);
+// Hands a material the files its scene entry m (at pointer ptr) names; a failure names the key's pointer.
+template <class T, int D>
+void configure_files(Material<T, D>& mat, const json& m, const std::vector<std::string>& files,
+                     const std::string& ptr);
 void validate_objects(json& root, Context& ctx);
 void validate_colliders(json& root, Context& ctx);
 void validate_time(json& root, Context& ctx);

@@ -37,6 +37,27 @@ std::string fmt(double v) {
 
 }  // namespace
 
+template <class T, int D>
+void configure_files(Material<T, D>& mat, const json& m, const std::vector<std::string>& files,
+                     const std::string& ptr) {
+  for (const auto& f : files)
+    if (m.contains(f)) {
+      try {
+        mat.configure(f, m[f].get<std::string>());
+      } catch (const std::exception& e) {
+        fail_at(child(ptr, f), e.what());
+      }
+    }
+}
+template void configure_files(Material<float, 2>&, const json&, const std::vector<std::string>&,
+                              const std::string&);
+template void configure_files(Material<float, 3>&, const json&, const std::vector<std::string>&,
+                              const std::string&);
+template void configure_files(Material<double, 2>&, const json&, const std::vector<std::string>&,
+                              const std::string&);
+template void configure_files(Material<double, 3>&, const json&, const std::vector<std::string>&,
+                              const std::string&);
+
 // domain: box, grid spacing and the condition on its walls; the size is rounded up to whole cells.
 void validate_domain(json& root, Context& ctx) {
   const std::string ptr = "/domain";
@@ -91,13 +112,18 @@ void validate_materials(json& root, Context& ctx) {
       fail_at(child(ptr, "model"),
               "unknown material model '" + model + "' (known: " + join(reg.names()) + ")");
     const auto& specs = reg.get(model).specs();
+    const auto& files = reg.get(model).file_keys;
     std::vector<std::string> params;
     for (const auto& s : specs) params.push_back(s.name);
+    for (const auto& f : files) params.push_back(f);
     for (auto it = m.begin(); it != m.end(); ++it)
       if (it.key() != "name" && it.key() != "model" &&
           std::find(params.begin(), params.end(), it.key()) == params.end())
         fail_at(child(ptr, it.key()),
                 "unknown parameter of model '" + model + "' (its parameters: " + join(params) + ")");
+    // files (absolute paths), handed to the material when it is built
+    for (const auto& f : files)
+      if (m.contains(f)) get_file(m, ptr, f.c_str(), ctx.doc->base_dir);
     // values in spec order, defaults filled in
     std::vector<double> values;
     double density = -1;
@@ -110,10 +136,12 @@ void validate_materials(json& root, Context& ctx) {
     if (ctx.dim == 2) {
       auto mat = reg.make<double, 2>(model);
       mat->values() = values;
+      configure_files(*mat, m, files, ptr);
       c = mat->wave_speed();
     } else {
       auto mat = reg.make<double, 3>(model);
       mat->values() = values;
+      configure_files(*mat, m, files, ptr);
       c = mat->wave_speed();
     }
     if (std::isfinite(c)) ctx.wave_speed = std::max(ctx.wave_speed, c);

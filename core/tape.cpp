@@ -313,12 +313,15 @@ void Tape<T, D>::Impl::backward_step(Fields& in, int64_t t, Fields& A1, Fields& 
   for (size_t m = 0; m < model.materials.size(); ++m) {
     std::vector<T> a;
     adj_params[m].download(a);
+    const auto& specs = model.materials[m]->specs();
     for (size_t k = 0; k < a.size(); ++k)
       if (!std::isfinite(double(a[k])))
-        fail("backward pass", "the gradient of parameter '" +
-                                  std::string(model.materials[m]->specs()[k].name) + "' of material '" +
-                                  model.material_names[m] + "' became " + std::to_string(double(a[k])) +
-                                  " at step " + std::to_string(t));
+        fail("backward pass",
+             "the gradient of " +
+                 (k < specs.size() ? "parameter '" + std::string(specs[k].name) + "'"
+                                   : "learnable parameter " + std::to_string(k - specs.size())) +
+                 " of material '" + model.material_names[m] + "' became " + std::to_string(double(a[k])) +
+                 " at step " + std::to_string(t));
   }
 }
 
@@ -500,7 +503,8 @@ Gradients<T, D> Tape<T, D>::backward() {
   g.colliders.resize(I.model.colliders.size());
   I.adj_params.clear();
   for (int m = 0; m < nm; ++m) {
-    I.adj_params.emplace_back(I.dev, I.model.materials[m]->specs().size());
+    I.adj_params.emplace_back(I.dev,
+                              I.model.materials[m]->specs().size() + I.model.materials[m]->learnable_size());
     I.adj_params.back().zero();
   }
   I.adj_mass.zero();

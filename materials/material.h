@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -44,7 +45,7 @@ class Material {
   // null when not wanted) and of the parameters (adj_params: one entry per parameter in specs() order, or
   // null). Every pointer lives on `dev`. The parameter sums are deterministic on the CPU (fixed order,
   // independent of the thread count). A NaN or infinite adjoint raises kStatusNonFinite at stage
-  // kStageStress.
+  // kStageStress. adj_params holds specs().size() + learnable_size() entries.
   virtual void stress_vjp(Device dev, const ParticleView<T, D>& p, const MaterialBatch& batch,
                           const T* adj_tau, T* adj_F, T* adj_C, T* adj_plastic, T* adj_params,
                           Status* status) const = 0;
@@ -59,6 +60,17 @@ class Material {
                            T* adj_params, Status* status) const = 0;
   // Largest stable time step for this material at grid spacing dx (elastic wave speed, CFL-like bound).
   virtual T wave_speed() const = 0;
+
+  // Files a scene names for this material (a neural material's "weights"): key and absolute path. Models
+  // without file keys never receive a call.
+  virtual void configure(const std::string& key, const std::string& path) {
+    throw std::runtime_error(std::string(model()) + " takes no file '" + key + "' (" + path + ")");
+  }
+  // Learnable parameters beyond specs() (a network's weights): their number, values and replacement. The
+  // vector-Jacobian products write their adjoints after the specs() entries of adj_params.
+  virtual int learnable_size() const { return 0; }
+  virtual std::vector<T> learnable() const { return {}; }
+  virtual void set_learnable(const std::vector<T>&) {}
 
  protected:
   std::vector<T> values_;

@@ -17,6 +17,7 @@ struct MaterialEntry {
   std::function<std::unique_ptr<Material<float, 3>>()> make_f3;
   std::function<std::unique_ptr<Material<double, 2>>()> make_d2;
   std::function<std::unique_ptr<Material<double, 3>>()> make_d3;
+  std::vector<std::string> file_keys;  // scene keys naming files (made absolute, passed to configure())
 };
 
 class MaterialRegistry {
@@ -38,5 +39,8 @@ class MaterialRegistry {
 
 // Registers the analytic models (called once by MaterialRegistry::instance()).
 void register_analytic_materials(MaterialRegistry& r);
+// Registers the LibTorch materials (materials/neural/; builds with LibTorch only). Idempotent; called by the
+// executable and the tests at start.
+void register_neural_materials(MaterialRegistry& r);
 
 }  // namespace ductile

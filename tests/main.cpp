@@ -1,2 +1,12 @@
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+// The test runner: doctest's main, after registering the LibTorch materials (when built with LibTorch).
+#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
+
+#include "materials/registry.h"
+
+int main(int argc, char** argv) {
+#ifdef DUCTILE_WITH_TORCH
+  ductile::register_neural_materials(ductile::MaterialRegistry::instance());
+#endif
+  return doctest::Context(argc, argv).run();
+}

@@ -68,7 +68,8 @@ Fit<T, D>::Fit(SceneData<T, D>& data, const std::vector<FitParameterSpec>& specs
       names_.push_back(p.size == 1 ? p.name : p.name + "[" + std::to_string(i) + "]");
       log_.push_back(lg);
       // linear unknowns are scaled by the starting value so that all unknowns are of order one
-      const double sc = lg ? 1.0 : (v != 0 ? std::fabs(v) : 1.0);
+      const bool weights = s.name.size() >= 8 && s.name.compare(s.name.size() - 8, 8, "/weights") == 0;
+      const double sc = lg || weights ? 1.0 : (v != 0 ? std::fabs(v) : 1.0);
       scale_.push_back(sc);
       const double l = lg ? (lo > 0 ? std::log(lo) : -std::numeric_limits<double>::infinity()) : lo / sc;
       const double h = lg ? (std::isfinite(hi) ? std::log(hi) : hi) : hi / sc;

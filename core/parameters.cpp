@@ -71,6 +71,19 @@ Parameter<T, D> find_parameter(const SceneData<T, D>& data, const std::string& n
     if (p.size() != 3) return bad("expected materials/<material>/<parameter>");
     const int m = index_of(model.material_names, p[1]);
     if (m < 0) return bad("no material '" + p[1] + "' (materials: " + join(model.material_names) + ")");
+    // a neural material's weights: every learnable entry, after the named parameters in the gradient
+    if (p[2] == "weights" && model.materials[m]->learnable_size() > 0) {
+      const int base = int(model.materials[m]->specs().size());
+      r.size = model.materials[m]->learnable_size();
+      r.value = [m](const S& s, int i) { return double(s.model.materials[m]->learnable()[size_t(i)]); };
+      r.add = [m](S& s, int i, double dv) {
+        std::vector<T> w = s.model.materials[m]->learnable();
+        w[size_t(i)] += T(dv);
+        s.model.materials[m]->set_learnable(w);
+      };
+      r.gradient = [m, base](const G& g, const S&, int i) { return g.material[m][size_t(base + i)]; };
+      return r;
+    }
     const auto& specs = model.materials[m]->specs();
     int k = -1;
     std::vector<std::string> known;
@@ -227,9 +240,12 @@ template <class T, int D>
 std::vector<std::string> parameter_names(const SceneData<T, D>& data) {
   std::vector<std::string> r;
   const auto& model = data.model;
-  for (size_t m = 0; m < model.materials.size(); ++m)
+  for (size_t m = 0; m < model.materials.size(); ++m) {
     for (const auto& s : model.materials[m]->specs())
       r.push_back("materials/" + model.material_names[m] + "/" + s.name);
+    if (model.materials[m]->learnable_size() > 0)
+      r.push_back("materials/" + model.material_names[m] + "/weights");
+  }
   r.push_back("gravity");
   r.push_back("domain/boundary/friction");
   for (const auto& c : model.colliders) {

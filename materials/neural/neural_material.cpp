@@ -55,15 +55,18 @@ class NeuralMaterial final : public Material<T, D> {
 
  public:
   explicit NeuralMaterial(const NeuralSpec& s) : spec_(s) {
-    this->values_ = {T(1000), T(10)};
+    this->values_ = {T(1000), T(10), T(1e4)};
     build();
   }
   const char* model() const override { return "neural"; }
   static const std::vector<ParamSpec>& param_specs() {
-    static const std::vector<ParamSpec> s = {density_spec(),
-                                             {"wave_speed", "m/s", 10, 0, 1e30, true, false,
-                                              "elastic wave speed assumed for the automatic time step (the "
-                                              "network has no modulus to read it from)"}};
+    static const std::vector<ParamSpec> s = {
+        density_spec(),
+        {"wave_speed", "m/s", 10, 0, 1e30, true, false,
+         "elastic wave speed assumed for the automatic time step (the "
+         "network has no modulus to read it from)"},
+        {"stress_scale", "Pa", 1e4, 0, 1e30, true, false,
+         "s in tau = s R X F^T: the network's output X is dimensionless"}};
     return s;
   }
   const std::vector<ParamSpec>& specs() const override { return param_specs(); }
@@ -121,7 +124,7 @@ class NeuralMaterial final : public Material<T, D> {
     const T* Y = y.data_ptr<T>();
     for (int k = 0; k < b.count; ++k) {
       const Mat<T, D> X = sym(load_out(Y, k));
-      const Mat<T, D> t = polar_rotation(svd(F[k])) * X * transpose(F[k]);
+      const Mat<T, D> t = scale() * (polar_rotation(svd(F[k])) * X * transpose(F[k]));
       const int i = b.index[k];
       store_mat<T, D>(tau, p.n, i, t);
       if (!finite(t)) raise_status(st, kStatusNonFinite, i, kStageStress);
@@ -161,14 +164,17 @@ class NeuralMaterial final : public Material<T, D> {
     torch::Tensor adj_y = torch::empty({b.count, D, D}, dtype());
     T* aY = adj_y.data_ptr<T>();
     const T* Y = y.data_ptr<T>();
+    T adj_scale = 0;
     for (int k = 0; k < b.count; ++k) {
       const Svd<T, D> s = svd(F[k]);
       const Mat<T, D> R = polar_rotation(s), X = sym(load_out(Y, k));
-      const Mat<T, D> at = load_mat<T, D>(adj_tau, p.n, b.index[k]);
+      const Mat<T, D> a0 = load_mat<T, D>(adj_tau, p.n, b.index[k]), at = scale() * a0;
+      adj_scale += ddot(a0, R * X * transpose(F[k]));
       aF[k] = transpose(at) * R * X;
       adj_polar_rotation(s, at * F[k] * transpose(X), aF[k]);
       store_out(aY, k, sym(transpose(R) * at * F[k]));
     }
+    if (adj_params) adj_params[2] += adj_scale;
     backprop(f, adj_y, F, aF, false, adj_params ? adj_params + this->specs().size() : nullptr);
     for (int k = 0; k < b.count; ++k) {
       const int i = b.index[k];
@@ -232,6 +238,7 @@ class NeuralMaterial final : public Material<T, D> {
   }
 
  private:
+  T scale() const { return this->values_[2]; }
   static torch::ScalarType dtype() { return sizeof(T) == 8 ? torch::kFloat64 : torch::kFloat32; }
   static void cpu_only(Device dev) {
     if (dev != Device::kCpu)

@@ -1,7 +1,8 @@
 // Neural constitutive laws in LibTorch, after NCLaw (Ma et al., ICML 2023), behind the batched material
 // interface (docs/MATERIALS.md, "neural"). Only this header's .cpp includes LibTorch.
 //
-// Elastic law: tau = R X F^T with R the polar rotation of F and X = sym(MLP(f(F))), where the features
+// Elastic law: tau = s R X F^T with R the polar rotation of F, X = sym(MLP(f(F))) and s a stress scale [Pa],
+// where the features
 //   f(F) = (upper triangle of F^T F - I, det F - 1)
 // are rotation-invariant and vanish at F = I, and the MLP (GELU, no biases) maps 0 to 0. So tau(I) = 0 and
 // tau(Q F) = Q tau(F) Q^T for every rotation Q, whatever the weights.

@@ -16,6 +16,7 @@
 
 #include "apps/commands.h"
 #include "core/error.h"
+#include "core/fit.h"
 #include "core/io/atomic_file.h"
 #include "core/parameters.h"
 #include "core/scene.h"
@@ -78,8 +79,10 @@ class GradRun {
       for (const auto& w : o.wrt) params_.push_back(find_parameter(data_, w, "--wrt"));
     } else if (!sw.empty()) {
       for (size_t i = 0; i < sw.size(); ++i)
-        params_.push_back(
-            find_parameter(data_, sw[i].get<std::string>(), "/gradient/wrt/" + std::to_string(i)));
+        params_.push_back(find_parameter(
+            data_,
+            FitParameterSpec::parse(sw[i].get<std::string>(), "/gradient/wrt/" + std::to_string(i)).name,
+            "/gradient/wrt/" + std::to_string(i)));
     } else {
       for (const auto& w : parameter_names(data_)) params_.push_back(find_parameter(data_, w, "parameters"));
     }

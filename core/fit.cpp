@@ -116,7 +116,9 @@ double Fit<T, D>::objective(const std::vector<double>& u, std::vector<double>& g
   } catch (const Error& e) {
     std::string at;
     const std::vector<double> v = values(u);
-    for (size_t k = 0; k < v.size(); ++k) at += (k ? ", " : "") + names_[k] + " = " + std::to_string(v[k]);
+    for (size_t k = 0; k < v.size() && k < 8; ++k)
+      at += (k ? ", " : "") + names_[k] + " = " + std::to_string(v[k]);
+    if (v.size() > 8) at += " and " + std::to_string(v.size() - 8) + " more";
     throw ObjectiveFailure(std::string(e.what()) + " (at " + at + ")");
   }
   stats_ = tape.stats();

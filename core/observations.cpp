@@ -103,8 +103,9 @@ Observations from_csv(const std::string& path, int dim, int particles) {
     if (tracked) {
       const int p = int(v[1]);
       if (v[1] != p || p < 0 || p >= particles)
-        fail(path + ":" + std::to_string(lineno),
-             "particle " + c + " is not an index of the scene's " + std::to_string(particles) + " particles");
+        fail(path + ":" + std::to_string(lineno), "particle " + std::to_string(v[1]) +
+                                                      " is not an index of the scene's " +
+                                                      std::to_string(particles) + " particles");
       f.particles.push_back(p);
       k = 2;
     }

@@ -51,14 +51,28 @@ void Optimizer::start(const std::vector<double>& u, const Objective& f) {
     fail("optimizer", std::string("the starting point cannot be evaluated: ") + e.what());
   }
   iter_ = 0;
+  g0_ = std::sqrt(dot(g_, g_));
+  stalled_ = 0;
   m_.assign(u_.size(), 0.0), v_.assign(u_.size(), 0.0);
   s_.clear(), y_.clear();
 }
 
 bool Optimizer::iterate(const Objective& f) {
   stop_.clear();
+  if (o_.method == "lbfgs" && std::sqrt(dot(g_, g_)) <= o_.grad_tol * g0_) {
+    stop_ = "converged: the gradient fell below grad_tol of its first value";
+    return false;
+  }
+  const double before = f_;
   const bool ok = o_.method == "adam" ? adam_step(f) : lbfgs_step(f);
   ++iter_;
+  if (ok && o_.method == "lbfgs") {
+    stalled_ = before - f_ <= o_.rel_tol * std::fabs(before) ? stalled_ + 1 : 0;
+    if (stalled_ >= 2) {
+      stop_ = "converged: two iterations lowered the loss by less than rel_tol of it";
+      return false;
+    }
+  }
   return ok;
 }
 
@@ -149,8 +163,18 @@ bool Optimizer::lbfgs_step(const Objective& f) {
 }
 
 nlohmann::json Optimizer::save() const {
-  return {{"method", o_.method},   {"u", u_}, {"gradient", g_}, {"value", f_}, {"iteration", iter_},
-          {"evaluations", evals_}, {"m", m_}, {"v", v_},        {"s", s_},     {"y", y_}};
+  return {{"method", o_.method},
+          {"u", u_},
+          {"gradient", g_},
+          {"value", f_},
+          {"iteration", iter_},
+          {"evaluations", evals_},
+          {"m", m_},
+          {"v", v_},
+          {"s", s_},
+          {"y", y_},
+          {"g0", g0_},
+          {"stalled", stalled_}};
 }
 
 void Optimizer::load(const nlohmann::json& j) {
@@ -165,6 +189,8 @@ void Optimizer::load(const nlohmann::json& j) {
   v_ = j.at("v").get<std::vector<double>>();
   s_ = j.at("s").get<std::vector<std::vector<double>>>();
   y_ = j.at("y").get<std::vector<std::vector<double>>>();
+  g0_ = j.at("g0").get<double>();
+  stalled_ = j.at("stalled").get<int>();
 }
 
 }  // namespace ductile

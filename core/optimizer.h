@@ -25,9 +25,13 @@ struct OptimizerOptions {
   std::string method = "lbfgs";  // "adam" or "lbfgs"
   // Adam's step in u; the length of L-BFGS's first step (and of any step after its memory is reset)
   double learning_rate = 0.05;
-  int memory = 8;              // L-BFGS pairs kept
-  double grad_clip = 0;        // Adam: clip the gradient to this norm (0: off)
-  double max_step = 1.0;       // L-BFGS: largest change of any unknown per iteration (a trust region)
+  int memory = 8;         // L-BFGS pairs kept
+  double grad_clip = 0;   // Adam: clip the gradient to this norm (0: off)
+  double max_step = 1.0;  // L-BFGS: largest change of any unknown per iteration (a trust region)
+  // L-BFGS stops (converged) when the gradient's norm falls below grad_tol times its first value, or when
+  // two iterations in a row lower the loss by less than rel_tol of it
+  double grad_tol = 1e-9;
+  double rel_tol = 1e-12;
   std::vector<double> lo, hi;  // bounds on u (empty: none)
 };
 
@@ -63,6 +67,8 @@ class Optimizer {
   std::vector<double> m_, v_;               // Adam moments
   std::vector<std::vector<double>> s_, y_;  // L-BFGS pairs
   std::string stop_;
+  double g0_ = 0;    // the first gradient's norm
+  int stalled_ = 0;  // consecutive iterations below rel_tol
 };
 
 }  // namespace ductile

@@ -275,9 +275,13 @@ class NeuralMaterial final : public Material<T, D> {
       plastic_.reset();
     }
   }
+  // Xavier-uniform hidden layers and a zero output layer: a fresh law is stress-free (stable, and the
+  // gradient still reaches the output layer through the hidden activations).
   static void init(torch::nn::Sequential& s) {
     torch::NoGradGuard ng;
-    for (auto& p : s->parameters()) torch::nn::init::xavier_uniform_(p);
+    auto params = s->parameters();
+    for (auto& p : params) torch::nn::init::xavier_uniform_(p);
+    params.back().zero_();
   }
 
   void load(const std::string& path) {

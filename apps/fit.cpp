@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -22,6 +23,9 @@
 #include "core/observations.h"
 #include "core/optimizer.h"
 #include "core/scene.h"
+#ifdef DUCTILE_WITH_TORCH
+#include "materials/neural/neural_material.h"
+#endif
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -111,20 +115,38 @@ class FitRun {
     return ss.str();
   }
 
+  bool is_weight(size_t k) const { return fit_->names()[k].find("/weights[") != std::string::npos; }
+  bool has_weights() const {
+    for (size_t k = 0; k < fit_->names().size(); ++k)
+      if (is_weight(k)) return true;
+    return false;
+  }
+
   // One history row and its progress line.
   void record(const Optimizer& opt) {
     const std::vector<double> v = fit_->values(opt.u());
     double gn = 0;
     for (double g : opt.gradient()) gn += g * g;
     gn = std::sqrt(gn);
+    // network weights are too many to list: the history keeps the named values and the weights' norm
+    std::vector<double> shown;
+    double wn = 0;
+    for (size_t k = 0; k < v.size(); ++k)
+      if (is_weight(k))
+        wn += v[k] * v[k];
+      else
+        shown.push_back(v[k]);
+    if (has_weights()) shown.push_back(std::sqrt(wn));
     history_.push_back({{"iteration", opt.iteration()},
                         {"evaluations", opt.evaluations()},
                         {"loss", opt.value()},
                         {"gradient_norm", gn},
-                        {"values", v}});
+                        {"values", shown}});
     if (o_.quiet) return;
     std::fprintf(stderr, "iteration %3d  loss %.6e  |grad| %.3e ", opt.iteration(), opt.value(), gn);
-    for (size_t k = 0; k < v.size(); ++k) std::fprintf(stderr, " %s=%.6g", fit_->names()[k].c_str(), v[k]);
+    for (size_t k = 0; k < v.size() && k < 8; ++k)
+      std::fprintf(stderr, " %s=%.6g", fit_->names()[k].c_str(), v[k]);
+    if (v.size() > 8) std::fprintf(stderr, " (and %zu more)", v.size() - 8);
     std::fprintf(stderr, "\n");
   }
 
@@ -133,7 +155,9 @@ class FitRun {
     const fs::path out(o_.out);
     std::ostringstream csv;
     csv << "iteration,evaluations,loss,gradient_norm";
-    for (const auto& n : fit_->names()) csv << "," << n;
+    for (size_t k = 0; k < fit_->names().size(); ++k)
+      if (!is_weight(k)) csv << "," << fit_->names()[k];
+    if (has_weights()) csv << ",weights_norm";
     csv << "\n";
     csv.precision(17);
     io::PlotSeries loss{"loss", {}, {}};
@@ -149,7 +173,8 @@ class FitRun {
     io::write_file_atomic((out / "loss.svg").string(),
                           io::line_plot_svg("ductile fit: " + doc_.path, "iteration", "loss", {loss}, true));
     std::vector<std::string> skipped;
-    const json fitted = fit_->fitted_scene(doc_.json, opt.u(), skipped);
+    json fitted = fit_->fitted_scene(doc_.json, opt.u(), skipped);
+    save_weights(opt, fitted, skipped);
     io::write_file_atomic((out / "fitted_scene.json").string(), fitted.dump(2) + "\n");
     const json st = {
         {"scene", doc_.path}, {"names", fit_->names()}, {"optimizer", opt.save()}, {"history", history_}};
@@ -157,10 +182,39 @@ class FitRun {
     skipped_ = skipped;
   }
 
+  // Fitted network weights go to DIR/<material>_weights.pt, which the fitted scene names.
+  void save_weights(const Optimizer& opt, json& fitted, std::vector<std::string>& skipped) {
+    const auto& mats = data_.model.material_names;
+    bool any = false;
+    for (size_t m = 0; m < mats.size(); ++m) {
+      const std::string prefix = "materials/" + mats[m] + "/weights[";
+      bool has = false;
+      for (const auto& n : fit_->names()) has = has || n.rfind(prefix, 0) == 0;
+      if (!has) continue;
+      if (!any) fit_->apply(opt.u()), any = true;
+      const std::string file = fs::absolute(fs::path(o_.out) / (mats[m] + "_weights.pt")).string();
+#ifdef DUCTILE_WITH_TORCH
+      save_neural_weights(*data_.model.materials[m], file + ".tmp");
+      fs::rename(file + ".tmp", file);
+      fitted["materials"][m]["weights"] = file;
+      weight_files_[mats[m]] = file;
+#else
+      fail("fit", "this build has no LibTorch to save the weights of '" + mats[m] + "'");
+#endif
+    }
+    // the weights are in their files, not in the scene's JSON
+    std::vector<std::string> rest;
+    for (const auto& n : skipped)
+      if (n.find("/weights[") == std::string::npos) rest.push_back(n);
+    skipped.swap(rest);
+  }
+
   void report(const Optimizer& opt) const {
     const std::vector<double> v = fit_->values(opt.u());
     json r = {{"loss", opt.value()}, {"iterations", opt.iteration()}, {"evaluations", opt.evaluations()}};
-    for (size_t k = 0; k < v.size(); ++k) r["values"][fit_->names()[k]] = v[k];
+    for (size_t k = 0; k < v.size(); ++k)
+      if (fit_->names()[k].find("/weights[") == std::string::npos) r["values"][fit_->names()[k]] = v[k];
+    for (const auto& [m, file] : weight_files_) r["weights"][m] = file;
     r["out"] = fs::absolute(o_.out).string();
     if (!skipped_.empty()) r["not_in_fitted_scene"] = skipped_;
     std::printf("%s\n", r.dump(2).c_str());
@@ -175,6 +229,7 @@ class FitRun {
   std::unique_ptr<Fit<T, D>> fit_;
   json history_ = json::array();
   std::vector<std::string> skipped_;
+  std::map<std::string, std::string> weight_files_;
 };
 
 int fit(FitOptions o) {

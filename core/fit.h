@@ -45,9 +45,10 @@ class Fit {
   nlohmann::json fitted_scene(const nlohmann::json& doc, const std::vector<double>& u,
                               std::vector<std::string>& skipped) const;
   const TapeStats& last_stats() const { return stats_; }
+  // Sets the values of u into the scene (objective() does this before each run).
+  void apply(const std::vector<double>& u);
 
  private:
-  void apply(const std::vector<double>& u);
   SceneData<T, D>& data_;
   std::vector<const Loss<T, D>*> losses_;
   int64_t steps_;

@@ -80,3 +80,34 @@ TEST_CASE("fit refuses bad requests naming what is wrong") {
     CHECK(r.err.find(c.expect) != std::string::npos);
   }
 }
+
+#ifdef DUCTILE_WITH_TORCH
+TEST_CASE("fit trains a neural material's weights, saves them, and the fitted scene runs") {
+  test::TempDir dir;
+  test::write_text(dir.file("throw.json"), kScene);
+  REQUIRE(run_ductile(dir, "simulate throw.json --out truth --set materials.jelly.E=8e3 -q").code == 0);
+  // the same scene with a fresh (stress-free) network in place of the jelly
+  std::string neural = kScene;
+  const std::string jelly = R"("model": "fixed_corotated", "E": 2e3, "nu": 0.3, "density": 1000)";
+  neural.replace(neural.find(jelly), jelly.size(),
+                 R"("model": "neural", "density": 1000, "wave_speed": 3, "stress_scale": 8e3)");
+  const std::string wrt = R"("wrt": ["materials/jelly/E"])";
+  neural.replace(neural.find(wrt), wrt.size(), R"("wrt": ["materials/jelly/weights"])");
+  test::write_text(dir.file("neural.json"), neural);
+  const Result r = run_ductile(
+      dir, "fit neural.json --observed truth --out nfit --optimizer adam --lr 0.003 --iterations 4 -q");
+  INFO("stderr: " << r.err);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["weights"]["jelly"].get<std::string>() == dir.file("nfit/jelly_weights.pt"));
+  // training lowers the loss
+  const std::string h = test::read_text(dir.file("nfit/history.csv"));
+  CHECK(h.rfind("iteration,evaluations,loss,gradient_norm,weights_norm", 0) == 0);
+  CHECK(j["loss"].get<double>() <
+        nlohmann::json::parse(test::read_text(dir.file("nfit/fit_state.json")))["history"][0]["loss"]
+            .get<double>());
+  const Result sim = run_ductile(dir, "simulate nfit/fitted_scene.json --out again --frames 2 -q");
+  INFO("simulate: " << sim.err);
+  CHECK(sim.code == 0);
+}
+#endif

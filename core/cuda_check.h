@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/status.h"
 
 #define DUCTILE_CUDA_CHECK(call)                                                    \
   do {                                                                              \
@@ -33,6 +34,15 @@ void cuda_parallel_for(long long n, const Fn& fn) {
   if (blocks > 65535LL * 16) blocks = 65535LL * 16;
   cuda_for_kernel<<<(unsigned)blocks, threads>>>(n, fn);
   DUCTILE_CUDA_CHECK(cudaGetLastError());
+}
+
+// Waits for queued work, returns the status word and clears it on the device.
+inline Status cuda_fetch_status(Status* s) {
+  Status r;
+  DUCTILE_CUDA_CHECK(cudaMemcpy(&r, s, sizeof(Status), cudaMemcpyDeviceToHost));
+  Status clear;
+  DUCTILE_CUDA_CHECK(cudaMemcpy(s, &clear, sizeof(Status), cudaMemcpyHostToDevice));
+  return r;
 }
 
 }  // namespace ductile

@@ -39,13 +39,7 @@ class CudaBackend final : public Backend<T, D> {
   void grid_update(const GridUpdate<T, D>& k) override { cuda_parallel_for(k.g.spec.num_nodes(), k); }
   void g2p(const G2P<T, D>& k) override { cuda_parallel_for(k.in.n, G2PLaunch<T, D>{k}); }
 
-  Status fetch_status(Status* s) override {
-    Status r;
-    DUCTILE_CUDA_CHECK(cudaMemcpy(&r, s, sizeof(Status), cudaMemcpyDeviceToHost));
-    Status clear;
-    DUCTILE_CUDA_CHECK(cudaMemcpy(s, &clear, sizeof(Status), cudaMemcpyHostToDevice));
-    return r;
-  }
+  Status fetch_status(Status* s) override { return cuda_fetch_status(s); }
 };
 
 }  // namespace

@@ -85,13 +85,7 @@ class CudaDiffBackend final : public DiffBackend<T, D> {
     k.count = count, k.n = n, k.stage = stage, k.status = status;
     cuda_parallel_for(n, k);
   }
-  Status fetch_status(Status* s) override {
-    Status r;
-    DUCTILE_CUDA_CHECK(cudaMemcpy(&r, s, sizeof(Status), cudaMemcpyDeviceToHost));
-    Status clear;
-    DUCTILE_CUDA_CHECK(cudaMemcpy(s, &clear, sizeof(Status), cudaMemcpyHostToDevice));
-    return r;
-  }
+  Status fetch_status(Status* s) override { return cuda_fetch_status(s); }
 };
 
 }  // namespace

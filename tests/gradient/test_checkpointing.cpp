@@ -9,55 +9,22 @@
 #include "core/error.h"
 #include "core/simulator.h"
 #include "gradient/gradient_problem.h"
+#include "gradient/gradient_scenes.h"
 
 using namespace ductile;
 using namespace ductile::test;
 
 namespace {
 
-// Jelly and sand fall past a moving sphere with friction onto a sticky floor.
-const char* kScene = R"({
-  "format": 1, "dimension": 2,
-  "domain": {"min": [0, 0], "max": [1, 1], "dx": 0.03125, "boundary": {"surface": "slip", "friction": 0.2}},
-  "time": {"dt": 1e-3, "frame_dt": 0.01, "frames": 5},
-  "gravity": [0, -9.81],
-  "materials": [{"name": "jelly", "model": "fixed_corotated", "density": 1000, "E": 5e3, "nu": 0.3},
-                {"name": "sand", "model": "drucker_prager", "density": 1500, "E": 2e4, "nu": 0.25,
-                 "friction_angle": 30}],
-  "objects": [{"name": "jelly", "material": "jelly", "velocity": [0.5, -2],
-               "shape": {"type": "box", "center": [0.42, 0.31], "size": [0.15, 0.1]}},
-              {"name": "sand", "material": "sand", "velocity": [-0.5, -1.5],
-               "shape": {"type": "sphere", "center": [0.7, 0.2], "radius": 0.06}}],
-  "colliders": [{"name": "ball", "type": "sphere", "center": [0.5, 0.15], "radius": 0.09, "surface": "slip",
-                 "friction": 0.3, "motion": {"type": "constant", "velocity": [0.2, 0.3]}},
-                {"name": "floor", "type": "plane", "point": [0, 0.12], "normal": [0.1, 1], "surface": "sticky"}]
-})";
+const char* kScene = kJellySand2D;
 constexpr int64_t kSteps = 50;
 
 // The scene with losses at the end (positions), midway (sand's centre of mass velocity) and at a step that
 // is no multiple of the tested intervals (jelly's centre of mass position).
 GradientProblem<2> make_problem() {
   GradientProblem<2> P(kScene, kSteps);
-  auto& s = P.scene.state;
-  // start the sand inside Drucker-Prager's cone, off the apex kink (as in test_rollout_gradients.cpp)
-  for (int p = 0; p < s.n; ++p)
-    if (s.object[p] == 1) s.F[p] = s.F[size_t(3) * s.n + p] = 0.985;
-  std::vector<double> target(size_t(2) * s.n);
-  std::vector<int32_t> sand, jelly;
-  for (int p = 0; p < s.n; ++p) {
-    target[size_t(p) * 2] = s.x[p] + 0.02;
-    target[size_t(p) * 2 + 1] = s.x[size_t(s.n) + p] - 0.01;
-    (s.object[p] == 1 ? sand : jelly).push_back(p);
-  }
-  P.losses.push_back(make_position_loss<double, 2>(kSteps, {}, target, 10.0));
-  CenterOfMassSpec vel;
-  vel.velocity = true;
-  vel.has_target = false;
-  vel.direction[0] = 1, vel.direction[1] = 0.5;
-  P.losses.push_back(make_center_of_mass_loss<double, 2>(kSteps / 2, sand, vel));
-  CenterOfMassSpec pos;
-  pos.target[0] = 0.45, pos.target[1] = 0.3;
-  P.losses.push_back(make_center_of_mass_loss<double, 2>(kSteps - 3, jelly, pos, 5.0));
+  compress_object(P.scene.state, 1);  // the sand, off Drucker-Prager's apex kink
+  add_standard_losses(P.scene.state, kSteps, P.losses);
   return P;
 }
 

@@ -11,44 +11,11 @@
 
 #include "core/device.h"
 #include "gradient/gradient_problem.h"
+#include "gradient/gradient_scenes.h"
 
 using namespace ductile;
 
 namespace {
-
-// Jelly and sand fall past a moving sphere with friction onto a sticky floor, inside slip walls.
-const char* kScene2D = R"({
-  "format": 1, "dimension": 2,
-  "domain": {"min": [0, 0], "max": [1, 1], "dx": 0.03125, "boundary": {"surface": "slip", "friction": 0.2}},
-  "time": {"dt": 1e-3, "frame_dt": 0.01, "frames": 4},
-  "gravity": [0, -9.81],
-  "materials": [{"name": "jelly", "model": "fixed_corotated", "density": 1000, "E": 5e3, "nu": 0.3},
-                {"name": "sand", "model": "drucker_prager", "density": 1500, "E": 2e4, "nu": 0.25,
-                 "friction_angle": 30}],
-  "objects": [{"name": "jelly", "material": "jelly", "velocity": [0.5, -2],
-               "shape": {"type": "box", "center": [0.42, 0.31], "size": [0.15, 0.1]}},
-              {"name": "sand", "material": "sand", "velocity": [-0.5, -1.5],
-               "shape": {"type": "sphere", "center": [0.7, 0.2], "radius": 0.06}}],
-  "colliders": [{"name": "ball", "type": "sphere", "center": [0.5, 0.15], "radius": 0.09, "surface": "slip",
-                 "friction": 0.3, "motion": {"type": "constant", "velocity": [0.2, 0.3]}},
-                {"name": "floor", "type": "plane", "point": [0, 0.12], "normal": [0.1, 1], "surface": "sticky"}]
-})";
-
-// A jelly cube and a plasticine sphere hitting a sliding box, in 3D.
-const char* kScene3D = R"({
-  "format": 1, "dimension": 3,
-  "domain": {"min": [0, 0, 0], "max": [1, 1, 1], "dx": 0.0625, "boundary": {"surface": "separate", "friction": 0.1}},
-  "time": {"dt": 2e-3, "frame_dt": 0.01, "frames": 2},
-  "gravity": [0, -9.81, 0],
-  "materials": [{"name": "jelly", "model": "neo_hookean", "density": 1000, "E": 3e3, "nu": 0.3},
-                {"name": "clay", "model": "von_mises", "density": 1200, "E": 1e4, "nu": 0.3, "yield_stress": 200}],
-  "objects": [{"name": "jelly", "material": "jelly", "velocity": [0.3, -1.5, 0.2],
-               "shape": {"type": "box", "center": [0.4, 0.38, 0.5], "size": [0.2, 0.15, 0.2]}},
-              {"name": "clay", "material": "clay", "velocity": [-0.4, -1.2, 0],
-               "shape": {"type": "sphere", "center": [0.68, 0.36, 0.5], "radius": 0.1}}],
-  "colliders": [{"name": "slab", "type": "box", "center": [0.5, 0.153, 0.5], "size": [0.8, 0.2, 0.8],
-                 "surface": "slip", "friction": 0.4, "motion": {"type": "constant", "velocity": [0.3, 0.2, 0]}}]
-})";
 
 // The scene in precision T with losses at the end (positions), midway (the second object's centre of mass
 // velocity along a direction) and near the end (the first object's centre of mass against a target).
@@ -60,27 +27,8 @@ struct Problem {
 
   Problem(const char* json, int64_t steps_) : steps(steps_) {
     scene = build_scene<T, D>(load_scene_text(json, "."));
-    auto& s = scene.state;
-    // the sand starts inside Drucker-Prager's cone, off the apex kink (as in test_rollout_gradients.cpp)
-    if (D == 2)
-      for (int p = 0; p < s.n; ++p)
-        if (s.object[p] == 1) s.F[p] = s.F[size_t(3) * s.n + p] = T(0.985);
-    std::vector<double> target(static_cast<size_t>(D) * s.n);
-    std::vector<int32_t> first, second;
-    for (int p = 0; p < s.n; ++p) {
-      for (int d = 0; d < D; ++d)
-        target[size_t(p) * D + d] = double(s.x[size_t(d) * s.n + p]) + (d == 0 ? 0.02 : -0.01);
-      (s.object[p] == 1 ? second : first).push_back(p);
-    }
-    losses.push_back(make_position_loss<T, D>(steps, {}, target, 10.0));
-    CenterOfMassSpec vel;
-    vel.velocity = true;
-    vel.has_target = false;
-    vel.direction[0] = 1, vel.direction[1] = 0.5;
-    losses.push_back(make_center_of_mass_loss<T, D>(steps / 2, second, vel));
-    CenterOfMassSpec pos;
-    pos.target[0] = 0.45, pos.target[1] = 0.3, pos.target[2] = 0.5;
-    losses.push_back(make_center_of_mass_loss<T, D>(steps - 3, first, pos, 5.0));
+    if (D == 2) test::compress_object(scene.state, 1);  // the sand, off Drucker-Prager's apex kink
+    test::add_standard_losses(scene.state, steps, losses);
   }
 
   Gradients<T, D> gradient(Device dev) const {
@@ -183,18 +131,18 @@ void check_device(const char* json, int64_t steps, Device dev, bool single) {
 }  // namespace
 
 TEST_CASE("cuda gradients: the CPU float tape agrees with the CPU double tape within the float tolerances") {
-  check_device<2>(kScene2D, 40, Device::kCpu, true);
+  check_device<2>(test::kJellySand2D, 40, Device::kCpu, true);
 }
 
 TEST_CASE("cuda gradients: 2D double tape on the GPU matches the CPU" * doctest::skip(!cuda_available())) {
-  check_device<2>(kScene2D, 40, Device::kCuda, false);
+  check_device<2>(test::kJellySand2D, 40, Device::kCuda, false);
 }
 
 TEST_CASE("cuda gradients: 2D float tape on the GPU matches the CPU double tape" *
           doctest::skip(!cuda_available())) {
-  check_device<2>(kScene2D, 40, Device::kCuda, true);
+  check_device<2>(test::kJellySand2D, 40, Device::kCuda, true);
 }
 
 TEST_CASE("cuda gradients: 3D double tape on the GPU matches the CPU" * doctest::skip(!cuda_available())) {
-  check_device<3>(kScene3D, 20, Device::kCuda, false);
+  check_device<3>(test::kJellyClay3D, 20, Device::kCuda, false);
 }

@@ -3,66 +3,17 @@
 #include <doctest/doctest.h>
 
 #include "gradient/gradient_problem.h"
+#include "gradient/gradient_scenes.h"
 
 using namespace ductile;
 using namespace ductile::test;
 
 namespace {
 
-// Jelly and sand fall onto a moving sphere with friction inside slip walls with friction.
-const char* kScene2D = R"({
-  "format": 1, "dimension": 2,
-  "domain": {"min": [0, 0], "max": [1, 1], "dx": 0.03125, "boundary": {"surface": "slip", "friction": 0.2}},
-  "time": {"dt": 1e-3, "frame_dt": 0.01, "frames": 6},
-  "gravity": [0, -9.81],
-  "materials": [{"name": "jelly", "model": "fixed_corotated", "density": 1000, "E": 5e3, "nu": 0.3},
-                {"name": "sand", "model": "drucker_prager", "density": 1500, "E": 2e4, "nu": 0.25,
-                 "friction_angle": 30}],
-  "objects": [{"name": "jelly", "material": "jelly", "velocity": [0.5, -2],
-               "shape": {"type": "box", "center": [0.42, 0.31], "size": [0.15, 0.1]}},
-              {"name": "sand", "material": "sand", "velocity": [-0.5, -1.5],
-               "shape": {"type": "sphere", "center": [0.7, 0.2], "radius": 0.06}}],
-  "colliders": [{"name": "ball", "type": "sphere", "center": [0.5, 0.15], "radius": 0.09, "surface": "slip",
-                 "friction": 0.3, "motion": {"type": "constant", "velocity": [0.2, 0.3]}},
-                {"name": "floor", "type": "plane", "point": [0, 0.12], "normal": [0.1, 1], "surface": "sticky"}]
-})";
-
-// A jelly cube and a plasticine sphere in 3D, hitting a box collider that slides.
-const char* kScene3D = R"({
-  "format": 1, "dimension": 3,
-  "domain": {"min": [0, 0, 0], "max": [1, 1, 1], "dx": 0.0625, "boundary": {"surface": "separate", "friction": 0.1}},
-  "time": {"dt": 2e-3, "frame_dt": 0.01, "frames": 2},
-  "gravity": [0, -9.81, 0],
-  "materials": [{"name": "jelly", "model": "neo_hookean", "density": 1000, "E": 3e3, "nu": 0.3},
-                {"name": "clay", "model": "von_mises", "density": 1200, "E": 1e4, "nu": 0.3, "yield_stress": 200}],
-  "objects": [{"name": "jelly", "material": "jelly", "velocity": [0.3, -1.5, 0.2],
-               "shape": {"type": "box", "center": [0.4, 0.38, 0.5], "size": [0.2, 0.15, 0.2]}},
-              {"name": "clay", "material": "clay", "velocity": [-0.4, -1.2, 0],
-               "shape": {"type": "sphere", "center": [0.68, 0.36, 0.5], "radius": 0.1}}],
-  "colliders": [{"name": "slab", "type": "box", "center": [0.5, 0.153, 0.5], "size": [0.8, 0.2, 0.8],
-                 "surface": "slip", "friction": 0.4, "motion": {"type": "constant", "velocity": [0.3, 0.2, 0]}}]
-})";
-
-// Losses reading several steps: positions against shifted initial positions at the end, the sand's centre of
-// mass velocity along a direction midway, the jelly's centre of mass position against a target.
+// The shared losses on a problem.
 template <int D>
 void add_losses(GradientProblem<D>& P) {
-  const auto& s = P.scene.state;
-  std::vector<double> target(static_cast<size_t>(D) * s.n);
-  for (int p = 0; p < s.n; ++p)
-    for (int d = 0; d < D; ++d)
-      target[size_t(p) * D + d] = s.x[size_t(d) * s.n + p] + (d == 0 ? 0.02 : -0.01);
-  P.losses.push_back(make_position_loss<double, D>(P.steps, {}, target, 10.0));
-  std::vector<int32_t> sand, jelly;
-  for (int p = 0; p < s.n; ++p) (s.object[p] == 1 ? sand : jelly).push_back(p);
-  CenterOfMassSpec vel;
-  vel.velocity = true;
-  vel.has_target = false;
-  vel.direction[0] = 1, vel.direction[1] = 0.5;
-  P.losses.push_back(make_center_of_mass_loss<double, D>(P.steps / 2, sand, vel));
-  CenterOfMassSpec pos;
-  pos.target[0] = 0.45, pos.target[1] = 0.3, pos.target[2] = 0.5;
-  P.losses.push_back(make_center_of_mass_loss<double, D>(P.steps - 3, jelly, pos, 5.0));
+  add_standard_losses(P.scene.state, P.steps, P.losses);
 }
 
 // Every parameter group of the problem against central differences. Parameters that move a clamp (snow's
@@ -142,12 +93,8 @@ void check_rollout(GradientProblem<D>& P, double tol) {
 }  // namespace
 
 TEST_CASE("gradient: 2D rollout of jelly and sand on a moving sphere matches finite differences") {
-  GradientProblem<2> P(kScene2D, 60);
-  // sand at rest (F = I) sits exactly on Drucker-Prager's switch to the cone's apex, where the loss has a
-  // kink and one-sided differences disagree (docs/GRADIENTS.md); a 1.5% compression starts it inside the cone
-  auto& s = P.scene.state;
-  for (int p = 0; p < s.n; ++p)
-    if (s.object[p] == 1) s.F[p] = s.F[size_t(3) * s.n + p] = 0.985;
+  GradientProblem<2> P(kJellySand2D, 60);
+  compress_object(P.scene.state, 1);  // the sand, off Drucker-Prager's apex kink
   add_losses(P);
   // a small external force on every particle and step
   P.force.assign(size_t(P.steps) * 2 * P.scene.state.n, 0.0);
@@ -156,7 +103,7 @@ TEST_CASE("gradient: 2D rollout of jelly and sand on a moving sphere matches fin
 }
 
 TEST_CASE("gradient: 3D rollout of jelly and plasticine on a sliding box matches finite differences") {
-  GradientProblem<3> P(kScene3D, 20);
+  GradientProblem<3> P(kJellyClay3D, 20);
   add_losses(P);
   check_rollout(P, 1e-6);
 }

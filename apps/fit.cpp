@@ -41,7 +41,9 @@ struct FitOptions {
   int iterations = 30;
   double lr = 0.1;
   double grad_clip = 0;
-  double tol = 0;  // stop when the loss falls below
+  double lr_decay = 1;
+  int window = 0, grow_every = 10;  // growing windows of observed frames (0: all frames at once)
+  double tol = 0;                   // stop when the loss falls below
   int frames = -1, every = 1;
   bool chamfer = false;
   std::string checkpoint = "sqrt";
@@ -57,26 +59,23 @@ class FitRun {
       : o_(o), doc_(doc), data_(build_scene<T, D>(doc)) {
     for (const auto& w : data_.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     last_frame_ = o.frames >= 0 ? o.frames : data_.model.frames;
-    const Observations obs = load_observations(o.observed, D, data_.state.n);
-    losses_ = observation_losses<T, D>(obs, data_.model.steps_per_frame, last_frame_, o.every, o.chamfer);
-    int64_t last_step = 0;
-    for (const auto& l : losses_) {
-      ptrs_.push_back(l.get());
-      for (int64_t s : l->steps()) last_step = std::max(last_step, s);
-    }
+    obs_ = load_observations(o.observed, D, data_.state.n);
+    window_ = frames_at(0);
+    const int64_t last_step = build_losses(window_);
     std::vector<FitParameterSpec> specs;
     for (const auto& p : o.params) specs.push_back(FitParameterSpec::parse(p, "--param"));
     fit_ = std::make_unique<Fit<T, D>>(data_, specs, ptrs_, last_step, dev,
                                        CheckpointPolicy::parse(o.checkpoint, "--checkpoint"));
     if (!o.quiet)
       std::fprintf(stderr, "fit: %zu observed frames from %s, %lld steps per evaluation, %zu unknowns\n",
-                   losses_.size(), obs.source.c_str(), (long long)last_step, fit_->names().size());
+                   losses_.size(), obs_.source.c_str(), (long long)last_step, fit_->names().size());
   }
 
   int execute() {
     fs::create_directories(o_.out);
     OptimizerOptions oo;
-    oo.method = o_.optimizer, oo.learning_rate = o_.lr, oo.grad_clip = o_.grad_clip;
+    oo.method = o_.optimizer, oo.learning_rate = o_.lr, oo.grad_clip = o_.grad_clip,
+    oo.lr_decay = o_.lr_decay;
     oo.lo = fit_->lo(), oo.hi = fit_->hi();
     Optimizer opt(oo);
     const Objective f = [&](const std::vector<double>& u, std::vector<double>& g) {
@@ -89,6 +88,11 @@ class FitRun {
         fail(state_file.string(), "was written for other parameters; start afresh without --resume");
       opt.load(st.at("optimizer"));
       history_ = st.at("history");
+      // the objective of the saved state: its window of frames
+      if (st.at("window").get<int>() != window_) {
+        window_ = st.at("window").get<int>();
+        fit_->set_losses(ptrs_, build_losses(window_));
+      }
       if (!o_.quiet) std::fprintf(stderr, "resuming at iteration %d\n", opt.iteration());
     } else {
       opt.start(fit_->u_now(), f);
@@ -96,6 +100,13 @@ class FitRun {
       save(opt);
     }
     while (opt.iteration() < o_.iterations && !(opt.value() < o_.tol)) {
+      // a longer window of observed frames: a new objective from the current values
+      if (const int w = frames_at(opt.iteration()); w != window_) {
+        window_ = w;
+        fit_->set_losses(ptrs_, build_losses(window_));
+        opt.restart(f);
+        if (!o_.quiet) std::fprintf(stderr, "window: frames 1..%d, loss %.6e\n", window_, opt.value());
+      }
       if (!opt.iterate(f)) {
         if (!o_.quiet) std::fprintf(stderr, "stopping: %s\n", opt.stop_reason().c_str());
         break;
@@ -113,6 +124,23 @@ class FitRun {
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
+  }
+
+  // Frames fitted at iteration i: --window frames, growing by as many every --grow-every iterations.
+  int frames_at(int i) const {
+    if (o_.window <= 0) return last_frame_;
+    return std::min(last_frame_, o_.window * (1 + i / std::max(o_.grow_every, 1)));
+  }
+  // The losses of observed frames 1..frames (into losses_ and ptrs_); returns the last step they read.
+  int64_t build_losses(int frames) {
+    losses_ = observation_losses<T, D>(obs_, data_.model.steps_per_frame, frames, o_.every, o_.chamfer);
+    ptrs_.clear();
+    int64_t last_step = 0;
+    for (const auto& l : losses_) {
+      ptrs_.push_back(l.get());
+      for (int64_t s : l->steps()) last_step = std::max(last_step, s);
+    }
+    return last_step;
   }
 
   bool is_weight(size_t k) const { return fit_->names()[k].find("/weights[") != std::string::npos; }
@@ -176,8 +204,11 @@ class FitRun {
     json fitted = fit_->fitted_scene(doc_.json, opt.u(), skipped);
     save_weights(opt, fitted, skipped);
     io::write_file_atomic((out / "fitted_scene.json").string(), fitted.dump(2) + "\n");
-    const json st = {
-        {"scene", doc_.path}, {"names", fit_->names()}, {"optimizer", opt.save()}, {"history", history_}};
+    const json st = {{"scene", doc_.path},
+                     {"names", fit_->names()},
+                     {"optimizer", opt.save()},
+                     {"history", history_},
+                     {"window", window_}};
     io::write_file_atomic((out / "fit_state.json").string(), st.dump() + "\n");
     skipped_ = skipped;
   }
@@ -223,7 +254,8 @@ class FitRun {
   const FitOptions& o_;
   const SceneDocument& doc_;
   SceneData<T, D> data_;
-  int last_frame_ = 0;
+  int last_frame_ = 0, window_ = 0;
+  Observations obs_;
   std::vector<std::unique_ptr<Loss<T, D>>> losses_;
   std::vector<const Loss<T, D>*> ptrs_;
   std::unique_ptr<Fit<T, D>> fit_;
@@ -270,6 +302,14 @@ void add_fit_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--grad-clip", o->grad_clip, "Adam: clip the gradient to this norm")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--lr-decay", o->lr_decay, "Adam: multiply the step by this every iteration (e.g. 0.99)")
+      ->check(CLI::Range(1e-6, 1.0));
+  cmd->add_option(
+         "--window", o->window,
+         "Fit the first K observed frames first, growing by K every --grow-every iterations (0: all)")
+      ->check(CLI::Range(0, 100000000));
+  cmd->add_option("--grow-every", o->grow_every, "Iterations between growths of the window")
+      ->check(CLI::Range(1, 100000000));
   cmd->add_option("--tol", o->tol, "Stop when the loss falls below this")->check(CLI::NonNegativeNumber);
   cmd->add_option("--frames", o->frames,
                   "Fit the observed frames up to this one (default: the scene's frames)")

@@ -45,6 +45,11 @@ class Fit {
   nlohmann::json fitted_scene(const nlohmann::json& doc, const std::vector<double>& u,
                               std::vector<std::string>& skipped) const;
   const TapeStats& last_stats() const { return stats_; }
+  // Replaces the losses and the number of steps each evaluation runs (a growing window of observations).
+  void set_losses(std::vector<const Loss<T, D>*> losses, int64_t steps) {
+    losses_ = std::move(losses);
+    steps_ = steps;
+  }
   // Sets the values of u into the scene (objective() does this before each run).
   void apply(const std::vector<double>& u);
 

@@ -57,6 +57,18 @@ void Optimizer::start(const std::vector<double>& u, const Objective& f) {
   s_.clear(), y_.clear();
 }
 
+void Optimizer::restart(const Objective& f) {
+  try {
+    f_ = eval(f, u_, g_);
+  } catch (const ObjectiveFailure& e) {
+    fail("optimizer",
+         std::string("the new objective cannot be evaluated at the current values: ") + e.what());
+  }
+  s_.clear(), y_.clear();
+  g0_ = std::sqrt(dot(g_, g_));
+  stalled_ = 0;
+}
+
 bool Optimizer::iterate(const Objective& f) {
   stop_.clear();
   if (o_.method == "lbfgs" && std::sqrt(dot(g_, g_)) <= o_.grad_tol * g0_) {
@@ -88,7 +100,7 @@ bool Optimizer::adam_step(const Objective& f) {
     m_[i] = b1 * m_[i] + (1 - b1) * g[i];
     v_[i] = b2 * v_[i] + (1 - b2) * g[i] * g[i];
     const double mh = m_[i] / (1 - std::pow(b1, t)), vh = v_[i] / (1 - std::pow(b2, t));
-    u_[i] -= o_.learning_rate * mh / (std::sqrt(vh) + eps);
+    u_[i] -= o_.learning_rate * std::pow(o_.lr_decay, iter_) * mh / (std::sqrt(vh) + eps);
   }
   project(u_);
   try {

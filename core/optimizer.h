@@ -25,6 +25,7 @@ struct OptimizerOptions {
   std::string method = "lbfgs";  // "adam" or "lbfgs"
   // Adam's step in u; the length of L-BFGS's first step (and of any step after its memory is reset)
   double learning_rate = 0.05;
+  double lr_decay = 1.0;  // Adam: the step shrinks by this factor every iteration (an exponential schedule)
   int memory = 8;         // L-BFGS pairs kept
   double grad_clip = 0;   // Adam: clip the gradient to this norm (0: off)
   double max_step = 1.0;  // L-BFGS: largest change of any unknown per iteration (a trust region)
@@ -43,6 +44,9 @@ class Optimizer {
   void start(const std::vector<double>& u, const Objective& f);
   // One step; returns false when no further progress is possible (a line search that finds no decrease).
   bool iterate(const Objective& f);
+  // After the objective changed (a longer window of observations): evaluates it at u, forgets L-BFGS's
+  // curvature pairs and convergence history; Adam's moments and the iteration count stay.
+  void restart(const Objective& f);
   const std::vector<double>& u() const { return u_; }
   double value() const { return f_; }
   const std::vector<double>& gradient() const { return g_; }

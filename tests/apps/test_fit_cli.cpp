@@ -57,6 +57,24 @@ TEST_CASE("fit --resume continues an interrupted fit to the same iterates") {
   CHECK(test::read_text(dir.file("parts/history.csv")) == test::read_text(dir.file("whole/history.csv")));
 }
 
+TEST_CASE("fit grows its window of frames, and resumes across a growth to the same iterates") {
+  test::TempDir dir;
+  test::write_text(dir.file("throw.json"), kScene);
+  REQUIRE(run_ductile(dir, "simulate throw.json --out truth --set materials.jelly.E=8e3 -q").code == 0);
+  const std::string args =
+      "fit throw.json --observed truth --optimizer adam --lr 0.2 --lr-decay 0.95 --window 3 "
+      "--grow-every 2";
+  const Result whole = run_ductile(dir, args + " --out whole --iterations 5");
+  INFO("stderr: " << whole.err);
+  REQUIRE(whole.code == 0);
+  // frames 1..3 for iterations 0-1, 1..6 for 2-3, 1..8 (all) from 4
+  CHECK(whole.err.find("window: frames 1..6") != std::string::npos);
+  CHECK(whole.err.find("window: frames 1..8") != std::string::npos);
+  REQUIRE(run_ductile(dir, args + " --out parts --iterations 3 -q").code == 0);
+  REQUIRE(run_ductile(dir, args + " --out parts --iterations 5 --resume -q").code == 0);
+  CHECK(test::read_text(dir.file("parts/history.csv")) == test::read_text(dir.file("whole/history.csv")));
+}
+
 TEST_CASE("fit refuses bad requests naming what is wrong") {
   test::TempDir dir;
   test::write_text(dir.file("throw.json"), kScene);

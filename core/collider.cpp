@@ -80,6 +80,39 @@ ColliderData<T, D> Collider<T, D>::at(double t) const {
   return c;
 }
 
+// at(t) gives translation p(t) and velocity v(t) of the motion: constant, p = p0 + v t; keyframes, linear
+// interpolation p = (1 - a) P_{j-1} + a P_j with v = (P_j - P_{j-1}) / h; static, p = p0.
+template <class T, int D>
+void Collider<T, D>::adj_at(double t, const double* adj_lin, const double* adj_t, ColliderGradient& g) const {
+  if (t < active_from || t > active_until) return;
+  double lin[3] = {0, 0, 0}, tr[3] = {0, 0, 0};
+  for (int d = 0; d < D; ++d) lin[d] = adj_lin[d], tr[d] = adj_t[d];
+  if (motion.kind == Motion::Kind::kStatic) {
+    for (int d = 0; d < 3; ++d) g.position[d] += tr[d];
+  } else if (motion.kind == Motion::Kind::kConstant) {
+    for (int d = 0; d < 3; ++d) {
+      g.position[d] += tr[d];
+      g.velocity[d] += lin[d] + t * tr[d];
+    }
+  } else if (!motion.keys.empty()) {
+    const auto& ks = motion.keys;
+    g.key_position.resize(ks.size());
+    if (t <= ks.front().t || ks.size() == 1) {
+      for (int d = 0; d < 3; ++d) g.key_position.front()[d] += tr[d];
+    } else if (t >= ks.back().t) {
+      for (int d = 0; d < 3; ++d) g.key_position.back()[d] += tr[d];
+    } else {
+      size_t j = 1;
+      while (ks[j].t < t) ++j;
+      const double h = ks[j].t - ks[j - 1].t, al = (t - ks[j - 1].t) / h;
+      for (int d = 0; d < 3; ++d) {
+        g.key_position[j - 1][d] += (1 - al) * tr[d] - lin[d] / h;
+        g.key_position[j][d] += al * tr[d] + lin[d] / h;
+      }
+    }
+  }
+}
+
 template struct Collider<float, 2>;
 template struct Collider<float, 3>;
 template struct Collider<double, 2>;

@@ -1,6 +1,7 @@
 // Host-side colliders: shape, surface, friction and kinematic motion; evaluated into ColliderData per step.
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,15 @@ struct Motion {
   std::vector<Keyframe> keys;
 };
 
+// The gradient of a collider's motion parameters: for "constant" motion its velocity and start position,
+// for "static" its position, for "keyframes" each key's position; and its friction coefficient.
+struct ColliderGradient {
+  double velocity[3] = {0, 0, 0};
+  double position[3] = {0, 0, 0};
+  std::vector<std::array<double, 3>> key_position;
+  double friction = 0;
+};
+
 template <class T, int D>
 struct Collider {
   std::string name;
@@ -37,6 +47,10 @@ struct Collider {
   // The kernel data at time t: pose and velocities from the motion. Outside [active_from, active_until]
   // the collider becomes a point far away, so that it touches nothing.
   ColliderData<T, D> at(double t) const;
+  // Adjoint of at(t) for the translation and linear velocity: adds the adjoints of the pose's translation
+  // (adj_t) and velocity (adj_lin), D components each, to the motion's parameters in g. Rotations are not
+  // differentiated; outside the active window nothing depends on the motion.
+  void adj_at(double t, const double* adj_lin, const double* adj_t, ColliderGradient& g) const;
 };
 
 // Makes `c` an SDF collider: copies the dense field (its coordinates are the collider's local frame, which

@@ -12,58 +12,9 @@
 #include "core/error.h"
 #include "core/fault.h"
 #include "core/tape_fields.h"
+#include "core/tape_slots.h"
 
 namespace ductile {
-
-namespace {
-
-// The tape keeps particles sorted by cell (x slowest) so that the transfers walk the grid coherently: slot q
-// holds particle perm[q]. A field stores component k of slot q at [k * n + q].
-template <class V>
-V to_slots(const V& src, const std::vector<int32_t>& perm) {
-  const size_t n = perm.size(), width = n ? src.size() / n : 0;
-  V dst(src.size());
-  for (size_t k = 0; k < width; ++k)
-    for (size_t q = 0; q < n; ++q) dst[k * n + q] = src[k * n + size_t(perm[q])];
-  return dst;
-}
-template <class V>
-V from_slots(const V& src, const std::vector<int32_t>& perm) {
-  const size_t n = perm.size(), width = n ? src.size() / n : 0;
-  V dst(src.size());
-  for (size_t k = 0; k < width; ++k)
-    for (size_t q = 0; q < n; ++q) dst[k * n + size_t(perm[q])] = src[k * n + q];
-  return dst;
-}
-template <class T, int D, class Map>
-State<T, D> map_state(const State<T, D>& s, const Map& map) {
-  State<T, D> r = s;
-  r.x = map(s.x), r.v = map(s.v), r.C = map(s.C), r.F = map(s.F), r.plastic = map(s.plastic);
-  r.mass = map(s.mass), r.vol0 = map(s.vol0), r.material = map(s.material), r.object = map(s.object);
-  return r;
-}
-
-// Particles ordered by the grid cell they lie in (stable).
-template <class T, int D>
-std::vector<int32_t> cell_order(const State<T, D>& s, const GridSpec<T, D>& g) {
-  std::vector<int64_t> key(size_t(s.n));
-  for (int p = 0; p < s.n; ++p) {
-    int64_t k = 0;
-    for (int d = 0; d < D; ++d) {
-      const int c =
-          std::min(std::max(floor_int((s.x[size_t(d) * s.n + p] - g.origin[d]) * g.inv_dx), 0), g.res[d] - 1);
-      k = k * g.res[d] + c;
-    }
-    key[size_t(p)] = k;
-  }
-  std::vector<int32_t> perm(size_t(s.n));
-  for (int p = 0; p < s.n; ++p) perm[size_t(p)] = p;
-  std::stable_sort(perm.begin(), perm.end(),
-                   [&](int32_t a, int32_t b) { return key[size_t(a)] < key[size_t(b)]; });
-  return perm;
-}
-
-}  // namespace
 
 template <class T, int D>
 struct Tape<T, D>::Impl {
@@ -355,37 +306,10 @@ void Tape<T, D>::Impl::collider_adjoints(int64_t t, Gradients<T, D>& g) {
     const Collider<T, D>& c = model.colliders[k];
     ColliderGradient& cg = g.colliders[k];
     cg.friction += double(a[L::friction(int(k))]);
-    if (time < c.active_from || time > c.active_until) continue;
     double lin[3] = {0, 0, 0}, tr[3] = {0, 0, 0};
     for (int d = 0; d < D; ++d)
       lin[d] = double(a[L::lin(int(k)) + d]), tr[d] = double(a[L::trans(int(k)) + d]);
-    const Motion& mo = c.motion;
-    if (mo.kind == Motion::Kind::kStatic) {
-      for (int d = 0; d < 3; ++d) cg.position[d] += tr[d];
-    } else if (mo.kind == Motion::Kind::kConstant) {
-      // position = p0 + v t, velocity = v
-      for (int d = 0; d < 3; ++d) {
-        cg.position[d] += tr[d];
-        cg.velocity[d] += lin[d] + time * tr[d];
-      }
-    } else if (!mo.keys.empty()) {
-      const auto& ks = mo.keys;
-      cg.key_position.resize(ks.size());
-      if (time <= ks.front().t || ks.size() == 1) {
-        for (int d = 0; d < 3; ++d) cg.key_position.front()[d] += tr[d];
-      } else if (time >= ks.back().t) {
-        for (int d = 0; d < 3; ++d) cg.key_position.back()[d] += tr[d];
-      } else {
-        // position = (1 - a) P_{j-1} + a P_j, velocity = (P_j - P_{j-1}) / h
-        size_t j = 1;
-        while (ks[j].t < time) ++j;
-        const double h = ks[j].t - ks[j - 1].t, al = (time - ks[j - 1].t) / h;
-        for (int d = 0; d < 3; ++d) {
-          cg.key_position[j - 1][d] += (1 - al) * tr[d] - lin[d] / h;
-          cg.key_position[j][d] += al * tr[d] + lin[d] / h;
-        }
-      }
-    }
+    c.adj_at(time, lin, tr, cg);
   }
 }
 

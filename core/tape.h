@@ -18,15 +18,6 @@
 
 namespace ductile {
 
-// The gradient of a collider's motion parameters: for "constant" motion its velocity and start position,
-// for "static" its position, for "keyframes" each key's position; and its friction coefficient.
-struct ColliderGradient {
-  double velocity[3] = {0, 0, 0};
-  double position[3] = {0, 0, 0};
-  std::vector<std::array<double, 3>> key_position;
-  double friction = 0;
-};
-
 // Everything the backward pass returns (host arrays, particles in the State's order).
 template <class T, int D>
 struct Gradients {

@@ -159,3 +159,35 @@ TEST_CASE("gradient: 2D rollout of water, snow and honey matches finite differen
   add_losses(P);
   check_rollout(P, 1e-6);
 }
+
+// The same block on a floor whose keyframes slide it along itself: the gradients of the key positions (the
+// chain from each step's pose through the interpolation, Collider::adj_at), checked at 1e-6 with steps of
+// 1e-6 m (steps of 1e-4 m already move some node across Coulomb friction's switch between sliding and
+// sticking).
+TEST_CASE("gradient: a keyframed floor's key positions match finite differences") {
+  const char* scene = R"({
+    "format": 1, "dimension": 2,
+    "domain": {"min": [0, 0], "max": [1, 1], "dx": 0.03125},
+    "time": {"dt": 1e-3, "frame_dt": 0.01, "frames": 4},
+    "gravity": [0, -9.81],
+    "materials": [{"name": "jelly", "model": "fixed_corotated", "density": 1000, "E": 4e3, "nu": 0.3}],
+    "objects": [{"name": "jelly", "material": "jelly", "velocity": [0.2, -1.0],
+                 "shape": {"type": "box", "center": [0.45, 0.3], "size": [0.2, 0.1]}}],
+    "colliders": [{"name": "floor", "type": "plane", "point": [0, 0.217], "normal": [0, 1], "surface": "slip",
+                   "friction": 0.5, "motion": {"type": "keyframes", "keys": [
+                     {"t": 0, "position": [0, 0.217]}, {"t": 0.015, "position": [0.012, 0.217]},
+                     {"t": 0.03, "position": [0.02, 0.217]}]}}]
+  })";
+  GradientProblem<2> P(scene, 40);
+  add_losses(P);
+  const Gradients<double, 2> g = P.gradient();
+  auto& keys = P.scene.model.colliders[0].motion.keys;
+  REQUIRE(g.colliders[0].key_position.size() == keys.size());
+  double largest = 0;
+  for (size_t j = 0; j < keys.size(); ++j) {
+    const double fd = P.derivative([&](double h) { keys[j].position[0] += h; }, 1e-6);
+    check_close(g.colliders[0].key_position[j][0], fd, 1e-6, "key " + std::to_string(j) + " position x");
+    largest = std::max(largest, std::fabs(fd));
+  }
+  CHECK(largest > 1e-6);  // the keys' motion does reach the loss
+}

@@ -108,10 +108,11 @@ TEST_CASE("gradient: 3D rollout of jelly and plasticine on a sliding box matches
   check_rollout(P, 1e-6);
 }
 
-// A block pressed onto a floor that slides along itself (no grid node enters or leaves it): the gradients of
-// the floor's tangential velocity and position, its friction and the walls' are smooth, checked at 1e-6.
-TEST_CASE("gradient: a floor sliding under a block matches finite differences") {
-  const char* scene = R"({
+namespace {
+
+// A jelly block pressed onto a slip floor with friction at y = 0.217 whose motion (JSON) is given.
+std::string block_on_floor(const std::string& motion) {
+  return R"({
     "format": 1, "dimension": 2,
     "domain": {"min": [0, 0], "max": [1, 1], "dx": 0.03125},
     "time": {"dt": 1e-3, "frame_dt": 0.01, "frames": 4},
@@ -120,9 +121,16 @@ TEST_CASE("gradient: a floor sliding under a block matches finite differences") 
     "objects": [{"name": "jelly", "material": "jelly", "velocity": [0.2, -1.0],
                  "shape": {"type": "box", "center": [0.45, 0.3], "size": [0.2, 0.1]}}],
     "colliders": [{"name": "floor", "type": "plane", "point": [0, 0.217], "normal": [0, 1], "surface": "slip",
-                   "friction": 0.5, "motion": {"type": "constant", "velocity": [0.7, 0]}}]
-  })";
-  GradientProblem<2> P(scene, 40);
+                   "friction": 0.5, "motion": )" +
+         motion + "}]}";
+}
+
+}  // namespace
+
+// A block pressed onto a floor that slides along itself (no grid node enters or leaves it): the gradients of
+// the floor's tangential velocity and position, its friction and the walls' are smooth, checked at 1e-6.
+TEST_CASE("gradient: a floor sliding under a block matches finite differences") {
+  GradientProblem<2> P(block_on_floor(R"({"type": "constant", "velocity": [0.7, 0]})"), 40);
   add_losses(P);
   const Gradients<double, 2> g = P.gradient();
   auto& c = P.scene.model.colliders[0];
@@ -165,20 +173,9 @@ TEST_CASE("gradient: 2D rollout of water, snow and honey matches finite differen
 // 1e-6 m (steps of 1e-4 m already move some node across Coulomb friction's switch between sliding and
 // sticking).
 TEST_CASE("gradient: a keyframed floor's key positions match finite differences") {
-  const char* scene = R"({
-    "format": 1, "dimension": 2,
-    "domain": {"min": [0, 0], "max": [1, 1], "dx": 0.03125},
-    "time": {"dt": 1e-3, "frame_dt": 0.01, "frames": 4},
-    "gravity": [0, -9.81],
-    "materials": [{"name": "jelly", "model": "fixed_corotated", "density": 1000, "E": 4e3, "nu": 0.3}],
-    "objects": [{"name": "jelly", "material": "jelly", "velocity": [0.2, -1.0],
-                 "shape": {"type": "box", "center": [0.45, 0.3], "size": [0.2, 0.1]}}],
-    "colliders": [{"name": "floor", "type": "plane", "point": [0, 0.217], "normal": [0, 1], "surface": "slip",
-                   "friction": 0.5, "motion": {"type": "keyframes", "keys": [
-                     {"t": 0, "position": [0, 0.217]}, {"t": 0.015, "position": [0.012, 0.217]},
-                     {"t": 0.03, "position": [0.02, 0.217]}]}}]
-  })";
-  GradientProblem<2> P(scene, 40);
+  GradientProblem<2> P(block_on_floor(R"({"type": "keyframes", "keys": [{"t": 0, "position": [0, 0.217]},
+      {"t": 0.015, "position": [0.012, 0.217]}, {"t": 0.03, "position": [0.02, 0.217]}]})"),
+                       40);
   add_losses(P);
   const Gradients<double, 2> g = P.gradient();
   auto& keys = P.scene.model.colliders[0].motion.keys;

@@ -74,4 +74,31 @@ DUCTILE_HD DUCTILE_INLINE void for_each_stencil_node(const Stencil<T, D>& s, T d
   }
 }
 
+// Visits the 3^D stencil nodes of grid g: fn(offset[D], weight, node index), the index stepped along rows
+// instead of recomputed per node; weights multiply in the same order as for_each_stencil_node's.
+template <class T, int D, class Fn>
+DUCTILE_HD DUCTILE_INLINE void for_each_stencil_index(const Stencil<T, D>& s, const GridSpec<T, D>& g,
+                                                      Fn&& fn) {
+  const int64_t base = g.index(s.base);
+  if constexpr (D == 2) {
+    const int64_t sx = g.res[1];
+    for (int a = 0; a < 3; ++a)
+      for (int b = 0; b < 3; ++b) {
+        int off[2] = {a, b};
+        fn(off, s.w[0][a] * s.w[1][b], base + a * sx + b);
+      }
+  } else {
+    const int64_t sy = g.res[2], sx = int64_t(g.res[1]) * sy;
+    for (int a = 0; a < 3; ++a)
+      for (int b = 0; b < 3; ++b) {
+        const T wab = s.w[0][a] * s.w[1][b];
+        const int64_t row = base + a * sx + b * sy;
+        for (int c = 0; c < 3; ++c) {
+          int off[3] = {a, b, c};
+          fn(off, wab * s.w[2][c], row + c);
+        }
+      }
+  }
+}
+
 }  // namespace ductile

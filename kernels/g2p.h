@@ -109,10 +109,7 @@ struct G2P {
     Mat<T, D> S = Mat<T, D>::zero();
     if (stencil_inside(g.spec, st.base)) {
       // gather velocity and its first moment
-      for_each_stencil_node(st, g.spec.dx, [&](const int* off, T w, const Vec<T, D>&) {
-        int c[D];
-        for (int d = 0; d < D; ++d) c[d] = st.base[d] + off[d];
-        const int64_t idx = g.spec.index(c);
+      for_each_stencil_index(st, g.spec, [&](const int* off, T w, int64_t idx) {
         for (int a = 0; a < D; ++a) {
           const T t = w * g.mv[a * nodes + idx];
           v[a] += t;
@@ -164,10 +161,7 @@ struct G2PAdjoint {
       C = load_mat<T, D>(fwd_C, n, i);
     } else {
       Mat<T, D> S = Mat<T, D>::zero();
-      for_each_stencil_node(st, g.spec.dx, [&](const int* o, T w, const Vec<T, D>&) {
-        int c[D];
-        for (int d = 0; d < D; ++d) c[d] = st.base[d] + o[d];
-        const int64_t idx = g.spec.index(c);
+      for_each_stencil_index(st, g.spec, [&](const int* o, T w, int64_t idx) {
         for (int a = 0; a < D; ++a) {
           const T t = w * g.mv[a * nodes + idx];
           v[a] += t;
@@ -201,10 +195,7 @@ struct G2PAdjoint {
     pp.m = 0;
     pp.q = av;
     pp.A = aS;
-    for_each_stencil_node(st, g.spec.dx, [&](const int* o, T, const Vec<T, D>&) {
-      int c[D];
-      for (int d = 0; d < D; ++d) c[d] = st.base[d] + o[d];
-      const int64_t idx = g.spec.index(c);
+    for_each_stencil_index(st, g.spec, [&](const int* o, T, int64_t idx) {
       T dw[D];
       stencil_weight<T, D>(st.w, st.dw, o, dw);
       T aw = 0;

@@ -41,6 +41,7 @@ struct BenchOptions {
   int steps = 50;
   int warmup = 5;
   std::string threads;  // comma-separated thread counts; empty: OpenMP's default
+  std::string backend = "cpu";
   int repeat = 1;
   bool scaling = false;
   std::string json;
@@ -122,12 +123,12 @@ double cpu_time() {
          1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
-BenchResult run_one(const std::string& scene, int G, int steps, int warmup, int threads) {
+BenchResult run_one(const std::string& scene, int G, int steps, int warmup, int threads, Device dev) {
   omp_set_num_threads(threads);
   Model<float, 3> model;
   State<float, 3> state;
   build_bench_scene(scene, G, model, state);
-  Simulator<float, 3> sim(model, Device::kCpu);
+  Simulator<float, 3> sim(model, dev);
   sim.set_state(state);
   for (int s = 0; s < warmup; ++s) sim.step();
   sim.set_timing(true);
@@ -197,6 +198,7 @@ void run_bench(const BenchOptions& o) {
   if (o.gradient) {
     GradientBenchOptions g;
     g.scenes = scenes, g.grids = grids, g.policies = split(o.checkpoints), g.steps = o.steps, g.json = o.json;
+    g.device = choose_device(o.backend);
     for (const auto& p : g.policies) CheckpointPolicy::parse(p, "--checkpoint");
     return run_gradient_bench(g);
   }
@@ -208,7 +210,9 @@ void run_bench(const BenchOptions& o) {
 
   const double load = load_average();
   const int procs = omp_get_num_procs();
-  std::printf("ductile bench: %d timed steps after %d warm-up steps, float, 3D, CPU\n", o.steps, o.warmup);
+  const Device dev = choose_device(o.backend);
+  std::printf("ductile bench: %d timed steps after %d warm-up steps, float, 3D, %s\n", o.steps, o.warmup,
+              dev == Device::kCpu ? "CPU" : cuda_device_description().c_str());
   std::printf("machine: %s, %d hardware threads, particle loops %s, load average %.2f\n", cpu_model().c_str(),
               procs, cpu_loops().c_str(), load);
   if (load > 0.5 * procs)
@@ -221,7 +225,7 @@ void run_bench(const BenchOptions& o) {
     for (int G : grids)
       for (int t : threads)
         for (int r = 0; r < o.repeat; ++r) {
-          results.push_back(run_one(s, G, o.steps, o.warmup, t));
+          results.push_back(run_one(s, G, o.steps, o.warmup, t, dev));
           print_row(results.back());
         }
   // thread scaling: median rate with the most threads over the median rate with one, per scene and grid
@@ -300,6 +304,8 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--repeat", o->repeat, "Runs of each configuration (the scaling uses the medians)");
   cmd->add_flag("--scaling", o->scaling, "Run with 1 and 2 threads and report the speed-up");
   cmd->add_option("--json", o->json, "Also write the results as JSON to this file");
+  cmd->add_option("--backend", o->backend, "cpu (default), cuda or auto")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   cmd->add_flag("--gradient", o->gradient,
                 "Time gradients instead: tape forward, backward, ratio and memory");
   cmd->add_option("--checkpoint", o->checkpoints,

@@ -27,12 +27,12 @@ double peak_rss_mb() {
   return 0;
 }
 
-nlohmann::json run_one(const std::string& scene, int G, int steps, const std::string& policy) {
+nlohmann::json run_one(const std::string& scene, int G, int steps, const std::string& policy, Device dev) {
   Model<float, 3> model;
   State<float, 3> state;
   build_bench_scene(scene, G, model, state);
   // the fast simulator's forward time for the same steps
-  Simulator<float, 3> sim(model, Device::kCpu);
+  Simulator<float, 3> sim(model, dev);
   sim.set_state(state);
   auto t0 = std::chrono::steady_clock::now();
   for (int s = 0; s < steps; ++s) sim.step();
@@ -42,7 +42,7 @@ nlohmann::json run_one(const std::string& scene, int G, int steps, const std::st
   for (int p = 0; p < state.n; ++p)
     for (int d = 0; d < 3; ++d) target[size_t(p) * 3 + d] = state.x[size_t(d) * state.n + p];
   auto loss = make_position_loss<float, 3>(steps, {}, target);
-  Tape<float, 3> tape(model, Device::kCpu, CheckpointPolicy::parse(policy, "--checkpoint"));
+  Tape<float, 3> tape(model, dev, CheckpointPolicy::parse(policy, "--checkpoint"));
   tape.forward(state, steps, {loss.get()});
   tape.backward();
   const TapeStats& st = tape.stats();
@@ -71,14 +71,14 @@ nlohmann::json run_one(const std::string& scene, int G, int steps, const std::st
 }  // namespace
 
 void run_gradient_bench(const GradientBenchOptions& o) {
-  std::printf("ductile bench --gradient: float, 3D, CPU, %d threads, %d steps\n", omp_get_max_threads(),
-              o.steps);
+  std::printf("ductile bench --gradient: float, 3D, %s, %d threads, %d steps\n", device_name(o.device),
+              omp_get_max_threads(), o.steps);
   std::printf("%-16s %8s %4s %6s %-12s %4s | %8s %8s %8s | %6s %6s | %9s %9s\n", "scene", "N", "G", "steps",
               "checkpoint", "K", "fast fwd", "tape fwd", "backward", "b/tf", "b/ff", "tape MB", "peak MB");
   nlohmann::json runs = nlohmann::json::array();
   for (const auto& s : o.scenes)
     for (int G : o.grids)
-      for (const auto& p : o.policies) runs.push_back(run_one(s, G, o.steps, p));
+      for (const auto& p : o.policies) runs.push_back(run_one(s, G, o.steps, p, o.device));
   std::printf(
       "(seconds; b/tf = backward over the tape's forward, b/ff = backward over the fast simulator's "
       "forward; peak MB is the process's high-water mark so far)\n");

@@ -22,6 +22,7 @@ struct GradientBenchOptions {
   std::vector<std::string> policies;
   int steps = 50;
   std::string json;
+  Device device = Device::kCpu;
 };
 void run_gradient_bench(const GradientBenchOptions& o);
 

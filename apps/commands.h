@@ -15,7 +15,8 @@ void add_bench_command(CLI::App& app);  // `ductile bench`: throughput of the st
 void add_simulate_command(CLI::App& app);
 // `ductile grad [SCENE] --wrt NAMES --fd-check K --checkpoint POLICY`: the loss and its gradient as JSON
 void add_grad_command(CLI::App& app);
-// `ductile fit SCENE --observed PATH --out DIR --param NAME[:scale[:min:max]] --optimizer lbfgs|adam --resume`
+// `ductile fit SCENE --observed PATH --out DIR --param NAME[:scale[:min:max]] --optimizer lbfgs|adam
+// --resume`
 void add_fit_command(CLI::App& app);
 
 // The device of --backend cpu, cuda or auto (cuda when a GPU is visible); throws for cuda without one.

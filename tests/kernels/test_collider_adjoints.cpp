@@ -220,8 +220,8 @@ TEST_CASE("collider adjoints: sample_sdf_hessian against differences of the tril
   check_sdf_hessian<3>(rng);
 }
 
-// Beyond the sampled grid along an axis d, the gradient's component d (the last cell's slope) still varies with
-// the live coordinates: only the clamped axis' column of the Hessian vanishes, not its row.
+// Beyond the sampled grid along an axis d, the gradient's component d (the last cell's slope) still varies
+// with the live coordinates: only the clamped axis' column of the Hessian vanishes, not its row.
 TEST_CASE("collider adjoints: SDF Hessian and normal beyond the sampled grid (clamped axis)") {
   Rng rng(6);
   check_sdf_beyond_grid<2>(rng);

@@ -104,7 +104,8 @@ class GradRun {
     json r;
     r["scene"] = doc_.path;
     r["loss"] = loss;
-    for (const auto* l : loss_ptrs_) r["losses"].push_back(l->name());
+    for (size_t k = 0; k < loss_ptrs_.size(); ++k)
+      r["losses"].push_back({{"name", loss_ptrs_[k]->name()}, {"value", tape.loss_terms()[k]}});
     r["backend"] = device_name(dev_);
     r["precision"] = sizeof(T) == 8 ? "double" : "float";
     r["particles"] = data_.state.n;

@@ -46,7 +46,8 @@ struct Tape<T, D>::Impl {
   Buffer<T> force, adj_force;
   bool has_force = false;
   // losses: which read each step, and the adjoints of x and v they gave
-  std::map<int64_t, std::vector<const Loss<T, D>*>> loss_at;
+  std::map<int64_t, std::vector<std::pair<size_t, const Loss<T, D>*>>> loss_at;  // (index in the call, loss)
+  std::vector<double> loss_terms;                                                // each loss's total
   std::map<int64_t, std::pair<std::vector<double>, std::vector<double>>> loss_adj;
   std::vector<double> loss_adj_mass;  // d loss / d mass from the losses, the caller's order
 
@@ -152,10 +153,11 @@ struct Tape<T, D>::Impl {
     double sum = 0;
     // each loss's value and gradient must be finite and representable in T
     const double big = double(std::numeric_limits<T>::max());
-    for (const Loss<T, D>* l : it->second) {
+    for (const auto& [index, l] : it->second) {
       const double v = l->evaluate(t, s, adj.first, adj.second);
       if (!std::isfinite(v)) fail("loss", l->name() + " is " + std::to_string(v));
       sum += v;
+      loss_terms[index] += v;
       l->mass_gradient(t, s, loss_adj_mass);
       for (size_t i = 0; i < adj.first.size(); ++i)
         if (!(std::fabs(adj.first[i]) <= big) || !(std::fabs(adj.second[i]) <= big))
@@ -321,6 +323,11 @@ template <class T, int D>
 Tape<T, D>::~Tape() = default;
 
 template <class T, int D>
+const std::vector<double>& Tape<T, D>::loss_terms() const {
+  return impl_->loss_terms;
+}
+
+template <class T, int D>
 void Tape<T, D>::set_force(std::vector<T> force) {
   Impl& I = *impl_;
   I.has_force = !force.empty();
@@ -381,12 +388,13 @@ double Tape<T, D>::forward(const State<T, D>& initial, int64_t steps,
   I.loss_at.clear();
   I.loss_adj.clear();
   I.loss_adj_mass.assign(size_t(n), 0.0);
-  for (const Loss<T, D>* l : losses)
-    for (int64_t t : l->steps()) {
+  I.loss_terms.assign(losses.size(), 0.0);
+  for (size_t k = 0; k < losses.size(); ++k)
+    for (int64_t t : losses[k]->steps()) {
       if (t < 0 || t > steps)
-        fail("loss",
-             l->name() + " reads step " + std::to_string(t) + " but the run has " + std::to_string(steps));
-      I.loss_at[t].push_back(l);
+        fail("loss", losses[k]->name() + " reads step " + std::to_string(t) + " but the run has " +
+                         std::to_string(steps));
+      I.loss_at[t].push_back({k, losses[k]});
     }
   // checkpoint schedule
   const double S = TapeFields<T, D>::width() * double(n) * sizeof(T);

@@ -57,6 +57,8 @@ class Tape {
   // untouched, so it may run again. Throws Error naming the step, stage and particle (or parameter) when an
   // adjoint becomes NaN or infinite.
   Gradients<T, D> backward();
+  // Each loss's value in the last forward(), in the order they were passed (summed over its steps).
+  const std::vector<double>& loss_terms() const;
   // The state after the last forward().
   const State<T, D>& final_state() const { return final_; }
   const TapeStats& stats() const { return stats_; }

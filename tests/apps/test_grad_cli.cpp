@@ -47,6 +47,8 @@ TEST_CASE("grad prints the loss and gradients, and finite differences agree") {
   REQUIRE(r.code == 0);
   const auto j = test::read_json(dir.file("g.json"));
   CHECK(j["loss"].get<double>() > 0);
+  REQUIRE(j["losses"].size() == 1);
+  CHECK(j["losses"][0]["value"].get<double>() == j["loss"].get<double>());
   CHECK(j["steps"] == 100);
   CHECK(j["checkpoint"]["interval"] == 7);
   CHECK(j["gradient"]["gravity"].size() == 2);

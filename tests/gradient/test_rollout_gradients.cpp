@@ -188,3 +188,14 @@ TEST_CASE("gradient: a keyframed floor's key positions match finite differences"
   }
   CHECK(largest > 1e-6);  // the keys' motion does reach the loss
 }
+
+TEST_CASE("gradient: the tape reports each loss's value, and they sum to the loss") {
+  GradientProblem<2> P(kJellySand2D, 12);
+  add_losses(P);
+  Tape<double, 2> tape(P.scene.model, Device::kCpu);
+  const double loss = tape.forward(P.scene.state, P.steps, P.loss_ptrs());
+  const auto& terms = tape.loss_terms();
+  REQUIRE(terms.size() == 3);
+  CHECK(terms[0] + terms[1] + terms[2] == doctest::Approx(loss).epsilon(1e-14));
+  CHECK(terms[0] > 0);  // positions against shifted targets
+}

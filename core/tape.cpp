@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/fault.h"
+#include "core/grid_param_adjoints.h"
 #include "core/tape_fields.h"
 #include "core/tape_slots.h"
 
@@ -290,29 +291,16 @@ void Tape<T, D>::Impl::backward_fault(const Status& s, int64_t t, const char* st
        msg + "; nothing was zeroed: check the loss and the forward run for near-singular states");
 }
 
-// Maps the adjoints of step t's collider pose (translation t and velocity lin, per Collider::at) to the
-// motion's parameters; adds gravity and wall friction.
+// The grid update's parameter adjoints of step t (core/grid_param_adjoints.h), checked for NaN first.
 template <class T, int D>
 void Tape<T, D>::Impl::collider_adjoints(int64_t t, Gradients<T, D>& g) {
-  using L = GridParamLayout<D>;
   std::vector<T> a;
   step_params.download(a);
   for (size_t j = 0; j < a.size(); ++j)
     if (!std::isfinite(double(a[j])))
       fail("backward pass", "the gradient of gravity, wall or collider parameters became " +
                                 std::to_string(double(a[j])) + " at step " + std::to_string(t));
-  for (int d = 0; d < D; ++d) g.gravity[d] += double(a[L::kGravity + d]);
-  g.wall_friction += double(a[L::kWallFriction]);
-  const double time = time_at(t);
-  for (size_t k = 0; k < model.colliders.size(); ++k) {
-    const Collider<T, D>& c = model.colliders[k];
-    ColliderGradient& cg = g.colliders[k];
-    cg.friction += double(a[L::friction(int(k))]);
-    double lin[3] = {0, 0, 0}, tr[3] = {0, 0, 0};
-    for (int d = 0; d < D; ++d)
-      lin[d] = double(a[L::lin(int(k)) + d]), tr[d] = double(a[L::trans(int(k)) + d]);
-    c.adj_at(time, lin, tr, cg);
-  }
+  add_grid_param_adjoints(model, a, time_at(t), g);
 }
 
 template <class T, int D>

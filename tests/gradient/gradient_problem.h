@@ -68,6 +68,10 @@ struct GradientProblem {
     return (lp - lm) / (2 * h);
   }
 
+  // The gradient grad along a random unit direction of `field` (fixed seed) against derivative() with step h.
+  void check_along(std::vector<double>& field, const std::vector<double>& grad, unsigned seed,
+                   const std::string& what, double h, double tol);
+
   // Richardson extrapolation of central differences at h and h / 2: error O(h^4), so that h can be large
   // enough for the loss's round-off (about 1e-16 of its value) to stay far below the tolerance.
   double derivative(const std::function<void(double)>& perturb, double h) {
@@ -92,6 +96,20 @@ inline std::vector<double> random_direction(size_t n, unsigned seed) {
   for (double& x : d) x = nd(rng), s += x * x;
   for (double& x : d) x /= std::sqrt(s);
   return d;
+}
+
+template <int D>
+void GradientProblem<D>::check_along(std::vector<double>& field, const std::vector<double>& grad,
+                                     unsigned seed, const std::string& what, double h, double tol) {
+  const auto dir = random_direction(field.size(), seed);
+  double analytic = 0;
+  for (size_t i = 0; i < dir.size(); ++i) analytic += grad[i] * dir[i];
+  const double fd = derivative(
+      [&](double dh) {
+        for (size_t i = 0; i < dir.size(); ++i) field[i] += dh * dir[i];
+      },
+      h);
+  check_close(analytic, fd, tol, what);
 }
 
 }  // namespace ductile::test

@@ -285,17 +285,7 @@ TEST_CASE("checkpoint: a user-defined C++ loss through the tape matches finite d
   CHECK(g.loss > 0);
   // the initial velocities and positions along random directions, the jelly's stiffness, gravity
   auto along = [&](std::vector<double>& field, const std::vector<double>& grad, unsigned seed,
-                   const char* what, double h) {
-    const auto dir = random_direction(field.size(), seed);
-    double analytic = 0;
-    for (size_t i = 0; i < dir.size(); ++i) analytic += grad[i] * dir[i];
-    const double fd = P.derivative(
-        [&](double dh) {
-          for (size_t i = 0; i < dir.size(); ++i) field[i] += dh * dir[i];
-        },
-        h);
-    check_close(analytic, fd, 1e-6, what);
-  };
+                   const char* what, double h) { P.check_along(field, grad, seed, what, h, 1e-6); };
   along(s.v, g.v, 11, "initial v", 1e-4);
   along(s.x, g.x, 12, "initial x", 1e-6);
   double& E = P.scene.model.materials[0]->values()[1];

@@ -72,17 +72,7 @@ void check_rollout(GradientProblem<D>& P, double tol) {
   }
   // initial state along random directions
   auto along = [&](std::vector<double>& field, const std::vector<double>& grad, unsigned seed,
-                   const char* what, double h) {
-    const auto dir = random_direction(field.size(), seed);
-    double analytic = 0;
-    for (size_t i = 0; i < dir.size(); ++i) analytic += grad[i] * dir[i];
-    const double fd = P.derivative(
-        [&](double dh) {
-          for (size_t i = 0; i < dir.size(); ++i) field[i] += dh * dir[i];
-        },
-        h);
-    check_close(analytic, fd, tol, what);
-  };
+                   const char* what, double h) { P.check_along(field, grad, seed, what, h, tol); };
   along(state.x, g.x, 1, "initial x", 1e-6);
   along(state.v, g.v, 2, "initial v", 1e-4);
   along(state.C, g.C, 3, "initial C", 1e-3);

@@ -23,7 +23,9 @@ std::map<int, fs::path> ply_frames(const fs::path& dir) {
   for (const auto& e : fs::directory_iterator(dir)) {
     std::smatch m;
     const std::string name = e.path().filename().string();
-    if (e.is_regular_file() && std::regex_match(name, m, pattern)) r[std::stoi(m[1].str())] = e.path();
+    // frame numbers beyond 9 digits are not frames of ours (and would overflow int)
+    if (e.is_regular_file() && std::regex_match(name, m, pattern) && m[1].length() <= 9)
+      r[std::stoi(m[1].str())] = e.path();
   }
   return r;
 }
@@ -93,7 +95,8 @@ Observations from_csv(const std::string& path, int dim, int particles) {
     if (v.size() != want.size())
       fail(path + ":" + std::to_string(lineno),
            std::to_string(v.size()) + " values, expected " + std::to_string(want.size()));
-    const int frame = int(v[0]);
+    // range checks before the conversions (a double beyond int's range has no int value)
+    const int frame = v[0] >= 0 && v[0] <= 1e9 ? int(v[0]) : -1;
     if (v[0] != frame || frame < 0)
       fail(path + ":" + std::to_string(lineno), "the frame must be an integer >= 0");
     ObservedFrame& f = frames[frame];
@@ -101,7 +104,7 @@ Observations from_csv(const std::string& path, int dim, int particles) {
     f.ordered = tracked;
     size_t k = 1;
     if (tracked) {
-      const int p = int(v[1]);
+      const int p = v[1] >= 0 && v[1] < particles ? int(v[1]) : -1;
       if (v[1] != p || p < 0 || p >= particles)
         fail(path + ":" + std::to_string(lineno), "particle " + std::to_string(v[1]) +
                                                       " is not an index of the scene's " +

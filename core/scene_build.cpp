@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/resources.h"
 #include "core/scene_detail.h"
 #include "materials/registry.h"
 
@@ -32,6 +33,19 @@ struct Sampled {
   int material = 0;
   double vol = 0;  // per particle [m^D]
 };
+
+// Lattice points inside a solid's bounding box (clipped to the lattice): an upper bound of what it samples.
+double lattice_points_in_bounds(const SolidShape& solid, const Lattice& lat) {
+  double lo[3], hi[3];
+  if (!solid.bounds(lo, hi)) return 0;
+  double count = 1;
+  for (int d = 0; d < lat.dim; ++d) {
+    const double a = std::max(0.0, std::floor((lo[d] - lat.origin[d]) / lat.h) - 1);
+    const double b = std::min(double(lat.count[d]), std::ceil((hi[d] - lat.origin[d]) / lat.h) + 2);
+    count *= std::max(0.0, b - a);
+  }
+  return count;
+}
 
 }  // namespace
 
@@ -78,6 +92,7 @@ SceneData<T, D> build_scene(const SceneDocument& doc) {
   for (int d = 0; d < D; ++d) lo[d] = dom["min"][d].get<double>(), hi[d] = dom["max"][d].get<double>();
   const json& objs = j.at("objects");
   std::vector<Sampled> sampled(objs.size());
+  double points_bound = 0;
   for (size_t i = 0; i < objs.size(); ++i) {
     const json& o = objs[i];
     const std::string ptr = child("/objects", i);
@@ -92,6 +107,11 @@ SceneData<T, D> build_scene(const SceneDocument& doc) {
     Lattice lat = domain_lattice(D, lo, hi, dx, ppc);
     lat.jitter = smp.at("method").get<std::string>() == "jittered";
     lat.seed = mix64(uint64_t(smp.at("seed").get<int>())) ^ mix64(0x5eed0000ull + i);
+    // bounded allocation: the lattice points in the shape's bounds (an upper bound of its particles) must fit
+    points_bound += lattice_points_in_bounds(s.solid, lat);
+    check_memory(child(ptr, "sampling"), points_bound * sizeof(s.points[0]),
+                 "sampling up to " + scene_detail::show_number(points_bound) + " lattice points",
+                 kMemoryAdvice);
     s.points = sample_solid(s.solid, lat);
     if (s.points.empty())
       fail(child(ptr, "shape"), "no particles: the shape holds no point of the particle lattice (spacing " +
@@ -122,6 +142,13 @@ SceneData<T, D> build_scene(const SceneDocument& doc) {
   for (const auto& s : sampled) total += s.points.size();
   if (total > size_t(std::numeric_limits<int>::max()))
     fail("/objects", "too many particles: " + std::to_string(total));
+  // the simulation's particles and grid (core/resources.h) before the state is allocated
+  const double nodes = double(m.grid.num_nodes());
+  check_memory(
+      "scene",
+      double(total) * simulator_particle_bytes(D, sizeof(T)) + nodes * simulator_node_bytes(D, sizeof(T)),
+      std::to_string(total) + " particles, " + scene_detail::show_number(nodes) + " grid nodes",
+      kMemoryAdvice);
   State<T, D>& st = out.state;
   st.resize(int(total));
   const int n = st.n;

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/fault.h"
 #include "core/grid_param_adjoints.h"
+#include "core/resources.h"
 #include "core/tape_fields.h"
 #include "core/tape_slots.h"
 
@@ -387,6 +388,8 @@ double Tape<T, D>::forward(const State<T, D>& initial, int64_t steps,
   // checkpoint schedule
   const double S = TapeFields<T, D>::width() * double(n) * sizeof(T);
   I.K = checkpoint_interval(I.policy, steps, S, I.fixed_bytes());
+  check_memory("gradient tape", checkpoint_bytes(steps, I.K, S) + I.fixed_bytes(),
+               "checkpoint policy " + I.policy.describe(), kMemoryAdvice);
   const int64_t count = (steps + I.K - 1) / I.K;
   I.checkpoints.resize(size_t(count));
   I.segment.resize(size_t(I.K > 1 ? I.K - 1 : 0));

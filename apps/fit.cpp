@@ -43,6 +43,7 @@ struct FitOptions {
   double grad_clip = 0;
   double lr_decay = 1;
   int window = 0, grow_every = 10;  // growing windows of observed frames (0: all frames at once)
+  bool teacher_forcing = false;     // windows start from the observed state (--window frames each)
   double tol = 0;                   // stop when the loss falls below
   int frames = -1, every = 1;
   bool chamfer = false;
@@ -66,6 +67,10 @@ class FitRun {
     for (const auto& p : o.params) specs.push_back(FitParameterSpec::parse(p, "--param"));
     fit_ = std::make_unique<Fit<T, D>>(data_, specs, ptrs_, last_step, dev,
                                        CheckpointPolicy::parse(o.checkpoint, "--checkpoint"));
+    if (o.teacher_forcing) {
+      if (o.window <= 0) fail("--teacher-forcing", "needs --window K (the frames per window)");
+      build_windows(window_);
+    }
     if (!o.quiet)
       std::fprintf(stderr, "fit: %zu observed frames from %s, %lld steps per evaluation, %zu unknowns\n",
                    losses_.size(), obs_.source.c_str(), (long long)last_step, fit_->names().size());
@@ -92,6 +97,7 @@ class FitRun {
       if (st.at("window").get<int>() != window_) {
         window_ = st.at("window").get<int>();
         fit_->set_losses(ptrs_, build_losses(window_));
+        if (o_.teacher_forcing) build_windows(window_);
       }
       if (!o_.quiet) std::fprintf(stderr, "resuming at iteration %d\n", opt.iteration());
     } else {
@@ -104,8 +110,13 @@ class FitRun {
       if (const int w = frames_at(opt.iteration()); w != window_) {
         window_ = w;
         fit_->set_losses(ptrs_, build_losses(window_));
+        if (o_.teacher_forcing) build_windows(window_);
         opt.restart(f);
-        if (!o_.quiet) std::fprintf(stderr, "window: frames 1..%d, loss %.6e\n", window_, opt.value());
+        if (!o_.quiet && o_.teacher_forcing)
+          std::fprintf(stderr, "windows: %zu of %d frames, loss %.6e\n", windows_.size(), window_,
+                       opt.value());
+        else if (!o_.quiet)
+          std::fprintf(stderr, "window: frames 1..%d, loss %.6e\n", window_, opt.value());
       }
       if (!opt.iterate(f)) {
         if (!o_.quiet) std::fprintf(stderr, "stopping: %s\n", opt.stop_reason().c_str());
@@ -141,6 +152,24 @@ class FitRun {
       for (int64_t s : l->steps()) last_step = std::max(last_step, s);
     }
     return last_step;
+  }
+
+  // Teacher-forced windows of `length` frames over all observed frames, set into the fit.
+  void build_windows(int length) {
+    windows_ = teacher_windows<T, D>(obs_, data_.state, data_.model.steps_per_frame,
+                                     double(data_.model.dt) * data_.model.steps_per_frame, last_frame_,
+                                     length, o_.every, o_.chamfer);
+    fit_->set_windows(&windows_);
+    if (o_.quiet) return;
+    std::string own;
+    for (const auto& w : windows_)
+      if (!w.observed_state) own += (own.empty() ? "" : ", ") + std::to_string(w.first);
+    std::fprintf(stderr, "teacher forcing: %zu windows of %d frames\n", windows_.size(), length);
+    if (!own.empty())
+      std::fprintf(stderr,
+                   "note: observed frames %s have no F (simulate the truth with outputs.state = true); those "
+                   "windows start from the observed x and v with F, C and plastic of the model's own run\n",
+                   own.c_str());
   }
 
   bool is_weight(size_t k) const { return fit_->names()[k].find("/weights[") != std::string::npos; }
@@ -258,6 +287,7 @@ class FitRun {
   Observations obs_;
   std::vector<std::unique_ptr<Loss<T, D>>> losses_;
   std::vector<const Loss<T, D>*> ptrs_;
+  std::vector<TeacherWindow<T, D>> windows_;
   std::unique_ptr<Fit<T, D>> fit_;
   json history_ = json::array();
   std::vector<std::string> skipped_;
@@ -308,6 +338,10 @@ void add_fit_command(CLI::App& app) {
          "--window", o->window,
          "Fit the first K observed frames first, growing by K every --grow-every iterations (0: all)")
       ->check(CLI::Range(0, 100000000));
+  cmd->add_flag(
+      "--teacher-forcing", o->teacher_forcing,
+      "Cut the observations into windows of --window frames, each simulated from the observed state "
+      "at its start (x, v; F, C with outputs.state), losses summed; windows grow as --window does");
   cmd->add_option("--grow-every", o->grow_every, "Iterations between growths of the window")
       ->check(CLI::Range(1, 100000000));
   cmd->add_option("--tol", o->tol, "Stop when the loss falls below this")->check(CLI::NonNegativeNumber);

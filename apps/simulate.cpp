@@ -164,8 +164,8 @@ class Run {
     comments.insert(comments.begin(),
                     "ductile frame " + std::to_string(frame) + " time " + std::to_string(st.time));
     if (doc_.outputs.ply)
-      io::write_ply((out_ / "particles" / frame_file(frame, "ply")).string(), io::particle_table(st),
-                    comments);
+      io::write_ply((out_ / "particles" / frame_file(frame, "ply")).string(),
+                    io::particle_table(st, doc_.outputs.state), comments);
     if (write_vdb_) {
       if constexpr (D == 3)
         io::write_vdb_volume((out_ / "volumes" / frame_file(frame, "vdb")).string(), st, voxel_, st.time);

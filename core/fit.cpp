@@ -111,6 +111,12 @@ double Fit<T, D>::objective(const std::vector<double>& u, std::vector<double>& g
   double loss = 0;
   Gradients<T, D> g;
   try {
+    if (windows_) {
+      loss = run_windows(grad);
+      const std::vector<double> v = values(u);
+      for (size_t k = 0; k < u.size(); ++k) grad[k] *= log_[k] ? v[k] : scale_[k];
+      return loss;
+    }
     loss = tape.forward(data_.state, steps_, losses_);
     g = tape.backward();
   } catch (const Error& e) {
@@ -127,6 +133,35 @@ double Fit<T, D>::objective(const std::vector<double>& u, std::vector<double>& g
   // chain rule: d/du = dtheta/du d/dtheta with theta = exp(u) or scale u
   for (size_t k = 0; k < u.size(); ++k)
     grad[k] = params_[param_of_[k]].gradient(g, data_, entry_of_[k]) * (log_[k] ? v[k] : scale_[k]);
+  return loss;
+}
+
+template <class T, int D>
+double Fit<T, D>::run_windows(std::vector<double>& grad) {
+  grad.assign(names_.size(), 0.0);
+  double loss = 0;
+  // the model's own run, for windows whose F is not observed (advanced from window to window)
+  State<T, D> own = data_.state;
+  int own_frame = 0;
+  const int spf = int(data_.model.steps_per_frame);
+  for (const auto& w : *windows_) {
+    State<T, D> start = w.start;
+    if (!w.observed_state) {
+      if (w.first > own_frame) {
+        Tape<T, D> run(data_.model, device_, policy_);
+        run.forward(own, int64_t(w.first - own_frame) * spf, {});
+        own = run.final_state(), own_frame = w.first;
+      }
+      start.F = own.F, start.C = own.C, start.plastic = own.plastic;
+    }
+    Tape<T, D> tape(data_.model, device_, policy_);
+    loss += tape.forward(start, w.steps, w.loss_ptrs());
+    const Gradients<T, D> g = tape.backward();
+    stats_ = tape.stats();
+    // the parameters' gradients add up over windows (the start states do not depend on them)
+    for (size_t k = 0; k < names_.size(); ++k)
+      grad[k] += params_[param_of_[k]].gradient(g, data_, entry_of_[k]);
+  }
   return loss;
 }
 

@@ -10,6 +10,7 @@
 
 #include "core/parameters.h"
 #include "core/tape.h"
+#include "core/teacher_forcing.h"
 
 namespace ductile {
 
@@ -50,6 +51,10 @@ class Fit {
     losses_ = std::move(losses);
     steps_ = steps;
   }
+  // Teacher forcing: each evaluation runs these windows instead (each from its start state, with its own
+  // losses) and sums their losses and gradients; null: the losses of set_losses from the scene's state.
+  // Windows whose F is not observed start from F, C and plastic of the model's own run to their frame.
+  void set_windows(const std::vector<TeacherWindow<T, D>>* windows) { windows_ = windows; }
   // Sets the values of u into the scene (objective() does this before each run).
   void apply(const std::vector<double>& u);
 
@@ -65,6 +70,9 @@ class Fit {
   std::vector<bool> log_;
   std::vector<double> scale_, lo_, hi_;
   TapeStats stats_;
+  const std::vector<TeacherWindow<T, D>>* windows_ = nullptr;
+  // The windows' loss and d loss / d parameters (per unknown), at the values already applied.
+  double run_windows(std::vector<double>& grad);
 };
 
 }  // namespace ductile

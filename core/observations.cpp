@@ -1,6 +1,7 @@
 #include "core/observations.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -30,6 +31,46 @@ std::map<int, fs::path> ply_frames(const fs::path& dir) {
   return r;
 }
 
+// Columns NAMES of table t, component-major (out[c * n + p]); empty when the first is absent. A partial set
+// (F00 without F11) is an error naming the file.
+std::vector<double> columns(const io::PointTable& t, const std::vector<std::string>& names,
+                            const std::string& file) {
+  std::vector<int> col;
+  for (const auto& name : names) col.push_back(t.column(name));
+  if (col[0] < 0) {
+    for (size_t c = 1; c < col.size(); ++c)
+      if (col[c] >= 0) fail(file, "has '" + names[c] + "' but no '" + names[0] + "'");
+    return {};
+  }
+  std::vector<double> out(names.size() * t.count);
+  for (size_t c = 0; c < col.size(); ++c) {
+    if (col[c] < 0) fail(file, "has '" + names[0] + "' but no '" + names[c] + "'");
+    for (size_t k = 0; k < t.count; ++k) {
+      const double x = double(t.at(k, col[c]));
+      if (!std::isfinite(x))
+        fail(file, "'" + names[c] + "' of point " + std::to_string(k) + " is not finite");
+      out[c * t.count + k] = x;
+    }
+  }
+  return out;
+}
+
+// The optional state columns of an ordered frame: vx .., F00 .., C00 .., plastic.
+void read_state(const io::PointTable& t, int dim, const std::string& file, ObservedFrame& f) {
+  std::vector<std::string> v, F, C;
+  for (int i = 0; i < dim; ++i) {
+    v.push_back(std::string("v") + "xyz"[i]);
+    for (int j = 0; j < dim; ++j) {
+      F.push_back("F" + std::to_string(i) + std::to_string(j));
+      C.push_back("C" + std::to_string(i) + std::to_string(j));
+    }
+  }
+  f.v = columns(t, v, file);
+  f.F = columns(t, F, file);
+  f.C = columns(t, C, file);
+  f.plastic = columns(t, {"plastic"}, file);
+}
+
 Observations from_ply_dir(const fs::path& dir0, int dim, int particles) {
   fs::path dir = dir0;
   if (ply_frames(dir).empty() && fs::is_directory(dir / "particles")) dir = dir / "particles";
@@ -49,6 +90,7 @@ Observations from_ply_dir(const fs::path& dir0, int dim, int particles) {
     f.ordered = int(t.count) == particles;
     for (size_t k = 0; k < t.count; ++k)
       for (int d = 0; d < dim; ++d) f.points.push_back(double(t.at(k, col[d])));
+    if (f.ordered) read_state(t, dim, file.string(), f);
     obs.frames.push_back(std::move(f));
   }
   return obs;
@@ -136,16 +178,19 @@ Observations load_observations(const std::string& path, int dim, int particles) 
 
 template <class T, int D>
 std::vector<std::unique_ptr<Loss<T, D>>> observation_losses(const Observations& obs, int steps_per_frame,
-                                                            int last_frame, int every, bool chamfer) {
+                                                            int last_frame, int every, bool chamfer,
+                                                            int first_frame, double weight) {
   std::vector<const ObservedFrame*> use;
   for (const auto& f : obs.frames)
-    if (f.frame >= 1 && f.frame <= last_frame && f.frame % std::max(every, 1) == 0) use.push_back(&f);
+    if (f.frame > first_frame && f.frame <= last_frame && f.frame % std::max(every, 1) == 0)
+      use.push_back(&f);
   if (use.empty())
-    fail(obs.source, "no observed frame between 1 and " + std::to_string(last_frame) + " to fit against");
+    fail(obs.source, "no observed frame between " + std::to_string(first_frame + 1) + " and " +
+                         std::to_string(last_frame) + " to fit against");
   std::vector<std::unique_ptr<Loss<T, D>>> r;
-  const double w = 1.0 / double(use.size());
+  const double w = weight > 0 ? weight : 1.0 / double(use.size());
   for (const ObservedFrame* f : use) {
-    const int64_t step = int64_t(f->frame) * steps_per_frame;
+    const int64_t step = int64_t(f->frame - first_frame) * steps_per_frame;
     if (f->ordered && !chamfer)
       r.push_back(make_position_loss<T, D>(step, f->particles, f->points, w));
     else
@@ -156,7 +201,7 @@ std::vector<std::unique_ptr<Loss<T, D>>> observation_losses(const Observations& 
 
 #define DUCTILE_INSTANTIATE_OBS(T, D)                                                                       \
   template std::vector<std::unique_ptr<Loss<T, D>>> observation_losses<T, D>(const Observations&, int, int, \
-                                                                             int, bool);
+                                                                             int, bool, int, double);
 DUCTILE_INSTANTIATE_OBS(float, 2)
 DUCTILE_INSTANTIATE_OBS(float, 3)
 DUCTILE_INSTANTIATE_OBS(double, 2)

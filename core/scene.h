@@ -17,6 +17,7 @@ namespace ductile {
 struct OutputSettings {
   int every_n_frames = 1;
   bool ply = true;       // DIR/particles/frame_NNNNN.ply
+  bool state = false;    // the PLY frames also carry F, C and plastic (for teacher forcing)
   bool vdb = false;      // DIR/volumes/frame_NNNNN.vdb with grids density, velocity
   double vdb_voxel = 0;  // [m]; 0 means the grid spacing
 };

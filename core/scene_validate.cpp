@@ -185,10 +185,11 @@ void validate_time(json& root, Context& ctx) {
 void validate_outputs(json& root, Context& ctx) {
   const std::string ptr = "/outputs";
   json& o = get_section(root, "", "outputs", false);
-  check_keys(o, ptr, {"every_n_frames", "ply", "vdb", "vdb_voxel"});
+  check_keys(o, ptr, {"every_n_frames", "ply", "state", "vdb", "vdb_voxel"});
   OutputSettings& s = ctx.doc->outputs;
   s.every_n_frames = get_int(o, ptr, "every_n_frames", 1, std::numeric_limits<int>::max(), 1);
   s.ply = get_bool(o, ptr, "ply", true);
+  s.state = get_bool(o, ptr, "state", false);
   s.vdb = get_bool(o, ptr, "vdb", false);
   s.vdb_voxel = get_number(o, ptr, "vdb_voxel", non_negative(), 0.0);
 }

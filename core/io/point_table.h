@@ -24,8 +24,10 @@ struct PointTable {
 };
 
 // Particle attributes as written per frame: x y z vx vy vz (z, vz = 0 in 2D), material and object indices
-// (stored as floats, exact below 2^24), J = det F.
+// (stored as floats, exact below 2^24), J = det F. With `state` (the scene's `outputs.state`) also the whole
+// particle state that teacher forcing restarts from: F00 F01 .. (F, row-major, D x D), C00 .. (the affine
+// velocity), plastic (the model's scalar plastic state).
 template <class T, int D>
-PointTable particle_table(const State<T, D>& s);
+PointTable particle_table(const State<T, D>& s, bool state = false);
 
 }  // namespace ductile::io

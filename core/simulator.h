@@ -44,6 +44,9 @@ class Simulator {
   void get_state(State<T, D>& s) const;
   // Advances one time step; throws Error naming the step, stage, particle and material on a fault.
   void step();
+  // The current particle arrays on the device, in storage order (slot q holds particle id[q]); a step writes
+  // the other buffer and makes it current (the Python module's zero-copy views, docs/PYTHON.md).
+  const DeviceParticles<T, D>& particles() const { return buf_[cur_]; }
   double time() const { return time_; }
   int64_t steps() const { return step_; }
   Device device() const { return device_; }

@@ -50,7 +50,7 @@ struct Tape<T, D>::Impl {
   // losses: which read each step, and the adjoints of x and v they gave
   std::map<int64_t, std::vector<std::pair<size_t, const Loss<T, D>*>>> loss_at;  // (index in the call, loss)
   std::vector<double> loss_terms;                                                // each loss's total
-  std::map<int64_t, std::pair<std::vector<double>, std::vector<double>>> loss_adj;
+  OutputAdjoints loss_adj, seed_adj;  // the losses', and those given by set_output_adjoints
   std::vector<double> loss_adj_mass;  // d loss / d mass from the losses, the caller's order
 
   Impl(const Model<T, D>& m, Device d, CheckpointPolicy p) : model(m), dev(d), policy(p) {
@@ -247,12 +247,12 @@ void Tape<T, D>::Impl::backward_step(Fields& in, int64_t t, Fields& A1, Fields& 
       model.materials[m]->stress_vjp(dev, pin, {batch[m].data(), batch_count[m]}, adj_tau.data(), A0.F.data(),
                                      A0.C.data(), A0.plastic.data(), adj_params[m].data(), status.data());
   check("stress", {A0.F.data(), A0.C.data(), A0.plastic.data()}, {D * D, D * D, 1});
-  // the losses that read step t
-  auto it = loss_adj.find(t);
-  if (it != loss_adj.end()) {
-    A0.add_xv(it->second.first, it->second.second);
-    check("loss gradient", {A0.x.data(), A0.v.data()}, {D, D});
-  }
+  // the losses that read step t, and the output adjoints given for it
+  for (auto* adj : {&loss_adj, &seed_adj})
+    if (auto it = adj->find(t); it != adj->end()) {
+      A0.add_xv(it->second.first, it->second.second);
+      check("loss gradient", {A0.x.data(), A0.v.data()}, {D, D});
+    }
   // one check of the result per step; a fault reruns the step with a check after every stage
   if (!locate) {
     const T* f[5] = {A0.x.data(), A0.v.data(), A0.C.data(), A0.F.data(), A0.plastic.data()};
@@ -375,7 +375,7 @@ double Tape<T, D>::forward(const State<T, D>& initial, int64_t steps,
   I.adj_force.resize(I.dev, I.has_force ? I.force.size() : 0);
   // losses by step
   I.loss_at.clear();
-  I.loss_adj.clear();
+  I.loss_adj.clear(), I.seed_adj.clear();
   I.loss_adj_mass.assign(size_t(n), 0.0);
   I.loss_terms.assign(losses.size(), 0.0);
   for (size_t k = 0; k < losses.size(); ++k)
@@ -418,6 +418,14 @@ double Tape<T, D>::forward(const State<T, D>& initial, int64_t steps,
 }
 
 template <class T, int D>
+void Tape<T, D>::set_output_adjoints(const OutputAdjoints& adj) {
+  check_output_adjoints<T, D>(adj, impl_->steps, impl_->n);
+  impl_->seed_adj.clear();
+  for (const auto& [t, xv] : adj)
+    impl_->seed_adj[t] = {to_slots(xv.first, impl_->perm), to_slots(xv.second, impl_->perm)};
+}
+
+template <class T, int D>
 Gradients<T, D> Tape<T, D>::backward() {
   Impl& I = *impl_;
   const auto t_start = std::chrono::steady_clock::now();
@@ -434,8 +442,8 @@ Gradients<T, D> Tape<T, D>::backward() {
   I.adj_force.zero();
   // the adjoint of the final state: the losses at the last step
   I.adj1.zero();
-  if (auto it = I.loss_adj.find(I.steps); it != I.loss_adj.end())
-    I.adj1.add_xv(it->second.first, it->second.second);
+  for (auto* adj : {&I.loss_adj, &I.seed_adj})
+    if (auto it = adj->find(I.steps); it != adj->end()) I.adj1.add_xv(it->second.first, it->second.second);
   stats_.recomputed = 0;
   int64_t done = 0;
   for (int64_t seg = int64_t(I.checkpoints.size()) - 1; seg >= 0; --seg) {

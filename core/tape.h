@@ -13,6 +13,7 @@
 #include "core/loss.h"
 #include "core/memory.h"
 #include "core/model.h"
+#include "core/output_adjoint.h"
 #include "core/state.h"
 #include "kernels/diff_backend.h"
 
@@ -53,9 +54,14 @@ class Tape {
   // Runs `steps` steps from s0 keeping checkpoints and evaluates the losses at their steps; returns the total
   // loss. Throws Error naming the step, stage and particle on a fault.
   double forward(const State<T, D>& s0, int64_t steps, const std::vector<const Loss<T, D>*>& losses);
-  // The gradient of the last forward()'s loss. Leaves the forward results (final state, checkpoints)
-  // untouched, so it may run again. Throws Error naming the step, stage and particle (or parameter) when an
-  // adjoint becomes NaN or infinite.
+  // Adjoints of the states at chosen steps of the last forward() from a loss computed outside the tape (in
+  // PyTorch, say): adj[step] = (dL/dx, dL/dv), D values per particle laid out like State::x, the caller's
+  // particle order. backward() adds them to the losses' gradients. Replaced by the next call, cleared by
+  // forward(). Throws Error for a step outside the run, a wrong size or a value not finite in T.
+  void set_output_adjoints(const OutputAdjoints& adj);
+  // The gradient of the last forward()'s loss (plus the output adjoints). Leaves the forward results (final
+  // state, checkpoints) untouched, so it may run again. Throws Error naming the step, stage and particle (or
+  // parameter) when an adjoint becomes NaN or infinite.
   Gradients<T, D> backward();
   // Each loss's value in the last forward(), in the order they were passed (summed over its steps).
   const std::vector<double>& loss_terms() const;

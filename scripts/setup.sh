@@ -26,6 +26,14 @@ if ! "$python" -c "import torch" >/dev/null 2>&1; then
   "$python" -m pip install --quiet torch numpy || "$python" -m pip install --quiet --break-system-packages torch numpy
 fi
 
+# The Python module (docs/PYTHON.md) builds with pybind11 and is tested with pytest: both from PyPI when missing.
+for module in pybind11 pytest; do
+  if ! "$python" -c "import $module" >/dev/null 2>&1; then
+    echo "setup: installing $module from PyPI"
+    "$python" -m pip install --quiet "$module" || "$python" -m pip install --quiet --break-system-packages "$module"
+  fi
+done
+
 # Configure and build (CUDA backend when nvcc exists at /usr/local/cuda or on PATH).
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE="$(command -v "$python")" >/dev/null

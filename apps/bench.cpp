@@ -28,6 +28,7 @@
 #include "apps/commands.h"
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "core/io/atomic_file.h"
 #include "core/simulator.h"
 #include "materials/registry.h"
 
@@ -246,9 +247,7 @@ void run_bench(const BenchOptions& o) {
                         {"warmup_steps", o.warmup},
                         {"runs", nlohmann::json::array()}};
     for (const auto& r : results) j["runs"].push_back(to_json(r));
-    std::ofstream f(o.json);
-    if (!f) fail("--json", "cannot write '" + o.json + "'");
-    f << j.dump(2) << "\n";
+    io::write_file_atomic(o.json, j.dump(2) + "\n");
   }
 }
 

@@ -11,6 +11,7 @@
 
 #include "apps/bench_scene.h"
 #include "core/error.h"
+#include "core/io/atomic_file.h"
 #include "core/simulator.h"
 #include "core/tape.h"
 
@@ -83,9 +84,7 @@ void run_gradient_bench(const GradientBenchOptions& o) {
       "(seconds; b/tf = backward over the tape's forward, b/ff = backward over the fast simulator's "
       "forward; peak MB is the process's high-water mark so far)\n");
   if (!o.json.empty()) {
-    std::ofstream f(o.json);
-    if (!f) fail("--json", "cannot write '" + o.json + "'");
-    f << nlohmann::json{{"gradient_runs", runs}}.dump(2) << "\n";
+    io::write_file_atomic(o.json, nlohmann::json{{"gradient_runs", runs}}.dump(2) + "\n");
   }
 }
 

@@ -22,6 +22,7 @@
 #include "core/io/svg_plot.h"
 #include "core/observations.h"
 #include "core/optimizer.h"
+#include "core/resources.h"
 #include "core/scene.h"
 #ifdef DUCTILE_WITH_TORCH
 #include "materials/neural/neural_material.h"
@@ -51,6 +52,7 @@ struct FitOptions {
   std::string backend = "cpu";
   std::string precision = "double";
   bool resume = false, quiet = false;
+  std::string max_memory;  // empty: the memory available (core/resources.h)
 };
 
 template <class T, int D>
@@ -295,6 +297,7 @@ class FitRun {
 };
 
 int fit(FitOptions o) {
+  set_memory_limit(memory_limit_option(o.max_memory, "--max-memory"));
   if (!fs::is_regular_file(o.scene)) fail(o.scene, "no such scene file");
   SceneDocument doc = load_scene_file(o.scene, o.sets);
   for (const auto& w : doc.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
@@ -357,6 +360,9 @@ void add_fit_command(CLI::App& app) {
       ->check(CLI::IsMember({"double", "float"}));
   cmd->add_option("--set", o->sets, "Override a scene value: path=value; repeatable")
       ->expected(1)
+  cmd->add_option(
+      "--max-memory", o->max_memory,
+      "Refuse runs estimated to need more memory than SIZE (e.g. 8GB; default: what is available)");
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_flag("--resume", o->resume, "Continue the fit saved in --out (fit_state.json)");
   cmd->add_flag("--quiet,-q", o->quiet, "No progress output");

@@ -19,6 +19,7 @@
 #include "core/fit.h"
 #include "core/io/atomic_file.h"
 #include "core/parameters.h"
+#include "core/resources.h"
 #include "core/scene.h"
 #include "core/scene_gradient.h"
 #include "core/tape.h"
@@ -44,6 +45,7 @@ struct GradOptions {
   int threads = 0;
   bool full = false;
   bool quiet = false;
+  std::string max_memory;  // empty: the memory available (core/resources.h)
 };
 
 // Peak resident memory of this process [bytes] (Linux; 0 elsewhere).
@@ -219,6 +221,7 @@ int grad(const GradOptions& o) {
   if (!fs::is_regular_file(o.scene)) fail(o.scene, "no such scene file");
   SceneDocument doc = load_scene_file(o.scene, o.sets);
   for (const auto& w : doc.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  set_memory_limit(memory_limit_option(o.max_memory, "--max-memory"));
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const Device dev = choose_device(o.backend);
   const bool dbl = o.precision == "double";
@@ -273,6 +276,9 @@ void add_grad_command(CLI::App& app) {
   cmd->add_option("--out,-o", o->out, "Write the JSON here (atomically) instead of standard output");
   cmd->add_flag("--full", o->full, "Print every entry of per-particle gradients");
   cmd->add_flag("--quiet,-q", o->quiet, "No progress output");
+  cmd->add_option(
+      "--max-memory", o->max_memory,
+      "Refuse runs estimated to need more memory than SIZE (e.g. 8GB; default: what is available)");
   cmd->callback([o] {
     o->wrt = split_commas(o->wrt);
     const int code = grad(*o);

@@ -14,9 +14,11 @@
 #include "apps/progress.h"
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/checkpoint_file.h"
 #include "core/io/ply.h"
 #include "core/io/summary.h"
 #include "core/io/vdb_volume.h"
+#include "core/resources.h"
 #include "core/scene.h"
 #include "core/simulator.h"
 
@@ -34,12 +36,17 @@ struct SimulateOptions {
   int frames = -1;  // -1: the scene's
   std::vector<std::string> sets;
   bool quiet = false;
+  int checkpoint_every = 10;  // frames between checkpoints (0: only when interrupted)
+  bool resume = false;
+  std::string max_memory;  // empty: the memory available
 };
 
-// Set by SIGINT so that an interrupted run still ends with a summary of the frames it wrote.
+// Set by SIGINT or SIGTERM: the run finishes its frame, writes a checkpoint and exits with 130. A second
+// signal ends the process at once (the handler restores the default).
 volatile std::sig_atomic_t g_interrupted = 0;
-extern "C" void on_interrupt(int) {
-  g_interrupted = 1;
+extern "C" void on_interrupt(int sig) {
+  g_interrupted = sig;
+  std::signal(sig, SIG_DFL);
 }
 
 // "frame_00012.ply"
@@ -59,6 +66,22 @@ int remove_old_frames(const fs::path& dir, const char* ext) {
       fs::remove(e.path());
       ++removed;
     }
+  return removed;
+}
+
+// Removes frame files numbered above `frame` in `dir`; returns how many.
+int remove_frames_after(const fs::path& dir, const char* ext, int frame) {
+  if (!fs::is_directory(dir)) return 0;
+  const std::regex pattern(std::string("frame_([0-9]{5})\\.") + ext);
+  int removed = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::smatch m;
+    const std::string name = e.path().filename().string();
+    if (e.is_regular_file() && std::regex_match(name, m, pattern) && std::stoi(m[1].str()) > frame) {
+      fs::remove(e.path());
+      ++removed;
+    }
+  }
   return removed;
 }
 
@@ -104,31 +127,39 @@ class Run {
       s_.notes.push_back("VDB volumes are written for 3D scenes only; skipped in 2D");
   }
 
-  // Simulates and writes every frame; returns the exit code (0, or 2 when the simulation failed).
+  // Simulates and writes every frame; returns the exit code (0, 2 when the simulation failed, 130 when
+  // interrupted).
   int execute() {
-    prepare_dirs();
-    io::write_file_atomic((out_ / "scene.json").string(), doc_.json.dump(2) + "\n");
+    // a resumed run continues after the checkpoint's frame; a fresh one starts with frame 0
+    const int first = o_.resume ? resume() + 1 : 1;
+    if (!o_.resume) {
+      prepare_dirs();
+      io::write_file_atomic((out_ / "scene.json").string(), doc_.json.dump(2) + "\n");
+    }
     std::signal(SIGINT, on_interrupt);
+    std::signal(SIGTERM, on_interrupt);
     Progress progress(data_.model.frames, data_.model.steps_per_frame, data_.state.n, o_.quiet);
     try {
-      write_frame(0, data_.state);
+      if (!o_.resume) write_frame(0, data_.state);
       State<float, D> st;
-      for (int f = 1; f <= data_.model.frames; ++f) {
+      for (int f = first; f <= data_.model.frames; ++f) {
         for (int k = 0; k < data_.model.steps_per_frame; ++k) {
           sim_->step();
           progress.tick(sim_->time(), sim_->steps());
-          if (g_interrupted)
-            fail("", "interrupted (SIGINT) at step " + std::to_string(sim_->steps()) + ", frame " +
-                         std::to_string(f));
         }
         progress.update(f, sim_->time(), sim_->steps());
+        s_.steps = sim_->steps();
+        s_.wall_seconds = wall0_ + progress.elapsed_seconds();
         if (f % every_ == 0) {
           sim_->get_state(st);
-          st.object = data_.state.object;
-          s_.steps = sim_->steps();
-          s_.wall_seconds = progress.elapsed_seconds();
+          object_indices(st);
           write_frame(f, st);
         }
+        // the frame is whole: a checkpoint now (periodically, or because a signal asked the run to stop)
+        if (g_interrupted ||
+            (o_.checkpoint_every > 0 && (f % o_.checkpoint_every == 0 || f == data_.model.frames)))
+          save_checkpoint(f);
+        if (g_interrupted) return interrupted(progress, f);
       }
     } catch (const std::exception& e) {
       progress.finish();
@@ -147,6 +178,87 @@ class Run {
   }
 
  private:
+  // The object of each particle (after policy 'delete' removed some, through their initial indices).
+  void object_indices(State<float, D>& st) const {
+    const auto& origin = sim_->original_index();
+    if (origin.empty()) {
+      st.object = data_.state.object;
+      return;
+    }
+    st.object.resize(size_t(st.n));
+    for (int p = 0; p < st.n; ++p) {
+      if (origin[p] >= data_.state.n) fail("simulator", "a particle's initial index is out of range");
+      st.object[p] = data_.state.object[origin[p]];
+    }
+  }
+
+  // The checkpoint file of this output directory.
+  fs::path checkpoint_path() const { return out_ / "checkpoint.bin"; }
+
+  // The simulator's full state after frame f, the summary so far and the scene's digest, atomically.
+  void save_checkpoint(int f) {
+    io::CheckpointFile c;
+    c.kind = "simulate";
+    sim_->save(c);
+    c.meta["frame"] = f;
+    c.meta["scene_digest"] = std::to_string(io::fnv1a64(doc_.json.dump()));
+    c.meta["wall_seconds"] = s_.wall_seconds;
+    nlohmann::json frames = nlohmann::json::array();
+    for (const auto& fs : s_.frames)
+      frames.push_back(
+          {fs.frame, fs.time, fs.mass, fs.momentum[0], fs.momentum[1], fs.momentum[2], fs.kinetic_energy});
+    c.meta["frame_stats"] = frames;
+    io::write_checkpoint(checkpoint_path().string(), c);
+  }
+
+  // Restores the checkpoint of out_ (same scene, same overrides) and returns its frame; frames written after
+  // it by the run that stopped are removed (they are written again, identically).
+  int resume() {
+    const std::string file = checkpoint_path().string();
+    if (!fs::is_regular_file(file))
+      fail("--resume", "no checkpoint in " + out_.string() + " (checkpoint.bin); run without --resume");
+    const io::CheckpointFile c = io::read_checkpoint(file, "simulate");
+    const auto& m = c.meta;
+    if (!m.contains("scene_digest") || m["scene_digest"] != std::to_string(io::fnv1a64(doc_.json.dump())))
+      fail(file, "written for a different scene or different --set overrides; resume with the same ones");
+    if (!m.contains("frame") || !m["frame"].is_number_integer() || !m.contains("frame_stats") ||
+        !m["frame_stats"].is_array())
+      fail(file, "checkpoint lacks its frame or frame statistics");
+    const int frame = m["frame"].get<int>();
+    if (frame < 0 || frame >= data_.model.frames)
+      fail("--resume", "the checkpoint is at frame " + std::to_string(frame) + " of " +
+                           std::to_string(data_.model.frames) +
+                           ": nothing left to simulate (a larger --frames extends the run)");
+    sim_->restore(c, file);
+    for (const auto& a : m["frame_stats"]) {
+      if (!a.is_array() || a.size() != 7) fail(file, "malformed frame statistics");
+      io::FrameStats t;
+      t.frame = a[0].get<int>(), t.time = a[1].get<double>(), t.mass = a[2].get<double>();
+      for (int d = 0; d < 3; ++d) t.momentum[d] = a[3 + d].get<double>();
+      t.kinetic_energy = a[6].get<double>();
+      s_.frames.push_back(t);
+    }
+    wall0_ = m.value("wall_seconds", 0.0);
+    const int removed = remove_frames_after(out_ / "particles", "ply", frame) +
+                        remove_frames_after(out_ / "volumes", "vdb", frame);
+    std::fprintf(stderr, "note: resuming after frame %d (step %lld) from %s%s\n", frame,
+                 (long long)sim_->steps(), file.c_str(),
+                 removed ? (", " + std::to_string(removed) + " later frame file(s) removed").c_str() : "");
+    return frame;
+  }
+
+  // A stopped run: the frames so far, a resumable checkpoint, status "interrupted", exit code 130.
+  int interrupted(Progress& progress, int frame) {
+    progress.finish();
+    s_.status = "interrupted";
+    finish_summary(progress);
+    std::fprintf(stderr,
+                 "interrupted by %s after frame %d: wrote a checkpoint; continue with the same command and "
+                 "--resume\n",
+                 g_interrupted == SIGTERM ? "SIGTERM" : "SIGINT", frame);
+    return 130;
+  }
+
   void prepare_dirs() {
     fs::create_directories(out_);
     int removed = 0;
@@ -176,8 +288,13 @@ class Run {
 
   // The final summary; a failure to write it must not hide the simulation's own error.
   void finish_summary(const Progress& progress) {
+    if (const int64_t k = sim_->boundary_events())
+      s_.notes.push_back(
+          std::to_string(k) + " particle(s) " +
+          (data_.model.boundary_policy == BoundaryPolicy::kClamp ? "clamped to" : "deleted at") +
+          " the domain boundary (domain.boundary.policy)");
     s_.steps = sim_->steps();
-    s_.wall_seconds = progress.elapsed_seconds();
+    s_.wall_seconds = wall0_ + progress.elapsed_seconds();
     try {
       io::write_summary((out_ / "summary.json").string(), s_);
     } catch (const std::exception& e) {
@@ -206,6 +323,7 @@ class Run {
   bool write_vdb_ = false;
   double voxel_ = 0;
   int every_ = 1;
+  double wall0_ = 0;  // wall time of the runs before a resume
   io::RunSummary s_;
   std::vector<std::string> legend_;  // PLY comments naming the material and object indices
 };
@@ -220,6 +338,7 @@ int simulate(const SimulateOptions& o) {
     doc = load_scene_file(o.scene, o.sets);
   }
   for (const auto& w : doc.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  set_memory_limit(memory_limit_option(o.max_memory, "--max-memory"));
   const std::string name = scene_name(doc, o.scene);
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const Device dev = choose_device(o.backend);
@@ -258,6 +377,14 @@ void add_simulate_command(CLI::App& app) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_flag("--quiet,-q", o->quiet, "No progress output");
+  cmd->add_option("--checkpoint-every", o->checkpoint_every,
+                  "Frames between checkpoints (OUT/checkpoint.bin, for --resume); 0: only when interrupted")
+      ->check(CLI::Range(0, 100000000));
+  cmd->add_flag("--resume", o->resume,
+                "Continue the run in --out from its checkpoint (same scene and --set); bit-identical on CPU");
+  cmd->add_option(
+      "--max-memory", o->max_memory,
+      "Refuse runs estimated to need more memory than SIZE (e.g. 8GB; default: what is available)");
   cmd->callback([o] {
     const int code = simulate(*o);
     if (code != 0) throw CLI::RuntimeError(code);

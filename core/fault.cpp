@@ -20,7 +20,8 @@ std::string fault_message(const Status& s, int64_t step, double time, int partic
      << ", particle " << particle;
   if (!material.empty()) os << " of material '" << material << "'";
   if (s.bits & kStatusOutOfDomain)
-    os << "; enlarge the domain, add a collider or wall, or reduce the time step";
+    os << "; enlarge the domain, add a collider or wall, reduce the time step, or choose what happens there "
+          "with domain.boundary.policy (clamp or delete)";
   else
     os << "; the time step may be too large for the material's stiffness (try a smaller dt or cfl)";
   return os.str();

@@ -23,6 +23,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/io/atomic_file.h"
 
 namespace ductile {
 
@@ -523,13 +524,15 @@ void write_sdf_vdb(const DenseSdf& sdf, const std::string& path, const std::stri
   if (band) openvdb::tools::signedFloodFill(grid->tree());
   grid->setGridClass(openvdb::GRID_LEVEL_SET);
   grid->setName(grid_name);
+  io::AtomicFile out(path);  // written beside, renamed into place
   try {
-    openvdb::io::File file(path);
+    openvdb::io::File file(out.tmp_path());
     file.write({grid});
     file.close();
   } catch (const openvdb::Exception& e) {
     fail(path, std::string("cannot write VDB: ") + e.what());
   }
+  out.commit();
 }
 
 }  // namespace ductile

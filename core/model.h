@@ -12,11 +12,16 @@
 
 namespace ductile {
 
+// What happens to a particle that leaves the domain (scene key domain.boundary.policy): the run stops with an
+// error, the particle is put back on the domain's face, or it is removed from the simulation.
+enum class BoundaryPolicy { kError, kClamp, kDelete };
+
 template <class T, int D>
 struct Model {
   Vec<T, D> domain_min, domain_max;  // particles must stay inside [m]
   GridSpec<T, D> grid;               // the domain plus padding nodes
   WallData<T, D> walls;
+  BoundaryPolicy boundary_policy = BoundaryPolicy::kError;
   T dt = 0;  // time step [s]
   int steps_per_frame = 1;
   int frames = 1;

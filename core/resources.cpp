@@ -81,6 +81,12 @@ std::string format_bytes(double bytes) {
   return buf;
 }
 
+double memory_limit_option(const std::string& text, const std::string& where) {
+  if (text.empty()) return available_memory_bytes();
+  if (text == "none") return 0;
+  return parse_memory_size(text, where);
+}
+
 void set_memory_limit(double bytes) {
   g_limit = bytes > 0 ? bytes : 0;
 }

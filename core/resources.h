@@ -22,6 +22,10 @@ std::string format_bytes(double bytes);
 void set_memory_limit(double bytes);
 double memory_limit();
 
+// The limit a command's --max-memory option gives: empty: available_memory_bytes() (unlimited when unknown);
+// "none": unlimited; else parse_memory_size().
+double memory_limit_option(const std::string& text, const std::string& where);
+
 // Throws Error "<what> needs N (<detail>), more than the memory limit of L (--max-memory); <advice>" when
 // bytes exceed the limit; nothing when no limit is set.
 void check_memory(const std::string& what, double bytes, const std::string& detail,

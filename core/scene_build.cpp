@@ -68,6 +68,10 @@ SceneData<T, D> build_scene(const SceneDocument& doc) {
   m.steps_per_frame = doc.steps_per_frame;
   m.frames = doc.frames;
   m.gravity = vec_of<T, D>(j.at("gravity"));
+  const std::string policy = b.at("policy").get<std::string>();
+  m.boundary_policy = policy == "clamp"    ? BoundaryPolicy::kClamp
+                      : policy == "delete" ? BoundaryPolicy::kDelete
+                                           : BoundaryPolicy::kError;
   // materials, values in their spec order
   const auto& reg = MaterialRegistry::instance();
   std::vector<std::string> mat_names;

@@ -87,7 +87,8 @@ void validate_domain(json& root, Context& ctx) {
   if (nodes > 2e9) fail_at(child(ptr, "dx"), "the grid would have " + fmt(nodes) + " nodes (at most 2e9)");
   const std::string bptr = child(ptr, "boundary");
   json& b = get_section(d, ptr, "boundary", false);
-  check_keys(b, bptr, {"surface", "friction", "cells"});
+  check_keys(b, bptr, {"surface", "friction", "cells", "policy"});
+  get_choice(b, bptr, "policy", {"error", "clamp", "delete"}, std::string("error"));
   get_choice(b, bptr, "surface", {"sticky", "slip", "separate"}, std::string("slip"));
   get_number(b, bptr, "friction", non_negative(), 0.0);
   get_int(b, bptr, "cells", 1, std::numeric_limits<int>::max(), 3);
@@ -154,7 +155,7 @@ void validate_materials(json& root, Context& ctx) {
 void validate_time(json& root, Context& ctx) {
   const std::string ptr = "/time";
   json& t = get_section(root, "", "time", false);
-  check_keys(t, ptr, {"dt", "cfl", "frame_dt", "frames"});
+  check_keys(t, ptr, {"dt", "cfl", "frame_dt", "frames", "allow_cfl_violation"});
   const double cfl = get_number(t, ptr, "cfl", Range{0, 1, true, false}, 0.4);
   const double frame_dt = get_number(t, ptr, "frame_dt", positive(), 1.0 / 24);
   const int frames = get_int(t, ptr, "frames", 1, std::numeric_limits<int>::max(), 48);
@@ -166,6 +167,16 @@ void validate_time(json& root, Context& ctx) {
   const double speed = ctx.wave_speed + ctx.speed;
   const double cfl_dt = speed > 0 ? cfl * ctx.dx / speed : kInf;
   double target = automatic ? std::min(cfl_dt, frame_dt) : dtv.get<double>();
+  // a step longer than dx / speed lets information skip a cell: the explicit update is unstable, refused
+  // (unless allow_cfl_violation: fault-injection tests run such scenes on purpose)
+  const double limit_dt = speed > 0 ? ctx.dx / speed : kInf;
+  const bool allow = get_bool(t, ptr, "allow_cfl_violation", false);
+  if (!automatic && !allow && target > limit_dt * (1 + 1e-9))
+    fail_at(child(ptr, "dt"), fmt(target) +
+                                  " s violates the CFL condition dt <= dx / (wave speed + initial speed) = " +
+                                  fmt(ctx.dx) + " m / (" + fmt(ctx.wave_speed) + " + " + fmt(ctx.speed) +
+                                  ") m/s = " + fmt(limit_dt) + " s; use \"auto\" (cfl " + fmt(cfl) +
+                                  " times that bound) or a smaller dt (or allow_cfl_violation)");
   if (!automatic && target > cfl_dt * (1 + 1e-9))
     ctx.doc->warnings.push_back(child(ptr, "dt") + ": " + fmt(target) + " s is above the CFL bound " +
                                 fmt(cfl_dt) + " s (cfl " + fmt(cfl) + " * dx " + fmt(ctx.dx) +

@@ -57,6 +57,8 @@ void Simulator<T, D>::set_state(const State<T, D>& s) {
   rebuild_batches_from(s.material);
   time_ = s.time;
   step_ = s.step;
+  origin_.clear();
+  boundary_events_ = 0;
 }
 
 // Per-material particle batches from the material of each slot.
@@ -200,6 +202,8 @@ template <class T, int D>
 void Simulator<T, D>::check_status() {
   Status s = backend_->fetch_status(status_.data());
   if (!s.bits) return;
+  if (s.bits == kStatusOutOfDomain && model_.boundary_policy != BoundaryPolicy::kError)
+    return apply_boundary_policy();
   const uint32_t stage = first_stage(s);
   // kernels name slots: of the step's input buffer up to g2p, of its output in the projection
   int p = s.particle;

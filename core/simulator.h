@@ -11,6 +11,9 @@
 #include "kernels/backend.h"
 
 namespace ductile {
+namespace io {
+struct CheckpointFile;
+}
 
 // Particle arrays on the simulator's device. A backend may store particles in its own order (the CPU backend
 // keeps them sorted by cell): slot q holds the State's particle id[q].
@@ -42,6 +45,14 @@ class Simulator {
   void set_state(const State<T, D>& s);
   // Copies the current state back to the host, particles in the State's order.
   void get_state(State<T, D>& s) const;
+  // The full state, particles in the simulator's own storage order, to and from a checkpoint (core/io/
+  // checkpoint_file.h): a restored simulator continues bit for bit like the one that saved (CPU backend).
+  void save(io::CheckpointFile& c) const;
+  void restore(const io::CheckpointFile& c, const std::string& file);
+  // For boundary policy delete: the initial index of each particle of get_state() (empty while none was
+  // removed). Particles clamped to or removed at the domain boundary so far (policies clamp and delete).
+  const std::vector<int32_t>& original_index() const { return origin_; }
+  int64_t boundary_events() const { return boundary_events_; }
   // Advances one time step; throws Error naming the step, stage, particle and material on a fault.
   void step();
   // The current particle arrays on the device, in storage order (slot q holds particle id[q]); a step writes
@@ -63,6 +74,9 @@ class Simulator {
   void grid_to_particle();
   void project_plastic();
   void check_status();
+  // Policies clamp and delete: moves back or removes the particles outside the domain
+  // (core/simulator_boundary.cpp).
+  void apply_boundary_policy();
   void rebuild_batches(int buffer);
   void rebuild_batches_from(const std::vector<int32_t>& material);
   // Runs one stage, adding its wall time to `slot` when timing is on.
@@ -81,6 +95,8 @@ class Simulator {
   Buffer<ColliderData<T, D>> colliders_;
   Buffer<Status> status_;
   std::vector<int32_t> host_material_;
+  std::vector<int32_t> origin_;  // see original_index()
+  int64_t boundary_events_ = 0;
   double time_ = 0;
   int64_t step_ = 0;
   bool timing_ = false;

@@ -56,6 +56,10 @@ struct Tape<T, D>::Impl {
   Impl(const Model<T, D>& m, Device d, CheckpointPolicy p) : model(m), dev(d), policy(p) {
     backend = d == Device::kCpu ? make_cpu_diff_backend<T, D>() : make_cuda_diff_backend<T, D>();
     const int64_t nodes = m.grid.num_nodes();
+    // clamping or removing particles at the domain boundary has no adjoint here: refused, not ignored
+    if (m.boundary_policy != BoundaryPolicy::kError)
+      fail("/domain/boundary/policy",
+           "gradients need policy 'error': 'clamp' and 'delete' are not differentiable");
     for (Buffer<T>* b : {&gmass, &adj_gmass}) b->resize(d, nodes);
     for (Buffer<T>* b : {&gmv, &gmom, &adj_gv, &adj_gmv}) b->resize(d, nodes * D);
     const int P = GridParamLayout<D>::size(int(m.colliders.size()));

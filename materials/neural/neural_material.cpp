@@ -6,6 +6,7 @@
 #include <cmath>
 #include <optional>
 
+#include "core/io/atomic_file.h"
 #include "core/svd.h"
 #include "materials/elastic_params.h"
 #include "materials/registry.h"
@@ -234,7 +235,9 @@ class NeuralMaterial final : public Material<T, D> {
     if (spec_.plastic)
       for (const auto& np : (*plastic_)->named_parameters())
         ar.write("plastic." + np.key(), np.value().detach());
-    ar.save_to(path);
+    io::AtomicFile out(path);  // written beside, renamed into place
+    ar.save_to(out.tmp_path());
+    out.commit();
   }
 
  private:

@@ -161,8 +161,10 @@ TEST_CASE("simulate of a scene that blows up keeps the frames written and report
   test::TempDir dir;
   test::write_text(dir.file("tiny.json"), kTinyScene);
   // far too stiff for the step: one 2 ms step per frame on E = 1e11 Pa (CFL bound ~2e-7 s)
-  const Result r = run_ductile(
-      dir, "simulate tiny.json --out run --threads 1 --set time.dt=1 --set materials.jelly.E=1e11");
+  const Result r =
+      run_ductile(dir,
+                  "simulate tiny.json --out run --threads 1 --set time.dt=1 --set materials.jelly.E=1e11 "
+                  "--set time.allow_cfl_violation=true");
   INFO("stderr: " << r.err);
   CHECK(r.code == 2);
   CHECK(r.err.find("error: ") != std::string::npos);

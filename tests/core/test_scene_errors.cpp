@@ -92,7 +92,8 @@ TEST_CASE("scene errors: unknown keys and wrong types name the pointer") {
   j["time"] = {{"cfl", 1.5}};
   CHECK(error_of(j) == "/time/cfl: expected a number <= 1, got 1.5");
   j["time"] = {{"step", 1}};
-  CHECK(error_of(j) == "/time/step: unknown key (allowed here: dt, cfl, frame_dt, frames)");
+  CHECK(error_of(j) ==
+        "/time/step: unknown key (allowed here: dt, cfl, frame_dt, frames, allow_cfl_violation)");
   j = scene3();
   j["domain"]["dx"] = 0;
   CHECK(error_of(j) == "/domain/dx: expected a number > 0, got 0");

@@ -14,7 +14,8 @@ from .scene import _bridges_for, _dtype_name
 
 class Trajectory(NamedTuple):
     """x, v: [n, D] at the last step, or [len(record), n, D] at the recorded steps; steps: the steps recorded;
-    stats: the tape's checkpoint interval, recomputed steps, peak memory [bytes] and times [s]."""
+    stats: the tape's checkpoint interval, state and peak memory [bytes] and forward time [s], as they stood
+    after the forward pass."""
     x: torch.Tensor
     v: torch.Tensor
     steps: list

@@ -93,6 +93,22 @@ def test_python_material_needs_its_module():
         ductile.Simulator(scene, modules={"jelly": torch.nn.Identity(), "other": torch.nn.Identity()})
 
 
+def test_errors_in_a_module_reach_the_caller(deformed):
+    doc = json.loads(json.dumps(TINY_2D))
+    doc["materials"][0] = {"name": "jelly", "model": "python", "density": 1000, "wave_speed": 3}
+    scene = ductile.Scene.from_json(doc)
+
+    class Broken(torch.nn.Module):
+        def forward(self, F):
+            raise ZeroDivisionError("inside the module")
+    with pytest.raises(ZeroDivisionError, match="inside the module"):
+        ductile.rollout(scene, 2, modules={"jelly": Broken()})
+    with pytest.raises(ValueError, match=r"expected a stress tensor of shape \(16, 2, 2\), got \(16, 4\)"):
+        ductile.Simulator(scene, modules={"jelly": lambda F: F.reshape(-1, 4)}, dtype=torch.float64).step()
+    with pytest.raises(TypeError, match="module.to"):
+        ductile.rollout(scene, 2, modules={"jelly": torch.nn.Linear(2, 2)}, dtype=torch.float64)
+
+
 def test_bad_inputs_are_named(scene):
     with pytest.raises(ductile.Error, match=r"x0: expected shape \(16, 2\), got \(15, 2\)"):
         ductile.rollout(scene, 2, x0=torch.zeros(15, 2))

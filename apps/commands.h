@@ -18,6 +18,9 @@ void add_grad_command(CLI::App& app);
 // `ductile fit SCENE --observed PATH --out DIR --param NAME[:scale[:min:max]] --optimizer lbfgs|adam
 // --resume`
 void add_fit_command(CLI::App& app);
+// `ductile optimize SCENE --out DIR --iterations N --method adam|random|cmaes --resume`: trains a soft robot's
+// controller through the simulator
+void add_optimize_command(CLI::App& app);
 
 // The device of --backend cpu, cuda or auto (cuda when a GPU is visible); throws for cuda without one.
 Device choose_device(const std::string& backend);

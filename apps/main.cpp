@@ -8,6 +8,9 @@
 #include "apps/commands.h"
 #include "core/error.h"
 #include "materials/registry.h"
+#ifdef DUCTILE_WITH_TORCH
+#include "core/control/torch/network_controller.h"
+#endif
 
 int main(int argc, char** argv) {
   // idle OpenMP threads sleep instead of spinning, unless the user chose: on a shared or loaded machine
@@ -20,6 +23,7 @@ int main(int argc, char** argv) {
   }
 #ifdef DUCTILE_WITH_TORCH
   ductile::register_neural_materials(ductile::MaterialRegistry::instance());
+  ductile::register_network_controller();
 #endif
   CLI::App app{"ductile: differentiable MLS-MPM simulation of deformable matter"};
   app.require_subcommand(0, 1);
@@ -28,6 +32,7 @@ int main(int argc, char** argv) {
   ductile::app::add_simulate_command(app);
   ductile::app::add_grad_command(app);
   ductile::app::add_fit_command(app);
+  ductile::app::add_optimize_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -99,7 +99,8 @@ void validate_scene(json& root, SceneDocument& doc) {
     fail_at("/format", "unsupported scene format " + show(f) + " (this build reads format 1)");
   check_keys(root, "",
              {"format", "name", "description", "dimension", "domain", "time", "gravity", "materials",
-              "objects", "colliders", "outputs", "loss", "gradient"});
+              "objects", "colliders", "outputs", "loss", "gradient", "actuators", "controller", "objective",
+              "optimize"});
   if (root.contains("name")) get_string(root, "", "name");
   if (root.contains("description")) get_string(root, "", "description");
   Context ctx;
@@ -116,6 +117,7 @@ void validate_scene(json& root, SceneDocument& doc) {
   validate_outputs(root, ctx);
   validate_losses(root, ctx);
   validate_gradient(root, ctx);
+  validate_robot(root, ctx);
 }
 
 }  // namespace

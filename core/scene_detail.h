@@ -99,6 +99,8 @@ void validate_outputs(json& root, Context& ctx);
 // "loss" and "gradient" (core/scene_gradient.cpp)
 void validate_losses(json& root, Context& ctx);
 void validate_gradient(json& root, Context& ctx);
+// "actuators", "controller", "objective" and "optimize" (core/control/robot_scene.cpp)
+void validate_robot(json& root, Context& ctx);
 
 // ---- Shapes (normalized JSON -> geometry)
 

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/control/actuation_driver.h"
 #include "core/error.h"
 #include "core/fault.h"
 #include "core/grid_param_adjoints.h"
@@ -47,6 +48,7 @@ struct Tape<T, D>::Impl {
   Buffer<Status> status;
   Buffer<T> force, adj_force;
   bool has_force = false;
+  ActuationDriver<T, D>* actuation = nullptr;
   // losses: which read each step, and the adjoints of x and v they gave
   std::map<int64_t, std::vector<std::pair<size_t, const Loss<T, D>*>>> loss_at;  // (index in the call, loss)
   std::vector<double> loss_terms;                                                // each loss's total
@@ -54,12 +56,12 @@ struct Tape<T, D>::Impl {
   std::vector<double> loss_adj_mass;  // d loss / d mass from the losses, the caller's order
 
   Impl(const Model<T, D>& m, Device d, CheckpointPolicy p) : model(m), dev(d), policy(p) {
-    backend = d == Device::kCpu ? make_cpu_diff_backend<T, D>() : make_cuda_diff_backend<T, D>();
-    const int64_t nodes = m.grid.num_nodes();
     // clamping or removing particles at the domain boundary has no adjoint here: refused, not ignored
     if (m.boundary_policy != BoundaryPolicy::kError)
       fail("/domain/boundary/policy",
            "gradients need policy 'error': 'clamp' and 'delete' are not differentiable");
+    backend = d == Device::kCpu ? make_cpu_diff_backend<T, D>() : make_cuda_diff_backend<T, D>();
+    const int64_t nodes = m.grid.num_nodes();
     for (Buffer<T>* b : {&gmass, &adj_gmass}) b->resize(d, nodes);
     for (Buffer<T>* b : {&gmv, &gmom, &adj_gv, &adj_gmv}) b->resize(d, nodes * D);
     const int P = GridParamLayout<D>::size(int(m.colliders.size()));
@@ -110,6 +112,7 @@ struct Tape<T, D>::Impl {
     for (size_t m = 0; m < model.materials.size(); ++m)
       if (batch_count[m])
         model.materials[m]->stress(dev, pin, {batch[m].data(), batch_count[m]}, tau.data(), status.data());
+    if (actuation) actuation->add_stress(*backend, t, in.F.data(), tau.data());
     P2G<T, D> p2g{pin, tau.data(), GridView<T, D>{model.grid, gmass.data(), gmom.data()}, model.dt,
                   status.data()};
     p2g.force = force_at(t);
@@ -251,6 +254,11 @@ void Tape<T, D>::Impl::backward_step(Fields& in, int64_t t, Fields& A1, Fields& 
       model.materials[m]->stress_vjp(dev, pin, {batch[m].data(), batch_count[m]}, adj_tau.data(), A0.F.data(),
                                      A0.C.data(), A0.plastic.data(), adj_params[m].data(), status.data());
   check("stress", {A0.F.data(), A0.C.data(), A0.plastic.data()}, {D * D, D * D, 1});
+  // actuation: the active stress and the controller's observation of state t
+  if (actuation) {
+    actuation->backward_step(*backend, t, in, adj_tau.data(), A0);
+    check("actuation", {A0.x.data(), A0.v.data(), A0.F.data()}, {D, D, D * D});
+  }
   // the losses that read step t, and the output adjoints given for it
   for (auto* adj : {&loss_adj, &seed_adj})
     if (auto it = adj->find(t); it != adj->end()) {
@@ -325,6 +333,11 @@ void Tape<T, D>::set_force(std::vector<T> force) {
   Impl& I = *impl_;
   I.has_force = !force.empty();
   I.force_host = std::move(force);
+}
+
+template <class T, int D>
+void Tape<T, D>::set_actuation(ActuationDriver<T, D>* driver) {
+  impl_->actuation = driver;
 }
 
 template <class T, int D>
@@ -405,7 +418,9 @@ double Tape<T, D>::forward(const State<T, D>& initial, int64_t steps,
   // run
   I.cur.upload(s0);
   double loss = I.evaluate_losses(I.cur, 0);
+  if (I.actuation) I.actuation->begin(I.dev, I.perm, s0.mass, steps, double(I.model.dt));
   for (int64_t t = 0; t < steps; ++t) {
+    if (I.actuation) I.actuation->observe(t, I.cur);
     if (t % I.K == 0) {
       auto& c = I.checkpoints[size_t(t / I.K)];
       c.resize(I.dev, n);
@@ -416,6 +431,7 @@ double Tape<T, D>::forward(const State<T, D>& initial, int64_t steps,
     loss += I.evaluate_losses(I.cur, t + 1);
     if (progress_ && (steps < 100 || (t + 1) % (steps / 100) == 0)) progress_("forward", t + 1, steps);
   }
+  if (I.actuation) I.actuation->observe(steps, I.cur), loss += I.actuation->finish();
   I.download(I.cur, steps, final_);
   stats_.forward_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   return loss;
@@ -448,6 +464,7 @@ Gradients<T, D> Tape<T, D>::backward() {
   I.adj1.zero();
   for (auto* adj : {&I.loss_adj, &I.seed_adj})
     if (auto it = adj->find(I.steps); it != adj->end()) I.adj1.add_xv(it->second.first, it->second.second);
+  if (I.actuation) I.actuation->backward_final(I.cur, I.adj1);
   stats_.recomputed = 0;
   int64_t done = 0;
   for (int64_t seg = int64_t(I.checkpoints.size()) - 1; seg >= 0; --seg) {
@@ -474,6 +491,8 @@ Gradients<T, D> Tape<T, D>::backward() {
   g.mass.assign(am.begin(), am.end());
   const std::vector<double> loss_mass = to_slots(I.loss_adj_mass, I.perm);
   for (int p = 0; p < n; ++p) g.mass[size_t(p)] += loss_mass[size_t(p)];
+  if (I.actuation)
+    for (int p = 0; p < n; ++p) g.mass[size_t(p)] += I.actuation->adj_mass_slots()[size_t(p)];
   for (int m = 0; m < nm; ++m) {
     std::vector<T> a;
     I.adj_params[m].download(a);

@@ -43,6 +43,9 @@ struct TapeStats {
 };
 
 template <class T, int D>
+class ActuationDriver;
+
+template <class T, int D>
 class Tape {
  public:
   Tape(const Model<T, D>& model, Device device, CheckpointPolicy policy = {});
@@ -51,6 +54,9 @@ class Tape {
   // External force per step and particle ([step][component][particle], State order), applied as dt f of
   // momentum in the step's P2G; empty for none. Set before forward().
   void set_force(std::vector<T> force);
+  // Soft-robot actuation (core/control/actuation_driver.h), or null; set before forward(). The driver adds
+  // its active stress each step, its objective to the loss, and keeps the gradients of its controller.
+  void set_actuation(ActuationDriver<T, D>* driver);
   // Runs `steps` steps from s0 keeping checkpoints and evaluates the losses at their steps; returns the total
   // loss. Throws Error naming the step, stage and particle on a fault.
   double forward(const State<T, D>& s0, int64_t steps, const std::vector<const Loss<T, D>*>& losses);

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "core/device.h"
+#include "kernels/actuation.h"
 #include "kernels/g2p.h"
 #include "kernels/grid_update.h"
 #include "kernels/p2g.h"
@@ -30,6 +31,9 @@ class DiffBackend {
   // Node adjoints, then the parameter adjoints summed over rows into params (P values on the device, +=).
   virtual void grid_update_adjoint(const GridUpdateAdjoint<T, D>& k, int P, T* params) = 0;
   virtual void p2g_adjoint(const P2GAdjoint<T, D>& k) = 0;
+  // Adds the actuators' active stress to tau, and its adjoint (kernels/actuation.h).
+  virtual void actuation(const Actuation<T, D>& k) = 0;
+  virtual void actuation_adjoint(const ActuationAdjoint<T, D>& k) = 0;
   // Raises kStatusNonFinite at `stage` for the lowest particle with a non-finite value among `fields`
   // arrays of width components each (n particles, SoA); for the backward pass's checks.
   virtual void check_finite(const T* const* fields, const int* widths, int count, int n, uint32_t stage,

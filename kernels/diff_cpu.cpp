@@ -91,6 +91,13 @@ class CpuDiffBackend final : public DiffBackend<T, D> {
     cpu_parallel_for(k.fwd.p.n, [&](int64_t i) { k(int(i)); });
   }
 
+  void actuation(const Actuation<T, D>& k) override {
+    cpu_parallel_for(k.n, [&](int64_t i) { k(int(i)); });
+  }
+  void actuation_adjoint(const ActuationAdjoint<T, D>& k) override {
+    cpu_parallel_for(k.fwd.n, [&](int64_t i) { k(int(i)); });
+  }
+
   void check_finite(const T* const* fields, const int* widths, int count, int n, uint32_t stage,
                     Status* status) override {
     cpu_parallel_for(n, [&](int64_t p) {

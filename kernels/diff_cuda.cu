@@ -77,6 +77,10 @@ class CudaDiffBackend final : public DiffBackend<T, D> {
   void p2g_adjoint(const P2GAdjoint<T, D>& k) override {
     cuda_parallel_for(k.fwd.p.n, PerParticle<P2GAdjoint<T, D>>{k});
   }
+  void actuation(const Actuation<T, D>& k) override { cuda_parallel_for(k.n, PerParticle<Actuation<T, D>>{k}); }
+  void actuation_adjoint(const ActuationAdjoint<T, D>& k) override {
+    cuda_parallel_for(k.fwd.n, PerParticle<ActuationAdjoint<T, D>>{k});
+  }
   void check_finite(const T* const* fields, const int* widths, int count, int n, uint32_t stage,
                     Status* status) override {
     if (count > 8) fail("cuda diff backend", "check_finite takes at most 8 arrays");

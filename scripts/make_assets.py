@@ -9,6 +9,10 @@ Shapes (z is up; lengths in metres, each about 1 m across so scenes scale them w
               watertight and free of self-intersections) into a body, head, two ears and a tail, flat bottom
   wedge.obj   a ramp: triangular prism over [-0.5,0.5] x [-0.25,0.25], rising from z=0 at x=-0.5 to 0.3
   bowl.obj    a thick-walled bowl (wall 0.04) revolved about z, rim radius 0.45, depth 0.3, bottom at z=0
+  crawler.obj a caterpillar-like soft robot: a body slab over [-0.5,0.5] x [-0.15,0.15] x [0.1,0.3] on three
+              feet (x in [-0.5,-0.3], [-0.1,0.1], [0.3,0.5], z from 0 to 0.1) spanning its width: the profile
+              in the x-z plane extruded along y
+  crawler_feet.obj  the three feet alone (closed boxes), which the crawler scene uses as an actuator region
   funnel.obj  a thick-walled funnel (wall 0.03) revolved about z: spout radius 0.08 from z=0 to 0.15, cone
               up to radius 0.45 at z=0.5; a genus-one surface
 
@@ -172,6 +176,63 @@ def wedge(lx=1.0, ly=0.5, h=0.3):
     return verts, orient_outward(verts, faces)
 
 
+def ear_clip(poly):
+    """Triangles (index triples) of a simple counter-clockwise polygon, by ear clipping."""
+    idx = list(range(len(poly)))
+    tris = []
+
+    def cross(o, a, b):
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    while len(idx) > 3:
+        for k in range(len(idx)):
+            i, j, l = idx[k - 1], idx[k], idx[(k + 1) % len(idx)]
+            if cross(poly[i], poly[j], poly[l]) <= 0:
+                continue  # reflex corner
+            if any(cross(poly[i], poly[j], poly[m]) >= 0 and cross(poly[j], poly[l], poly[m]) >= 0
+                   and cross(poly[l], poly[i], poly[m]) >= 0 for m in idx if m not in (i, j, l)):
+                continue  # another vertex inside the ear
+            tris.append((i, j, l))
+            idx.pop(k)
+            break
+        else:
+            raise SystemExit("ear_clip: polygon is not simple and counter-clockwise")
+    tris.append(tuple(idx))
+    return tris
+
+
+def extrude(profile, y0, y1):
+    """A prism: the counter-clockwise x-z profile swept from y = y0 to y = y1."""
+    n = len(profile)
+    verts = [(x, y0, z) for x, z in profile] + [(x, y1, z) for x, z in profile]
+    faces = []
+    for a, b, c in ear_clip(profile):
+        faces.append((a, b, c))
+        faces.append((n + a, n + c, n + b))
+    for i in range(n):
+        j = (i + 1) % n
+        faces.append((i, n + i, n + j))
+        faces.append((i, n + j, j))
+    return verts, orient_outward(verts, faces)
+
+
+def crawler():
+    # counter-clockwise in (x, z): along the bottom from the back foot to the front foot, then the top
+    profile = [(-0.5, 0.0), (-0.3, 0.0), (-0.3, 0.1), (-0.1, 0.1), (-0.1, 0.0), (0.1, 0.0), (0.1, 0.1),
+               (0.3, 0.1), (0.3, 0.0), (0.5, 0.0), (0.5, 0.3), (-0.5, 0.3)]
+    return extrude(profile, -0.15, 0.15)
+
+
+def crawler_feet():
+    # the feet as three boxes, slightly taller than the feet so that they also take the body's bottom layer
+    verts, faces = [], []
+    for x0 in (-0.5, -0.1, 0.3):
+        v, f = extrude([(x0, -0.01), (x0 + 0.2, -0.01), (x0 + 0.2, 0.12), (x0, 0.12)], -0.16, 0.16)
+        faces += [(a + len(verts), b + len(verts), c + len(verts)) for a, b, c in f]
+        verts += v
+    return verts, faces
+
+
 def revolve(profile, n=64, closed=False):
     """Surface of revolution about z of an (r, z) polyline. Open profiles must start and end on the axis
     (r = 0, poles); closed profiles must stay off the axis (a genus-one surface)."""
@@ -228,6 +289,8 @@ def main():
         ("wedge.obj", "ramp rising along +x from z 0 to 0.3", wedge()),
         ("bowl.obj", "thick-walled bowl about z, rim radius 0.45, depth 0.3", bowl()),
         ("funnel.obj", "thick-walled funnel about z, spout r 0.08, mouth r 0.45", funnel()),
+        ("crawler.obj", "caterpillar-like robot: body slab on three feet, z up", crawler()),
+        ("crawler_feet.obj", "the crawler's three feet as closed boxes (actuator region)", crawler_feet()),
     ]
     for name, comment, (verts, faces) in shapes:
         write_obj(os.path.join(args.out, name), comment, verts, faces)

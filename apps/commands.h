@@ -18,6 +18,9 @@ void add_grad_command(CLI::App& app);
 // `ductile fit SCENE --observed PATH --out DIR --param NAME[:scale[:min:max]] --optimizer lbfgs|adam
 // --resume`
 void add_fit_command(CLI::App& app);
+// `ductile render RUN_DIR --out DIR --color material|object|speed|stress|J --camera ... --no-video`: PNG
+// frames and an MP4
+void add_render_command(CLI::App& app);
 // `ductile optimize SCENE --out DIR --iterations N --method adam|random|cmaes --resume`: trains a soft robot's
 // controller through the simulator
 void add_optimize_command(CLI::App& app);

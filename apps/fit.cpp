@@ -19,7 +19,7 @@
 #include "apps/commands.h"
 #include "core/error.h"
 #include "core/io/atomic_file.h"
-#include "core/io/svg_plot.h"
+#include "core/io/history_plots.h"
 #include "core/observations.h"
 #include "core/optimizer.h"
 #include "core/resources.h"
@@ -229,8 +229,8 @@ class FitRun {
       loss.y.push_back(h["loss"].get<double>());
     }
     io::write_file_atomic((out / "history.csv").string(), csv.str());
-    io::write_file_atomic((out / "loss.svg").string(),
-                          io::line_plot_svg("ductile fit: " + doc_.path, "iteration", "loss", {loss}, true));
+    // loss.svg, parameters.svg
+    io::write_history_plots(out.string(), csv.str(), "ductile fit: " + doc_.path);
     std::vector<std::string> skipped;
     json fitted = fit_->fitted_scene(doc_.json, opt.u(), skipped);
     save_weights(opt, fitted, skipped);

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   ductile::app::add_simulate_command(app);
   ductile::app::add_grad_command(app);
   ductile::app::add_fit_command(app);
+  ductile::app::add_render_command(app);
   ductile::app::add_optimize_command(app);
   try {
     app.parse(argc, argv);

@@ -12,6 +12,7 @@
 
 #include "apps/commands.h"
 #include "apps/progress.h"
+#include "apps/visual_outputs.h"
 #include "core/error.h"
 #include "core/io/atomic_file.h"
 #include "core/io/checkpoint_file.h"
@@ -36,6 +37,7 @@ struct SimulateOptions {
   int frames = -1;  // -1: the scene's
   std::vector<std::string> sets;
   bool quiet = false;
+  bool preview = false;       // render each frame and make an MP4
   int checkpoint_every = 10;  // frames between checkpoints (0: only when interrupted)
   bool resume = false;
   std::string max_memory;  // empty: the memory available
@@ -107,6 +109,7 @@ class Run {
     // the simulator checks the state against the model before anything is written
     sim_ = std::make_unique<Simulator<float, D>>(data_.model, dev_);
     sim_->set_state(data_.state);
+    visual_ = std::make_unique<VisualOutputs<D>>(doc, data_, out, o.preview);
     write_vdb_ = doc.outputs.vdb && D == 3;
     voxel_ = doc.outputs.vdb_voxel > 0 ? doc.outputs.vdb_voxel : double(data_.model.grid.dx);
     every_ = std::max(1, doc.outputs.every_n_frames);
@@ -164,6 +167,7 @@ class Run {
     } catch (const std::exception& e) {
       progress.finish();
       s_.status = std::string("failed: ") + e.what();
+      visual_->finish(s_.notes);
       finish_summary(progress);
       std::fprintf(stderr, "error: %s\n", e.what());
       std::fprintf(stderr, "kept %zu frame(s) written before the failure in %s\n", s_.frames.size(),
@@ -172,6 +176,7 @@ class Run {
     }
     progress.finish();
     s_.status = "completed";
+    visual_->finish(s_.notes);
     finish_summary(progress);
     report();
     return 0;
@@ -266,6 +271,7 @@ class Run {
     if (write_vdb_) fs::create_directories(out_ / "volumes");
     removed += remove_old_frames(out_ / "particles", "ply");
     removed += remove_old_frames(out_ / "volumes", "vdb");
+    removed += visual_->prepare();
     if (removed)
       std::fprintf(stderr, "note: removed %d frame file(s) of an earlier run in %s\n", removed, out_.c_str());
   }
@@ -282,6 +288,7 @@ class Run {
       if constexpr (D == 3)
         io::write_vdb_volume((out_ / "volumes" / frame_file(frame, "vdb")).string(), st, voxel_, st.time);
     }
+    visual_->write(frame, st);
     s_.frames.push_back(io::frame_stats(frame, st));
     io::write_summary((out_ / "summary.json").string(), s_);
   }
@@ -320,6 +327,7 @@ class Run {
   Device dev_;
   fs::path out_;
   std::unique_ptr<Simulator<float, D>> sim_;
+  std::unique_ptr<VisualOutputs<D>> visual_;  // previews, splats, meshes
   bool write_vdb_ = false;
   double voxel_ = 0;
   int every_ = 1;
@@ -377,6 +385,8 @@ void add_simulate_command(CLI::App& app) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_flag("--quiet,-q", o->quiet, "No progress output");
+  cmd->add_flag("--preview", o->preview,
+                "Render each frame to OUT/render/frame_NNNNN.png and the run to OUT/render/video.mp4");
   cmd->add_option("--checkpoint-every", o->checkpoint_every,
                   "Frames between checkpoints (OUT/checkpoint.bin, for --resume); 0: only when interrupted")
       ->check(CLI::Range(0, 100000000));

@@ -6,6 +6,7 @@ find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(tinyobjloader REQUIRED)
 find_package(OpenMP REQUIRED)
+find_package(ZLIB REQUIRED)  # PNG images (zlib1g-dev)
 
 # OpenVDB: Debian ships only a Find module, and it needs Boost.Iostreams (libboost-iostreams-dev).
 if(EXISTS /usr/lib/x86_64-linux-gnu/cmake/OpenVDB)

@@ -100,7 +100,7 @@ void validate_scene(json& root, SceneDocument& doc) {
   check_keys(root, "",
              {"format", "name", "description", "dimension", "domain", "time", "gravity", "materials",
               "objects", "colliders", "outputs", "loss", "gradient", "actuators", "controller", "objective",
-              "optimize"});
+              "optimize", "camera"});
   if (root.contains("name")) get_string(root, "", "name");
   if (root.contains("description")) get_string(root, "", "description");
   Context ctx;
@@ -115,6 +115,7 @@ void validate_scene(json& root, SceneDocument& doc) {
   g[1] = -9.81;
   get_vec(root, "", "gravity", ctx.dim, Range{}, g);
   validate_outputs(root, ctx);
+  validate_camera(root, ctx);
   validate_losses(root, ctx);
   validate_gradient(root, ctx);
   validate_robot(root, ctx);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/io/gaussian_splats.h"
 #include "core/level_set.h"
 #include "core/model.h"
 #include "core/state.h"
@@ -20,6 +21,10 @@ struct OutputSettings {
   bool state = false;    // the PLY frames also carry F, C and plastic (for teacher forcing)
   bool vdb = false;      // DIR/volumes/frame_NNNNN.vdb with grids density, velocity
   double vdb_voxel = 0;  // [m]; 0 means the grid spacing
+  // DIR/meshes/frame_NNNNN.obj: particle surfaces (3D)
+  bool mesh = false;
+  double mesh_voxel = 0;   // [m]; 0 means half of mesh_radius
+  double mesh_radius = 0;  // [m]; 0 means each object's particle spacing
 };
 
 // A scene document after overrides, defaults and validation; paths inside are absolute.
@@ -59,6 +64,18 @@ std::string resolve_scene_path(const nlohmann::json& doc, const std::string& pat
 // or taken as a string when it is not valid JSON. Missing object keys are created; array items must exist.
 void apply_scene_override(nlohmann::json& doc, const std::string& assignment);
 
+// An object made of 3D Gaussian splats: its Gaussians as read, the placement's linear part A, and the
+// particles first_particle + k (k < rows.size()) that carry Gaussian rows[k] (Gaussians covered by later
+// objects are left out).
+struct SplatObject {
+  int object = 0;
+  std::string file;
+  std::shared_ptr<const io::PointTable> gaussians;
+  io::Mat3d A{};
+  int first_particle = 0;
+  std::vector<int> rows;
+};
+
 // The model (grid, materials, colliders, ...) and the initial particles of a validated scene.
 template <class T, int D>
 struct SceneData {
@@ -66,6 +83,7 @@ struct SceneData {
   State<T, D> state;
   std::vector<std::string> object_names;  // State::object indexes this
   std::vector<std::string> warnings;      // non-fatal remarks found while sampling
+  std::vector<SplatObject> splats;        // objects of shape "gaussians"
 };
 
 template <class T, int D>

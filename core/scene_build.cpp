@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 #include "core/resources.h"
-#include "core/scene_detail.h"
+#include "core/scene_gaussians.h"
 #include "materials/registry.h"
 
 namespace ductile {
@@ -31,7 +31,11 @@ struct Sampled {
   std::shared_ptr<const DenseSdf> sdf;
   std::vector<std::array<double, 3>> points;
   int material = 0;
-  double vol = 0;  // per particle [m^D]
+  double vol = 0;            // per particle [m^D]
+  std::vector<double> vols;  // per point when they differ (Gaussians)
+  std::vector<int> source;   // Gaussians: the file row of each point
+  bool carves = true;        // whether the object removes earlier objects' particles inside it
+  std::shared_ptr<scene_detail::PlacedGaussians> splats;
 };
 
 // Lattice points inside a solid's bounding box (clipped to the lattice): an upper bound of what it samples.
@@ -103,24 +107,37 @@ SceneData<T, D> build_scene(const SceneDocument& doc) {
     Sampled& s = sampled[i];
     const json& shape = o.at("shape");
     const std::string type = shape.at("type").get<std::string>();
-    if (type == "mesh" || type == "vdb")
-      s.sdf = scene_detail::shape_sdf(doc, shape, child(ptr, "shape"), false);
-    s.solid = scene_detail::object_solid(shape, D, s.sdf.get());
-    const json& smp = o.at("sampling");
-    const int ppc = smp.at("ppc").get<int>();
-    Lattice lat = domain_lattice(D, lo, hi, dx, ppc);
-    lat.jitter = smp.at("method").get<std::string>() == "jittered";
-    lat.seed = mix64(uint64_t(smp.at("seed").get<int>())) ^ mix64(0x5eed0000ull + i);
-    // bounded allocation: the lattice points in the shape's bounds (an upper bound of its particles) must fit
-    points_bound += lattice_points_in_bounds(s.solid, lat);
-    check_memory(child(ptr, "sampling"), points_bound * sizeof(s.points[0]),
-                 "sampling up to " + scene_detail::show_number(points_bound) + " lattice points",
-                 kMemoryAdvice);
-    s.points = sample_solid(s.solid, lat);
-    if (s.points.empty())
-      fail(child(ptr, "shape"), "no particles: the shape holds no point of the particle lattice (spacing " +
-                                    scene_detail::show_number(lat.h) + " m)");
-    s.vol = std::pow(dx, D) / ppc;
+    if (type == "gaussians") {
+      // one particle per Gaussian (the file's size bounded the allocation); they carve nothing: a cloud of
+      // centres has no inside
+      s.splats = std::make_shared<scene_detail::PlacedGaussians>(
+          scene_detail::load_placed_gaussians(shape, child(ptr, "shape")));
+      s.points = s.splats->centers;
+      s.vols = scene_detail::gaussian_particle_volumes(s.points, lo, dx);
+      s.source.resize(s.points.size());
+      for (size_t k = 0; k < s.source.size(); ++k) s.source[k] = int(k);
+      s.carves = false;
+    } else {
+      if (type == "mesh" || type == "vdb")
+        s.sdf = scene_detail::shape_sdf(doc, shape, child(ptr, "shape"), false);
+      s.solid = scene_detail::object_solid(shape, D, s.sdf.get());
+      const json& smp = o.at("sampling");
+      const int ppc = smp.at("ppc").get<int>();
+      Lattice lat = domain_lattice(D, lo, hi, dx, ppc);
+      lat.jitter = smp.at("method").get<std::string>() == "jittered";
+      lat.seed = mix64(uint64_t(smp.at("seed").get<int>())) ^ mix64(0x5eed0000ull + i);
+      // bounded allocation: the lattice points in the shape's bounds (an upper bound of its particles) must
+      // fit
+      points_bound += lattice_points_in_bounds(s.solid, lat);
+      check_memory(child(ptr, "sampling"), points_bound * sizeof(s.points[0]),
+                   "sampling up to " + scene_detail::show_number(points_bound) + " lattice points",
+                   kMemoryAdvice);
+      s.points = sample_solid(s.solid, lat);
+      if (s.points.empty())
+        fail(child(ptr, "shape"), "no particles: the shape holds no point of the particle lattice (spacing " +
+                                      scene_detail::show_number(lat.h) + " m)");
+      s.vol = std::pow(dx, D) / ppc;
+    }
     const std::string mat = o.at("material").get<std::string>();
     for (size_t k = 0; k < mat_names.size(); ++k)
       if (mat_names[k] == mat) s.material = int(k);
@@ -128,13 +145,20 @@ SceneData<T, D> build_scene(const SceneDocument& doc) {
   // overlaps: a later object replaces the particles of earlier ones inside it
   for (size_t i = 0; i < sampled.size(); ++i) {
     auto& pts = sampled[i].points;
+    auto& vols = sampled[i].vols;
+    auto& src = sampled[i].source;
     size_t keep = 0;
     for (size_t p = 0; p < pts.size(); ++p) {
       bool covered = false;
       for (size_t k = i + 1; k < sampled.size() && !covered; ++k)
-        covered = sampled[k].solid.inside(pts[p].data());
-      if (!covered) pts[keep++] = pts[p];
+        covered = sampled[k].carves && sampled[k].solid.inside(pts[p].data());
+      if (covered) continue;
+      if (!vols.empty()) vols[keep] = vols[p];
+      if (!src.empty()) src[keep] = src[p];
+      pts[keep++] = pts[p];
     }
+    if (!vols.empty()) vols.resize(keep);
+    if (!src.empty()) src.resize(keep);
     if (keep == 0)
       out.warnings.push_back(child("/objects", i) +
                              ": every particle lies inside later objects; the object is empty");
@@ -171,7 +195,19 @@ SceneData<T, D> build_scene(const SceneDocument& doc) {
       w[2] = wj.get<double>();
     else
       for (int d = 0; d < 3; ++d) w[d] = wj[size_t(d)].get<double>();
-    for (const auto& x : s.points) {
+    if (s.splats) {
+      SplatObject so;
+      so.object = int(i);
+      so.file = o.at("shape").at("file").get<std::string>();
+      so.gaussians = std::make_shared<const io::PointTable>(std::move(s.splats->table));
+      so.A = s.splats->A;
+      so.first_particle = p;
+      so.rows = s.source;
+      out.splats.push_back(std::move(so));
+    }
+    for (size_t k = 0; k < s.points.size(); ++k) {
+      const auto& x = s.points[k];
+      const double vol = s.vols.empty() ? s.vol : s.vols[k];
       const double r[3] = {x[0] - com[0], x[1] - com[1], x[2] - com[2]};
       const double vel[3] = {v[0] + w[1] * r[2] - w[2] * r[1], v[1] + w[2] * r[0] - w[0] * r[2],
                              v[2] + w[0] * r[1] - w[1] * r[0]};
@@ -179,8 +215,8 @@ SceneData<T, D> build_scene(const SceneDocument& doc) {
         st.x[size_t(d) * n + p] = T(x[size_t(d)]);
         st.v[size_t(d) * n + p] = T(vel[d]);
       }
-      st.mass[p] = T(density[size_t(s.material)] * s.vol);
-      st.vol0[p] = T(s.vol);
+      st.mass[p] = T(density[size_t(s.material)] * vol);
+      st.vol0[p] = T(vol);
       st.material[p] = s.material;
       st.object[p] = int32_t(i);
       ++p;

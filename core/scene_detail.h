@@ -96,6 +96,8 @@ void validate_objects(json& root, Context& ctx);
 void validate_colliders(json& root, Context& ctx);
 void validate_time(json& root, Context& ctx);
 void validate_outputs(json& root, Context& ctx);
+// "camera" (core/scene_camera.cpp): optional, left absent when not given
+void validate_camera(json& root, Context& ctx);
 // "loss" and "gradient" (core/scene_gradient.cpp)
 void validate_losses(json& root, Context& ctx);
 void validate_gradient(json& root, Context& ctx);

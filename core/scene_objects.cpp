@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "core/scene_detail.h"
+#include "core/scene_gaussians.h"
 
 namespace ductile::scene_detail {
 
@@ -16,9 +16,9 @@ void validate_shape(json& o, const std::string& optr, Context& ctx) {
   const std::string ptr = child(optr, "shape");
   json& s = get_section(o, optr, "shape", true);
   const std::string type =
-      get_choice(s, ptr, "type", {"box", "sphere", "cylinder", "ellipsoid", "mesh", "vdb"});
+      get_choice(s, ptr, "type", {"box", "sphere", "cylinder", "ellipsoid", "mesh", "vdb", "gaussians"});
   const int D = ctx.dim;
-  if (D == 2 && (type == "cylinder" || type == "mesh" || type == "vdb"))
+  if (D == 2 && (type == "cylinder" || type == "mesh" || type == "vdb" || type == "gaussians"))
     fail_at(child(ptr, "type"),
             "'" + type + "' shapes need a 3D scene (2D objects take box, sphere or ellipsoid)");
   if (type == "box") {
@@ -39,6 +39,8 @@ void validate_shape(json& o, const std::string& optr, Context& ctx) {
     get_number(s, ptr, "radius", positive());
     get_number(s, ptr, "height", positive());
     get_choice(s, ptr, "axis", {"x", "y", "z"}, std::string("y"));
+  } else if (type == "gaussians") {
+    // checked, read and bounded in validate_objects (core/scene_gaussians.cpp)
   } else {
     std::vector<std::string> keys = {"type", "file", "scale", "rotate_deg", "translate", "sdf_dx"};
     if (type == "vdb") keys.push_back("grid");
@@ -89,12 +91,16 @@ void validate_objects(json& root, Context& ctx) {
     // initial velocity: linear plus angular about the centre of mass
     std::vector<double> v = get_vec(o, ptr, "velocity", D, Range{}, std::vector<double>(size_t(D), 0.0));
     std::vector<double> w = get_angular(o, ptr, "angular_velocity", D, 0.0);
-    // the solid must lie inside the domain
-    auto it = ctx.doc->sdfs.find(child(ptr, "shape"));
-    SolidShape solid = object_solid(o["shape"], D, it == ctx.doc->sdfs.end() ? nullptr : it->second.get());
+    // the solid (or the Gaussians' centres) must lie inside the domain
     double lo[3], hi[3];
-    if (!solid.bounds(lo, hi))
-      fail_at(child(ptr, "shape"), "the shape has no inside (no negative distances)");
+    if (o["shape"]["type"] == "gaussians") {
+      validate_gaussians_shape(o["shape"], child(ptr, "shape"), ctx, lo, hi);
+    } else {
+      auto it = ctx.doc->sdfs.find(child(ptr, "shape"));
+      SolidShape solid = object_solid(o["shape"], D, it == ctx.doc->sdfs.end() ? nullptr : it->second.get());
+      if (!solid.bounds(lo, hi))
+        fail_at(child(ptr, "shape"), "the shape has no inside (no negative distances)");
+    }
     const double tol = 1e-9 * ctx.dx;
     for (int d = 0; d < D; ++d)
       if (lo[d] < ctx.lo[d] - tol || hi[d] > ctx.hi[d] + tol)

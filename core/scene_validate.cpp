@@ -196,13 +196,20 @@ void validate_time(json& root, Context& ctx) {
 void validate_outputs(json& root, Context& ctx) {
   const std::string ptr = "/outputs";
   json& o = get_section(root, "", "outputs", false);
-  check_keys(o, ptr, {"every_n_frames", "ply", "state", "vdb", "vdb_voxel"});
+  check_keys(o, ptr,
+             {"every_n_frames", "ply", "state", "vdb", "vdb_voxel", "mesh", "mesh_voxel", "mesh_radius"});
   OutputSettings& s = ctx.doc->outputs;
   s.every_n_frames = get_int(o, ptr, "every_n_frames", 1, std::numeric_limits<int>::max(), 1);
   s.ply = get_bool(o, ptr, "ply", true);
   s.state = get_bool(o, ptr, "state", false);
   s.vdb = get_bool(o, ptr, "vdb", false);
   s.vdb_voxel = get_number(o, ptr, "vdb_voxel", non_negative(), 0.0);
+  s.mesh = get_bool(o, ptr, "mesh", false);
+  s.mesh_voxel = get_number(o, ptr, "mesh_voxel", non_negative(), 0.0);
+  s.mesh_radius = get_number(o, ptr, "mesh_radius", non_negative(), 0.0);
+  if (s.mesh && ctx.dim == 2)
+    ctx.doc->warnings.push_back(
+        "/outputs/mesh: surface meshes are written for 3D scenes only; ignored in 2D");
 }
 
 }  // namespace ductile::scene_detail

@@ -7,7 +7,7 @@ build_dir=${1:-build}
 
 # Debian packages: compilers, CMake, and the libraries of the design card.
 packages=(build-essential cmake ccache pkg-config libeigen3-dev libopenvdb-dev libboost-iostreams-dev
-          libtinyobjloader-dev doctest-dev nlohmann-json3-dev libcli11-dev libtbb-dev ffmpeg python3 python3-pip)
+          libtinyobjloader-dev zlib1g-dev doctest-dev nlohmann-json3-dev libcli11-dev libtbb-dev ffmpeg python3 python3-pip)
 missing=()
 packages+=(clang)  # libFuzzer (clang's) for the bounded fuzzing of the test command (scripts/fuzz.sh)
 for p in "${packages[@]}"; do

@@ -219,14 +219,11 @@ class FitRun {
     if (has_weights()) csv << ",weights_norm";
     csv << "\n";
     csv.precision(17);
-    io::PlotSeries loss{"loss", {}, {}};
     for (const auto& h : history_) {
       csv << h["iteration"].get<int>() << "," << h["evaluations"].get<int>() << "," << h["loss"].get<double>()
           << "," << h["gradient_norm"].get<double>();
       for (double v : h["values"]) csv << "," << v;
       csv << "\n";
-      loss.x.push_back(h["iteration"].get<double>());
-      loss.y.push_back(h["loss"].get<double>());
     }
     io::write_file_atomic((out / "history.csv").string(), csv.str());
     // loss.svg, parameters.svg

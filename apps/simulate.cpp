@@ -3,7 +3,6 @@
 #include <omp.h>
 
 #include <cctype>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <regex>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "apps/commands.h"
+#include "apps/interrupt.h"
 #include "apps/progress.h"
 #include "apps/visual_outputs.h"
 #include "core/error.h"
@@ -42,14 +42,6 @@ struct SimulateOptions {
   bool resume = false;
   std::string max_memory;  // empty: the memory available
 };
-
-// Set by SIGINT or SIGTERM: the run finishes its frame, writes a checkpoint and exits with 130. A second
-// signal ends the process at once (the handler restores the default).
-volatile std::sig_atomic_t g_interrupted = 0;
-extern "C" void on_interrupt(int sig) {
-  g_interrupted = sig;
-  std::signal(sig, SIG_DFL);
-}
 
 // "frame_00012.ply"
 std::string frame_file(int frame, const char* ext) {
@@ -139,8 +131,7 @@ class Run {
       prepare_dirs();
       io::write_file_atomic((out_ / "scene.json").string(), doc_.json.dump(2) + "\n");
     }
-    std::signal(SIGINT, on_interrupt);
-    std::signal(SIGTERM, on_interrupt);
+    install_interrupt_handlers();  // SIGINT, SIGTERM: finish the frame, checkpoint, exit 130
     Progress progress(data_.model.frames, data_.model.steps_per_frame, data_.state.n, o_.quiet);
     try {
       if (!o_.resume) write_frame(0, data_.state);
@@ -159,10 +150,10 @@ class Run {
           write_frame(f, st);
         }
         // the frame is whole: a checkpoint now (periodically, or because a signal asked the run to stop)
-        if (g_interrupted ||
+        if (interrupt_signal() ||
             (o_.checkpoint_every > 0 && (f % o_.checkpoint_every == 0 || f == data_.model.frames)))
           save_checkpoint(f);
-        if (g_interrupted) return interrupted(progress, f);
+        if (interrupt_signal()) return interrupted(progress, f);
       }
     } catch (const std::exception& e) {
       progress.finish();
@@ -244,11 +235,19 @@ class Run {
       s_.frames.push_back(t);
     }
     wall0_ = m.value("wall_seconds", 0.0);
-    const int removed = remove_frames_after(out_ / "particles", "ply", frame) +
-                        remove_frames_after(out_ / "volumes", "vdb", frame);
+    int removed = remove_frames_after(out_ / "particles", "ply", frame) +
+                  remove_frames_after(out_ / "volumes", "vdb", frame);
+    // temporaries a killed run left behind (core/io/atomic_file.h names them path.tmp-<pid>)
+    std::vector<fs::path> stale;
+    for (const auto& e : fs::recursive_directory_iterator(out_))
+      if (e.is_regular_file() && e.path().filename().string().find(".tmp-") != std::string::npos)
+        stale.push_back(e.path());
+    for (const auto& p : stale) removed += int(fs::remove(p));
     std::fprintf(stderr, "note: resuming after frame %d (step %lld) from %s%s\n", frame,
                  (long long)sim_->steps(), file.c_str(),
-                 removed ? (", " + std::to_string(removed) + " later frame file(s) removed").c_str() : "");
+                 removed
+                     ? (", " + std::to_string(removed) + " later frame or temporary file(s) removed").c_str()
+                     : "");
     return frame;
   }
 
@@ -260,8 +259,8 @@ class Run {
     std::fprintf(stderr,
                  "interrupted by %s after frame %d: wrote a checkpoint; continue with the same command and "
                  "--resume\n",
-                 g_interrupted == SIGTERM ? "SIGTERM" : "SIGINT", frame);
-    return 130;
+                 interrupt_signal_name(), frame);
+    return kInterruptedExitCode;
   }
 
   void prepare_dirs() {

@@ -206,7 +206,7 @@ void Simulator<T, D>::check_status() {
     return apply_boundary_policy();
   const uint32_t stage = first_stage(s);
   // kernels name slots: of the step's input buffer up to g2p, of its output in the projection
-  int p = s.particle;
+  int p = s.stage_particle[stage < 5 ? stage : 0];
   const auto& slots = buf_[stage == kStageProject ? cur_ : cur_ ^ 1].id;
   if (p >= 0 && p < int(slots.size())) {
     std::vector<int32_t> id;

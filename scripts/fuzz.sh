@@ -16,7 +16,7 @@ fi
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$cxx" -DDUCTILE_FUZZ=ON \
   -DDUCTILE_SANITIZE=address,undefined -DDUCTILE_WITH_CUDA=OFF -DDUCTILE_WITH_TORCH=OFF \
-  -DDUCTILE_BUILD_TESTS=OFF >/dev/null
+  -DDUCTILE_BUILD_TESTS=OFF -DDUCTILE_BUILD_PYTHON=OFF >/dev/null
 cmake --build "$build" -j"$jobs"
 
 # seeds: handmade ones, and the bundled files each reader is meant for
@@ -28,6 +28,7 @@ seed_dir() {
     scene) cp scenes/*.json "$dir"/ ;;
     obj) cp assets/meshes/*.obj "$dir"/ ;;
     vdb) cp assets/levelsets/*.vdb "$dir"/ ;;
+    gaussians) cp assets/splats/*.ply "$dir"/ 2>/dev/null || true ;;
   esac
   echo "$dir"
 }

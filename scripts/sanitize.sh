@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 build=${1:-build-asan}
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
-  -DDUCTILE_SANITIZE=address,undefined -DDUCTILE_WITH_CUDA=OFF -DDUCTILE_WITH_TORCH=OFF >/dev/null
-cmake --build "$build" -j"$jobs"
+  -DDUCTILE_SANITIZE=address,undefined -DDUCTILE_WITH_CUDA=OFF -DDUCTILE_WITH_TORCH=OFF -DDUCTILE_BUILD_PYTHON=OFF >/dev/null
+cmake --build "$build" -j"$jobs" --target ductile ductile_tests
 cd "$build"
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 # halt on the first report of either sanitizer, with a stack; leaks are reported too

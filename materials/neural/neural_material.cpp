@@ -287,29 +287,45 @@ class NeuralMaterial final : public Material<T, D> {
     params.back().zero_();
   }
 
+  // Reads weights saved by save(). The archive itself is LibTorch's (not hardened against hostile files:
+  // docs/RELIABILITY.md); what it holds is checked before use: the architecture within bounds (no absurd
+  // allocation), every tensor of exactly its parameter's shape and finite (copy_ would broadcast).
   void load(const std::string& path) {
     torch::serialize::InputArchive ar;
     ar.load_from(path);
     torch::Tensor meta;
     ar.read("meta", meta);
+    if (meta.numel() != 5 || !meta.is_floating_point())
+      throw std::runtime_error(path + ": 'meta' must hold 5 numbers (dimension, width, depth, plastic, scale)");
+    meta = meta.to(torch::kFloat64).contiguous();
     const double* m = meta.data_ptr<double>();
-    if (int(m[0]) != D)
-      throw std::runtime_error(path + ": weights of a " + std::to_string(int(m[0])) + "D material in a " +
+    if (m[0] != D)
+      throw std::runtime_error(path + ": weights of a " + std::to_string(m[0]) + "D material in a " +
                                std::to_string(D) + "D scene");
+    if (!(m[1] >= 1 && m[1] <= 4096 && m[1] == std::floor(m[1]) && m[2] >= 1 && m[2] <= 64 &&
+          m[2] == std::floor(m[2]) && (m[3] == 0 || m[3] == 1) && std::isfinite(m[4])))
+      throw std::runtime_error(path + ": bad architecture in 'meta' (width 1..4096, depth 1..64, plastic 0/1)");
     spec_.width = int(m[1]), spec_.depth = int(m[2]), spec_.plastic = m[3] != 0, spec_.plastic_scale = m[4];
     build();
     torch::NoGradGuard ng;
-    for (auto& np : elastic_->named_parameters()) {
+    auto read = [&](const std::string& name, torch::Tensor& dst) {
       torch::Tensor t;
-      ar.read("elastic." + np.key(), t);
-      np.value().copy_(t);
-    }
+      ar.read(name, t);
+      if (t.sizes() != dst.sizes())
+        throw std::runtime_error(path + ": tensor '" + name + "' has shape " + shape(t) + ", expected " +
+                                 shape(dst));
+      if (!t.is_floating_point() || !torch::isfinite(t).all().item<bool>())
+        throw std::runtime_error(path + ": tensor '" + name + "' is not finite floating point");
+      dst.copy_(t);
+    };
+    for (auto& np : elastic_->named_parameters()) read("elastic." + np.key(), np.value());
     if (spec_.plastic)
-      for (auto& np : (*plastic_)->named_parameters()) {
-        torch::Tensor t;
-        ar.read("plastic." + np.key(), t);
-        np.value().copy_(t);
-      }
+      for (auto& np : (*plastic_)->named_parameters()) read("plastic." + np.key(), np.value());
+  }
+  static std::string shape(const torch::Tensor& t) {
+    std::string s = "[";
+    for (int64_t k = 0; k < t.dim(); ++k) s += (k ? ", " : "") + std::to_string(t.size(k));
+    return s + "]";
   }
 
   torch::Tensor elastic(const torch::Tensor& f) const {

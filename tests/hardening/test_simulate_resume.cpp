@@ -20,7 +20,7 @@ using ductile::test::run_ductile;
 
 namespace {
 
-// A 2D jelly block of 3,600 particles falling on the floor, 40 frames of 25 steps: long enough to be stopped
+// A 2D jelly block of 1,440 particles falling on the floor, 40 frames of 25 steps: long enough to be stopped
 // mid-way (about a second), with checkpoints every 3 frames.
 const char* kScene = R"json({
   "format": 1, "name": "resume", "dimension": 2,

@@ -13,8 +13,8 @@ materials at NCLaw's values):
      elastic model on unseen cases, each over twice the training horizon: the cube at another velocity and
      spin, a sphere, and a mesh (assets/meshes/bunny.obj), and print the RMS position error against the truth
      per frame.
-Writes OUT/<material>/... (scenes, runs, logs), OUT/results.json, OUT/results.md and plots OUT/<material>.svg
-(matplotlib, when installed).
+Writes OUT/<material>/... (scenes, runs, logs, train.json, results.json), OUT/results_<materials>.md and plots
+OUT/<material>.svg and .png (matplotlib, when installed). Results: docs/FITTING.md.
 
   scripts/neural_generalization.py BUILD_DIR OUT_DIR [--materials jelly,sand] [--iterations 300]
                                    [--minutes 15] [--stage all|train|eval]

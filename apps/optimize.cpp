@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "apps/commands.h"
+#include "apps/interrupt.h"
 #include "core/control/controller_file.h"
 #include "core/control/robot_training.h"
 #include "core/control/search.h"
@@ -79,6 +80,7 @@ class OptimizeRun {
   int execute() {
     fs::create_directories(o_.out);
     start_ = std::chrono::steady_clock::now();
+    install_interrupt_handlers();
     std::vector<double> u = o_.method == "adam" ? train_adam() : train_search();
     wall_ += elapsed();
     // the trained controller's rollout (the first goal) and the summary
@@ -93,6 +95,15 @@ class OptimizeRun {
       summary["first"] = history_.front();
       summary["last"] = history_.back();
     }
+    // Ctrl-C or SIGTERM: the state of the last finished iteration is saved; --resume continues from it
+    if (interrupt_signal()) {
+      summary["status"] = std::string("interrupted by ") + interrupt_signal_name();
+      io::write_file_atomic((fs::path(o_.out) / "summary.json").string(), summary.dump(2) + "\n");
+      std::fprintf(stderr, "interrupted by %s after iteration %d; continue with --resume\n",
+                   interrupt_signal_name(), history_.empty() ? -1 : history_.back()["iteration"].get<int>());
+      return kInterruptedExitCode;
+    }
+    summary["status"] = "completed";
     if (o_.rollout) {
       const EpisodeResult r = write_rollout(u);
       summary["rollout"] = {
@@ -161,6 +172,7 @@ class OptimizeRun {
       }
       record(opt.iteration(), opt.value(), norm(opt.gradient()), episodes, opt.u());
       save_state(opt.save(), opt.u());
+      if (interrupt_signal()) break;
     }
     return opt.u();
   }
@@ -181,6 +193,7 @@ class OptimizeRun {
       }
       s->tell(losses);
       save_state(s->save(), s->best());
+      if (interrupt_signal()) break;
     }
     return s->best();
   }

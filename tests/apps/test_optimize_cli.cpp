@@ -3,10 +3,13 @@
 // refused naming what is wrong.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <csignal>
 #include <fstream>
 #include <string>
 
 #include "apps/run_cli.h"
+#include "hardening/process.h"
 #include "io/temp_dir.h"
 #include "robots/robot_scenes.h"
 
@@ -75,6 +78,33 @@ TEST_CASE("optimize --resume continues an interrupted run to the same iterates")
   REQUIRE(r.code == 0);
   CHECK(read(dir.file("part/history.csv")) == read(dir.file("full/history.csv")));
   CHECK(read(dir.file("part/controller.json")) == read(dir.file("full/controller.json")));
+}
+
+TEST_CASE(
+    "optimize: killed (SIGKILL) or interrupted (SIGINT) mid-run, --resume ends where an uninterrupted run "
+    "does") {
+  test::TempDir dir;
+  test::write_text(dir.file("robot.json"), tiny_robot());
+  REQUIRE(run_ductile(dir, "optimize robot.json --out full --iterations 5 --no-rollout -q").code == 0);
+  // a history with at least two rows exists once two iterations have been saved
+  auto rows = [&](const std::string& d) {
+    const std::string t = test::read_text(dir.file(d + "/history.csv"));
+    return std::count(t.begin(), t.end(), '\n');
+  };
+  for (int sig : {SIGKILL, SIGINT}) {
+    const std::string out = sig == SIGKILL ? "killed" : "interrupted";
+    const pid_t pid = test::spawn_ductile(
+        dir, {"optimize", "robot.json", "--out", out, "--iterations", "5", "--no-rollout", "-q"});
+    REQUIRE(test::wait_until(
+        [&] { return std::filesystem::exists(dir.file(out + "/history.csv")) && rows(out) >= 3; }, pid));
+    const int status = test::stop(pid, sig);
+    if (sig == SIGINT && WIFEXITED(status)) CHECK(WEXITSTATUS(status) == 130);
+    const Result r =
+        run_ductile(dir, "optimize robot.json --out " + out + " --iterations 5 --no-rollout --resume -q");
+    INFO("stderr: " << r.err);
+    REQUIRE(r.code == 0);
+    CHECK(read(dir.file(out + "/history.csv")) == read(dir.file("full/history.csv")));
+  }
 }
 
 TEST_CASE("optimize: random search and CMA-ES baselines run and keep their best rollout") {

@@ -292,6 +292,8 @@ class OptimizeRun {
   EpisodeResult write_rollout(const std::vector<double>& u) {
     const fs::path dir = fs::path(o_.out) / "rollout" / "particles";
     fs::create_directories(dir);
+    // the scene beside the frames, so that `ductile render DIR/rollout` finds the domain and colliders
+    io::write_file_atomic((fs::path(o_.out) / "rollout" / "scene.json").string(), doc_.json.dump(2) + "\n");
     const int64_t every = data_.model.steps_per_frame;
     return trainer_->rollout(u, 0, every, [&](int64_t t, const State<T, D>& s) {
       char name[32];

@@ -54,8 +54,9 @@ TEST_CASE("optimize: a tiny 2D robot travels farther after a few Adam iterations
   MESSAGE("distance " << first << " m -> " << last << " m");
   CHECK(last > first);
   CHECK(j["last"]["loss"].get<double>() < j["first"]["loss"].get<double>());
-  for (const char* f : {"history.csv", "loss.svg", "controller.json", "optimize_state.json", "summary.json",
-                        "rollout/particles/frame_00000.ply", "rollout/particles/frame_00012.ply"})
+  for (const char* f :
+       {"history.csv", "loss.svg", "controller.json", "optimize_state.json", "summary.json",
+        "rollout/particles/frame_00000.ply", "rollout/particles/frame_00012.ply", "rollout/scene.json"})
     CHECK_MESSAGE(std::filesystem::exists(dir.file(std::string("run/") + f)), f);
   // the rollout is the trained controller's episode: its metric is the last iterate's (Adam reports the
   // metric at the iterate it ends on)

@@ -108,6 +108,14 @@ class OptimizeRun {
       const EpisodeResult r = write_rollout(u);
       summary["rollout"] = {
           {"loss", r.loss}, {"metric", r.metric}, {"frames", (fs::path(o_.out) / "rollout")}};
+      // the trained controller on every goal: the mean loss that was optimized, and each goal's metric
+      if (robot_.optimize.goals.size() > 1) {
+        std::vector<int> all(robot_.optimize.goals.size());
+        for (size_t g = 0; g < all.size(); ++g) all[g] = int(g);
+        std::vector<EpisodeResult> eps;
+        summary["rollout"]["mean_loss"] = trainer_->evaluate(u, all, nullptr, &eps);
+        for (const auto& e : eps) summary["rollout"]["metric_per_goal"].push_back(e.metric);
+      }
     }
     io::write_file_atomic((fs::path(o_.out) / "summary.json").string(), summary.dump(2) + "\n");
     std::printf("%s\n", summary.dump(2).c_str());

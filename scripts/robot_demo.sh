@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 out=${2:-out/robots}
 mkdir -p "$out"
-echo "| robot | metric | start | Adam (iterations) | Adam wall [s] | CMA-ES, same simulated steps | CMA-ES wall [s] |"
-echo "|---|---|---|---|---|---|---|"
+echo "| robot | metric | start | Adam (iterations) | Adam wall [s] | CMA-ES, same simulated steps | CMA-ES wall [s] | loss: start / Adam / CMA-ES |"
+echo "|---|---|---|---|---|---|---|---|"
 for robot in walker_2d quadruped_2d quadruped_3d crawler_3d; do
   scene=scenes/robot_$robot.json
   "$build/ductile" optimize "$scene" --out "$out/${robot}_adam" -q >"$out/${robot}_adam.json"
@@ -18,7 +18,13 @@ for robot in walker_2d quadruped_2d quadruped_3d crawler_3d; do
   python3 - "$robot" "$out/${robot}_adam.json" "$out/${robot}_cmaes.json" <<'PY'
 import json, sys
 robot, a, c = sys.argv[1], json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
-print(f"| {robot} | {a['metric_name']} | {a['first']['metric']:.4f} | {a['rollout']['metric']:.4f} ({a['iterations']}) "
-      f"| {a['wall_seconds']:.0f} | {c['rollout']['metric']:.4f} | {c['wall_seconds']:.0f} |")
+def metric(s):
+    r = s['rollout']
+    return "/".join(f"{m:.4f}" for m in r.get('metric_per_goal', [r['metric']]))
+def loss(s):
+    return s['rollout'].get('mean_loss', s['rollout']['loss'])
+print(f"| {robot} | {a['metric_name']} | {a['first']['metric']:.4f} | {metric(a)} ({a['iterations']}) "
+      f"| {a['wall_seconds']:.0f} | {metric(c)} | {c['wall_seconds']:.0f} "
+      f"| {a['first']['loss']:.4g} / {loss(a):.4g} / {loss(c):.4g} |")
 PY
 done

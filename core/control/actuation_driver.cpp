@@ -116,7 +116,7 @@ double ActuationDriver<T, D>::finish() {
 }
 
 template <class T, int D>
-void ActuationDriver<T, D>::add_com_adjoint(int64_t, const TapeFields<T, D>& state,
+void ActuationDriver<T, D>::add_com_adjoint(int64_t t, const TapeFields<T, D>& state,
                                             const std::array<double, 3>& ac, const std::array<double, 3>& av,
                                             TapeFields<T, D>& adj) {
   bool any = false;
@@ -126,12 +126,8 @@ void ActuationDriver<T, D>::add_com_adjoint(int64_t, const TapeFields<T, D>& sta
   std::vector<T> x, v;
   state.x.download(x);
   state.v.download(v);
-  std::array<double, 3> c{0, 0, 0}, u{0, 0, 0};
-  for (int q : body_slots_)
-    for (int d = 0; d < D; ++d) {
-      c[d] += double(mass_[q]) * double(x[size_t(d) * n_ + q]) / body_mass_;
-      u[d] += double(mass_[q]) * double(v[size_t(d) * n_ + q]) / body_mass_;
-    }
+  const std::array<double, 3>& c = trace_.com[size_t(t)];
+  const std::array<double, 3>& u = trace_.velocity[size_t(t)];
   std::vector<double> ax(static_cast<size_t>(D) * n_, 0.0), avv(static_cast<size_t>(D) * n_, 0.0);
   for (int q : body_slots_) {
     const double w = double(mass_[q]) / body_mass_;

@@ -53,25 +53,24 @@ struct Episode2D {
 
 const char* kSinusoid = R"({"type": "sinusoid", "frequency": 4, "waves": 3, "init": 0.8, "seed": 2})";
 
-// The walker lifted so that it does not reach the floor in `steps`, or standing on it.
+// The walker lifted by 0.2 m, so that it does not reach the floor in the tests' steps, or lowered by 0.03 m
+// to stand on it.
 std::string walker(const std::string& controller, const std::string& objective, bool on_floor,
                    const std::string& extra = "") {
   std::string s = test::tiny_walker_2d(controller, objective, extra);
-  if (!on_floor) {
-    // move every object up by 0.2 m
-    const std::pair<const char*, const char*> moves[] = {{"[0.3, 0.16]", "[0.3, 0.36]"},
-                                                         {"[0.23, 0.1]", "[0.23, 0.3]"},
-                                                         {"[0.37, 0.1]", "[0.37, 0.3]"},
-                                                         {"[0.2, 0.13]", "[0.2, 0.33]"},
-                                                         {"[0.4, 0.2]", "[0.4, 0.4]"}};
-    for (const auto& [a, b] : moves) s.replace(s.find(a), std::string(a).size(), b);
-  } else {
-    const std::pair<const char*, const char*> moves[] = {{"[0.3, 0.16]", "[0.3, 0.13]"},
-                                                         {"[0.23, 0.1]", "[0.23, 0.07]"},
-                                                         {"[0.37, 0.1]", "[0.37, 0.07]"},
-                                                         {"[0.2, 0.13]", "[0.2, 0.10]"},
-                                                         {"[0.4, 0.2]", "[0.4, 0.17]"}};
-    for (const auto& [a, b] : moves) s.replace(s.find(a), std::string(a).size(), b);
+  const char* lifted[][2] = {{"[0.3, 0.16]", "[0.3, 0.36]"},
+                             {"[0.23, 0.1]", "[0.23, 0.3]"},
+                             {"[0.37, 0.1]", "[0.37, 0.3]"},
+                             {"[0.2, 0.13]", "[0.2, 0.33]"},
+                             {"[0.4, 0.2]", "[0.4, 0.4]"}};
+  const char* lowered[][2] = {{"[0.3, 0.16]", "[0.3, 0.13]"},
+                              {"[0.23, 0.1]", "[0.23, 0.07]"},
+                              {"[0.37, 0.1]", "[0.37, 0.07]"},
+                              {"[0.2, 0.13]", "[0.2, 0.10]"},
+                              {"[0.4, 0.2]", "[0.4, 0.17]"}};
+  for (int k = 0; k < 5; ++k) {
+    const char* const* m = on_floor ? lowered[k] : lifted[k];
+    s.replace(s.find(m[0]), std::string(m[0]).size(), m[1]);
   }
   return s;
 }

@@ -15,6 +15,7 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 # halt on the first report of either sanitizer, with a stack; leaks are reported too
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
-# a few long validation tests run a reduced size here (each says how in its source: DUCTILE_SANITIZER_BUILD)
+# tests too slow under the sanitizers may run a reduced size when this is set (documented in their source;
+# none does yet: docs/RELIABILITY.md)
 export DUCTILE_SANITIZER_BUILD=1
 ctest --output-on-failure --timeout 1800 -j"$jobs"

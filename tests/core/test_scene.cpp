@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/scene.h"
+#include "io/temp_dir.h"
 #include "materials/registry.h"
 
 using namespace ductile;
@@ -338,6 +339,10 @@ TEST_CASE("scene: every bundled scene in scenes/ loads and builds") {
   std::sort(files.begin(), files.end());
   for (const fs::path& f : files) {
     CAPTURE(f.string());
+#ifndef DUCTILE_WITH_TORCH
+    // builds without LibTorch (the sanitizer build) have no neural material: those scenes are skipped
+    if (test::read_text(f.string()).find("\"neural\"") != std::string::npos) continue;
+#endif
     try {
       SceneDocument doc = load_scene_file(f.string());
       const int n = doc.dim == 2 ? build_scene<float, 2>(doc).state.n : build_scene<float, 3>(doc).state.n;

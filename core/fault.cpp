@@ -1,6 +1,9 @@
 #include "core/fault.h"
 
+#include <cmath>
 #include <sstream>
+
+#include "core/error.h"
 
 namespace ductile {
 
@@ -25,6 +28,18 @@ std::string fault_message(const Status& s, int64_t step, double time, int partic
   else
     os << "; the time step may be too large for the material's stiffness (try a smaller dt or cfl)";
   return os.str();
+}
+
+void check_parameter_adjoints(const std::vector<double>& adj, const std::vector<std::string>& names,
+                              const std::string& material, int64_t step) {
+  for (size_t k = 0; k < adj.size(); ++k)
+    if (!std::isfinite(adj[k]))
+      fail("backward pass",
+           "the gradient of " +
+               (k < names.size() ? "parameter '" + names[k] + "'"
+                                 : "learnable parameter " + std::to_string(k - names.size())) +
+               " of material '" + material + "' became " + std::to_string(adj[k]) + " at step " +
+               std::to_string(step));
 }
 
 }  // namespace ductile

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -14,5 +15,10 @@ uint32_t first_stage(const Status& s);
 // `material` may be empty.
 std::string fault_message(const Status& s, int64_t step, double time, int particle,
                           const std::string& material);
+// Throws Error "backward pass: the gradient of parameter 'E' of material 'jelly' became nan at step 12" for
+// the first non-finite entry of a material's parameter adjoints (`names`: its parameters in specs() order;
+// entries beyond them are its learnable parameters).
+void check_parameter_adjoints(const std::vector<double>& adj, const std::vector<std::string>& names,
+                              const std::string& material, int64_t step);
 
 }  // namespace ductile

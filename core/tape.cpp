@@ -280,15 +280,9 @@ void Tape<T, D>::Impl::backward_step(Fields& in, int64_t t, Fields& A1, Fields& 
   for (size_t m = 0; m < model.materials.size(); ++m) {
     std::vector<T> a;
     adj_params[m].download(a);
-    const auto& specs = model.materials[m]->specs();
-    for (size_t k = 0; k < a.size(); ++k)
-      if (!std::isfinite(double(a[k])))
-        fail("backward pass",
-             "the gradient of " +
-                 (k < specs.size() ? "parameter '" + std::string(specs[k].name) + "'"
-                                   : "learnable parameter " + std::to_string(k - specs.size())) +
-                 " of material '" + model.material_names[m] + "' became " + std::to_string(double(a[k])) +
-                 " at step " + std::to_string(t));
+    std::vector<std::string> names;
+    for (const auto& spec : model.materials[m]->specs()) names.push_back(spec.name);
+    check_parameter_adjoints(std::vector<double>(a.begin(), a.end()), names, model.material_names[m], t);
   }
 }
 

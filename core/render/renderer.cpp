@@ -240,7 +240,8 @@ void draw_spheres(const View& v, const Spheres& s, const double l[3], Frame& f) 
     for (size_t i = 0; i < n; ++i) {
       const float r = sr[i];
       if (r < 0 || sy[i] + r < y0 || sy[i] - r > y1) continue;
-      const float rr = std::max(r, 0.5f);  // a sphere smaller than a pixel still covers its pixel
+      // a sphere smaller than a pixel still covers the pixel it is in (half a pixel's diagonal)
+      const float rr = std::max(r, 0.75f);
       const int xa = std::max(0, int(std::floor(sx[i] - rr))), xb = std::min(f.w - 1, int(sx[i] + rr));
       const int ya = std::max(y0, int(std::floor(sy[i] - rr))), yb = std::min(y1 - 1, int(sy[i] + rr));
       const float* c = &s.rgb[3 * i];

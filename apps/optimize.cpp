@@ -26,6 +26,7 @@
 #include "core/io/ply.h"
 #include "core/io/point_table.h"
 #include "core/optimizer.h"
+#include "core/resources.h"
 #include "core/scene.h"
 
 namespace fs = std::filesystem;
@@ -41,6 +42,7 @@ struct OptimizeOptions {
   int iterations = -1;  // -1: the scene's optimize.iterations
   double lr = 0, sigma = 0.1;
   bool resume = false, quiet = false, rollout = true;
+  std::string max_memory;  // empty: the memory available (core/resources.h)
 };
 
 template <class T, int D>
@@ -328,6 +330,7 @@ int optimize(const OptimizeOptions& o) {
   if (!fs::is_regular_file(o.scene)) fail(o.scene, "no such scene file");
   SceneDocument doc = load_scene_file(o.scene, o.sets);
   for (const auto& w : doc.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  set_memory_limit(memory_limit_option(o.max_memory, "--max-memory"));
   if (!scene_has_robot(doc)) fail(o.scene, "has no 'actuators': nothing to optimize (docs/ROBOTS.md)");
   const bool dbl = o.precision == "double";
   if (doc.dim == 2)
@@ -361,6 +364,9 @@ void add_optimize_command(CLI::App& app) {
       ->check(CLI::IsMember({"double", "float"}));
   cmd->add_option("--set", o->sets, "Scene override path=value (repeatable)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option(
+      "--max-memory", o->max_memory,
+      "Refuse episodes estimated to need more memory than SIZE (e.g. 8GB; default: what is available)");
   cmd->add_flag("--resume", o->resume, "Continue from DIR/optimize_state.json");
   cmd->add_flag(
       "--no-rollout", [o](int64_t) { o->rollout = false; }, "Do not write the final rollout's frames");

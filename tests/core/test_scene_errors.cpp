@@ -63,7 +63,7 @@ TEST_CASE("scene errors: format, top-level keys and syntax") {
   CHECK(keys.rfind("/gravty: unknown key (allowed here: format, name, description, dimension, domain, time, "
                    "gravity, materials, objects, colliders, outputs, loss, gradient, ",
                    0) == 0);
-  for (const char* k : {"actuators", "controller", "objective", "optimize"})
+  for (const char* k : {"actuators", "controller", "objective", "optimize", "camera"})
     CHECK(keys.find(std::string(", ") + k) != std::string::npos);
   j = scene3();
   j["dimension"] = 4;
@@ -166,7 +166,7 @@ TEST_CASE("scene errors: objects") {
   j["objects"][0]["shape"] = {{"type", "torus"}};
   CHECK(error_of(j) ==
         "/objects/0/shape/type: expected one of \"box\", \"sphere\", \"cylinder\", \"ellipsoid\", "
-        "\"mesh\", \"vdb\", got \"torus\"");
+        "\"mesh\", \"vdb\", \"gaussians\", got \"torus\"");
   j = scene3();
   j["objects"][0]["sampling"] = {{"ppc", 0}};
   CHECK(error_of(j) == "/objects/0/sampling/ppc: expected an integer in [1, 1000], got 0");

@@ -226,8 +226,8 @@ class FitRun {
       csv << "\n";
     }
     io::write_file_atomic((out / "history.csv").string(), csv.str());
-    // loss.svg, parameters.svg
-    io::write_history_plots(out.string(), csv.str(), "ductile fit: " + doc_.path);
+    io::write_history_plots(out.string(), csv.str(),
+                            "ductile fit: " + doc_.path);  // loss.svg, parameters.svg
     std::vector<std::string> skipped;
     json fitted = fit_->fitted_scene(doc_.json, opt.u(), skipped);
     save_weights(opt, fitted, skipped);
@@ -294,10 +294,10 @@ class FitRun {
 };
 
 int fit(FitOptions o) {
-  set_memory_limit(memory_limit_option(o.max_memory, "--max-memory"));
   if (!fs::is_regular_file(o.scene)) fail(o.scene, "no such scene file");
   SceneDocument doc = load_scene_file(o.scene, o.sets);
   for (const auto& w : doc.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  set_memory_limit(memory_limit_option(o.max_memory, "--max-memory"));
   // parameters: --param, else the scene's gradient.wrt
   if (o.params.empty())
     for (const auto& w : doc.json["gradient"]["wrt"]) o.params.push_back(w.get<std::string>());
@@ -357,12 +357,12 @@ void add_fit_command(CLI::App& app) {
       ->check(CLI::IsMember({"double", "float"}));
   cmd->add_option("--set", o->sets, "Override a scene value: path=value; repeatable")
       ->expected(1)
-  cmd->add_option(
-      "--max-memory", o->max_memory,
-      "Refuse runs estimated to need more memory than SIZE (e.g. 8GB; default: what is available)");
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_flag("--resume", o->resume, "Continue the fit saved in --out (fit_state.json)");
   cmd->add_flag("--quiet,-q", o->quiet, "No progress output");
+  cmd->add_option(
+      "--max-memory", o->max_memory,
+      "Refuse runs estimated to need more memory than SIZE (e.g. 8GB; default: what is available)");
   cmd->callback([o] {
     const int code = fit(*o);
     if (code != 0) throw CLI::RuntimeError(code);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "apps/run_cli.h"
+#include "apps/throw_scene.h"
 #include "io/temp_dir.h"
 
 using namespace ductile;
@@ -13,18 +14,8 @@ using ductile::test::run_ductile;
 
 namespace {
 
-// A 2D jelly block thrown onto a floor; 8 frames of 5 steps. The scene's E is the starting guess.
-const char* kScene = R"json({
-  "format": 1, "name": "throw", "dimension": 2,
-  "domain": {"min": [0, 0], "max": [1, 1], "dx": 0.03125, "boundary": {"surface": "slip", "friction": 0.2}},
-  "time": {"dt": 1e-3, "frame_dt": 0.005, "frames": 8},
-  "materials": [{"name": "jelly", "model": "fixed_corotated", "E": 2e3, "nu": 0.3, "density": 1000}],
-  "objects": [{"name": "block", "material": "jelly", "velocity": [1, -2.5],
-               "shape": {"type": "box", "center": [0.4, 0.3], "size": [0.15, 0.12]}}],
-  "colliders": [{"name": "floor", "type": "plane", "point": [0, 0.21], "normal": [0, 1], "surface": "slip",
-                 "friction": 0.3}],
-  "gradient": {"wrt": ["materials/jelly/E"]}
-})json";
+// The shared 2D jelly throw (tests/apps/throw_scene.h).
+const std::string kScene = test::throw_scene();
 
 }  // namespace
 

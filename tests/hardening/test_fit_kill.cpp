@@ -7,6 +7,7 @@
 #include <string>
 
 #include "apps/run_cli.h"
+#include "apps/throw_scene.h"
 #include "hardening/process.h"
 #include "io/temp_dir.h"
 
@@ -17,18 +18,8 @@ using ductile::test::run_ductile;
 
 namespace {
 
-// The 2D jelly throw of tests/apps/test_fit_cli.cpp: 8 frames of 5 steps; the scene's E is the start.
-const char* kScene = R"json({
-  "format": 1, "name": "throw", "dimension": 2,
-  "domain": {"min": [0, 0], "max": [1, 1], "dx": 0.03125, "boundary": {"surface": "slip", "friction": 0.2}},
-  "time": {"dt": 1e-3, "frame_dt": 0.005, "frames": 8},
-  "materials": [{"name": "jelly", "model": "fixed_corotated", "E": 2e3, "nu": 0.3, "density": 1000}],
-  "objects": [{"name": "block", "material": "jelly", "velocity": [1, -2.5],
-               "shape": {"type": "box", "center": [0.4, 0.3], "size": [0.15, 0.12]}}],
-  "colliders": [{"name": "floor", "type": "plane", "point": [0, 0.21], "normal": [0, 1], "surface": "slip",
-                 "friction": 0.3}],
-  "gradient": {"wrt": ["materials/jelly/E", "materials/jelly/nu"]}
-})json";
+// The shared 2D jelly throw (tests/apps/throw_scene.h), fitting E and nu.
+const std::string kScene = test::throw_scene(R"(["materials/jelly/E", "materials/jelly/nu"])");
 
 // Iterations recorded in a fit's state file so far (0 while there is none or it does not parse).
 size_t iterations_saved(const std::string& file) {

@@ -12,6 +12,24 @@
 
 namespace ductile {
 
+// The trial deformation gradient (I + dt C') F of G2P (kernels/g2p.h, g2p_advect) from the step's input F and
+// its output C' (kept by the tape): the backward pass forms it per particle instead of gathering again.
+template <class T, int D>
+struct TrialF {
+  int n;
+  T dt;
+  const T* C;  // C' of the step's output, D*D SoA components
+  const T* F;  // F of the step's input
+  T* F_out;
+  DUCTILE_HD DUCTILE_INLINE void operator()(int i) const {
+    Vec<T, D> xn;
+    Mat<T, D> Fn;
+    g2p_advect(dt, Vec<T, D>::zero(), Vec<T, D>::zero(), load_mat<T, D>(C, n, i), load_mat<T, D>(F, n, i), xn,
+               Fn);
+    store_mat<T, D>(F_out, n, i, Fn);
+  }
+};
+
 template <class T, int D>
 class DiffBackend {
  public:
@@ -28,6 +46,7 @@ class DiffBackend {
   virtual void g2p(const G2P<T, D>& k) = 0;
   // Clears k.adj_grid_v, then scatters every particle's node-velocity adjoint (same order as p2g).
   virtual void g2p_adjoint(const G2PAdjoint<T, D>& k) = 0;
+  virtual void trial_F(const TrialF<T, D>& k) = 0;
   // Node adjoints, then the parameter adjoints summed over rows into params (P values on the device, +=).
   virtual void grid_update_adjoint(const GridUpdateAdjoint<T, D>& k, int P, T* params) = 0;
   virtual void p2g_adjoint(const P2GAdjoint<T, D>& k) = 0;

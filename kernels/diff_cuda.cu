@@ -66,6 +66,7 @@ class CudaDiffBackend final : public DiffBackend<T, D> {
   }
   void grid_update(const GridUpdate<T, D>& k) override { cuda_parallel_for(k.g.spec.num_nodes(), k); }
   void g2p(const G2P<T, D>& k) override { cuda_parallel_for(k.in.n, PerParticle<G2P<T, D>>{k}); }
+  void trial_F(const TrialF<T, D>& k) override { cuda_parallel_for(k.n, PerParticle<TrialF<T, D>>{k}); }
   void g2p_adjoint(const G2PAdjoint<T, D>& k) override {
     DUCTILE_CUDA_CHECK(cudaMemsetAsync(k.adj_grid_v, 0, sizeof(T) * k.g.spec.num_nodes() * D));
     cuda_parallel_for(k.in.n, Scatter<G2PAdjoint<T, D>>{k});
@@ -77,7 +78,9 @@ class CudaDiffBackend final : public DiffBackend<T, D> {
   void p2g_adjoint(const P2GAdjoint<T, D>& k) override {
     cuda_parallel_for(k.fwd.p.n, PerParticle<P2GAdjoint<T, D>>{k});
   }
-  void actuation(const Actuation<T, D>& k) override { cuda_parallel_for(k.n, PerParticle<Actuation<T, D>>{k}); }
+  void actuation(const Actuation<T, D>& k) override {
+    cuda_parallel_for(k.n, PerParticle<Actuation<T, D>>{k});
+  }
   void actuation_adjoint(const ActuationAdjoint<T, D>& k) override {
     cuda_parallel_for(k.fwd.n, PerParticle<ActuationAdjoint<T, D>>{k});
   }

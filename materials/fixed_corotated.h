@@ -8,24 +8,45 @@
 
 #include "core/svd.h"
 #include "materials/elastic_params.h"
+#include "materials/principal_adjoint.h"
 
 namespace ductile {
 
 // Adjoint of the corotated Kirchhoff stress tau = 2 mu (F - R) F^T + lambda J (J - 1) I for given Lame
-// parameters (shared with snow): the polar rotation's adjoint divides only by sigma_i + sigma_j (core/svd.h),
-// so it is regular at repeated singular values and at F = I.
+// parameters (shared with snow). With F = U Sigma V^T and R = U V^T, tau = U diag(t) U^T with principal
+// stresses t_i = 2 mu (sigma_i - 1) sigma_i + lambda J (J - 1), J = prod sigma: kind (b) of
+// materials/principal_adjoint.h, whose divided differences have the closed form
+//   d_ij = (t_i - t_j) / (sigma_i - sigma_j) = 2 mu (sigma_i + sigma_j - 1),
+// and which divides only by sigma_i + sigma_j: regular at repeated singular values and at F = I. Four 3x3
+// products besides the SVD (the polar-rotation form of the same adjoint takes eight).
 template <class T, int D>
 DUCTILE_HD inline void adj_corotated_stress(T mu, T lambda, const Mat<T, D>& F, T& adj_mu, T& adj_lambda,
                                             Mat<T, D>& adj_F, const Mat<T, D>& adj_tau) {
   const Svd<T, D> s = svd(F);
-  const Mat<T, D> R = polar_rotation(s), Ft = transpose(F), At = transpose(adj_tau);
-  const T J = det(F), trA = trace(adj_tau);
-  // 2 mu F F^T and -2 mu R F^T (R through adj_polar_rotation)
-  adj_F = adj_F + (T(2) * mu) * ((adj_tau + At) * F - At * R);
-  adj_polar_rotation(s, (T(-2) * mu) * (adj_tau * F), adj_F);
-  // lambda (J^2 - J) I
-  adj_det(F, lambda * (T(2) * J - T(1)) * trA, adj_F);
-  adj_mu += T(2) * ddot(adj_tau, (F - R) * Ft);
+  const Vec<T, D>& sg = s.sigma;
+  // J and dJ / dsigma_k (products of the other singular values, no division)
+  Vec<T, D> Jk;
+  if constexpr (D == 2) {
+    Jk[0] = sg[1], Jk[1] = sg[0];
+  } else {
+    Jk[0] = sg[1] * sg[2], Jk[1] = sg[0] * sg[2], Jk[2] = sg[0] * sg[1];
+  }
+  const T J = sg[0] * Jk[0];
+  // the output adjoint in the principal frame, A = U^T adj_tau U
+  const Mat<T, D> A = transpose(s.U) * adj_tau * s.U;
+  T trA = 0;
+  for (int i = 0; i < D; ++i) trA += A(i, i);
+  // principal stresses without the isotropic term (only their differences enter), d_ij, and the diagonal
+  Vec<T, D> t, adj_sigma;
+  Mat<T, D> dd;
+  const T two_mu = T(2) * mu, vol = lambda * (T(2) * J - T(1)) * trA;
+  for (int i = 0; i < D; ++i) {
+    t[i] = two_mu * (sg[i] - T(1)) * sg[i];
+    adj_sigma[i] = A(i, i) * two_mu * (T(2) * sg[i] - T(1)) + vol * Jk[i];
+    adj_mu += T(2) * A(i, i) * (sg[i] - T(1)) * sg[i];
+    for (int j = 0; j < D; ++j) dd(i, j) = two_mu * (sg[i] + sg[j] - T(1));
+  }
+  adj_principal_stress(s, t, dd, A, adj_sigma, adj_F);
   adj_lambda += trA * J * (J - T(1));
 }
 

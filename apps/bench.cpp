@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -48,11 +49,15 @@ struct BenchOptions {
   std::string json;
   bool gradient = false;
   std::string checkpoints = "all,sqrt";
+  std::string domain_scales = "1";  // comma-separated S: domain [0, S]^3 around the same particles
 };
 
 struct BenchResult {
   std::string scene;
-  int n = 0, grid = 0, steps = 0, threads = 0;
+  int n = 0, grid = 0, steps = 0, threads = 0, domain_scale = 1;
+  int64_t grid_bytes = 0, grid_blocks = 0,
+          nodes = 0;                   // grid storage after the run; nodes of the domain's box
+  double rss_mb = 0, peak_rss_mb = 0;  // VmRSS after the run, VmHWM of the process so far
   double seconds = 0;
   double cpu_seconds = 0;  // user + system time of all threads (meaningful when other jobs share the CPU)
   StageTimes stages;
@@ -116,6 +121,15 @@ std::string cpu_loops() {
   return "generic";
 }
 
+// A "VmRSS:" or "VmHWM:" line of /proc/self/status in MB (0 where unavailable).
+double proc_status_mb(const char* key) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind(key, 0) == 0) return std::atof(line.c_str() + std::strlen(key)) / 1024.0;
+  return 0;
+}
+
 // User plus system CPU time of this process [s].
 double cpu_time() {
   rusage u;
@@ -124,11 +138,12 @@ double cpu_time() {
          1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
-BenchResult run_one(const std::string& scene, int G, int steps, int warmup, int threads, Device dev) {
+BenchResult run_one(const std::string& scene, int G, int steps, int warmup, int threads, Device dev,
+                    int domain_scale) {
   omp_set_num_threads(threads);
   Model<float, 3> model;
   State<float, 3> state;
-  build_bench_scene(scene, G, model, state);
+  build_bench_scene(scene, G, model, state, domain_scale);
   Simulator<float, 3> sim(model, dev);
   sim.set_state(state);
   for (int s = 0; s < warmup; ++s) sim.step();
@@ -141,19 +156,25 @@ BenchResult run_one(const std::string& scene, int G, int steps, int warmup, int 
   r.cpu_seconds = cpu_time() - c0;
   r.scene = scene, r.n = state.n, r.grid = G, r.steps = steps, r.threads = threads;
   r.stages = sim.stage_times();
+  r.domain_scale = domain_scale;
+  r.grid_bytes = sim.grid_bytes(), r.grid_blocks = sim.grid_blocks(), r.nodes = model.grid.num_nodes();
+  r.rss_mb = proc_status_mb("VmRSS:"), r.peak_rss_mb = proc_status_mb("VmHWM:");
   return r;
 }
 
 void print_header() {
-  std::printf("%-16s %8s %4s %3s %6s %8s %8s %11s | %7s %7s %7s %7s %7s  (ms/step)\n", "scene", "N", "G",
-              "thr", "steps", "seconds", "cpu s", "p-steps/s", "stress", "p2g", "grid", "g2p", "project");
+  std::printf("%-16s %8s %4s %3s %6s %8s %8s %11s | %7s %7s %7s %7s %7s | %3s %9s %8s %8s\n", "scene", "N",
+              "G", "thr", "steps", "seconds", "cpu s", "p-steps/s", "stress", "p2g", "grid", "g2p", "project",
+              "S", "grid MB", "blocks", "RSS MB");
 }
 
 void print_row(const BenchResult& r) {
   const double k = 1e3 / r.steps;
-  std::printf("%-16s %8d %4d %3d %6d %8.3f %8.3f %9.2f M | %7.2f %7.2f %7.2f %7.2f %7.2f\n", r.scene.c_str(),
-              r.n, r.grid, r.threads, r.steps, r.seconds, r.cpu_seconds, r.rate() * 1e-6, r.stages.stress * k,
-              r.stages.p2g * k, r.stages.grid * k, r.stages.g2p * k, r.stages.project * k);
+  std::printf(
+      "%-16s %8d %4d %3d %6d %8.3f %8.3f %9.2f M | %7.2f %7.2f %7.2f %7.2f %7.2f | %3d %9.2f %8lld %8.1f\n",
+      r.scene.c_str(), r.n, r.grid, r.threads, r.steps, r.seconds, r.cpu_seconds, r.rate() * 1e-6,
+      r.stages.stress * k, r.stages.p2g * k, r.stages.grid * k, r.stages.g2p * k, r.stages.project * k,
+      r.domain_scale, double(r.grid_bytes) / 1e6, (long long)r.grid_blocks, r.rss_mb);
   std::fflush(stdout);
 }
 
@@ -167,6 +188,12 @@ nlohmann::json to_json(const BenchResult& r) {
           {"seconds", r.seconds},
           {"cpu_seconds", r.cpu_seconds},
           {"particle_steps_per_second", r.rate()},
+          {"domain_scale", r.domain_scale},
+          {"domain_nodes", r.nodes},
+          {"grid_bytes", r.grid_bytes},
+          {"grid_blocks", r.grid_blocks},
+          {"rss_mb_after_run", r.rss_mb},
+          {"process_peak_rss_mb", r.peak_rss_mb},
           {"ms_per_step",
            {{"stress", r.stages.stress * k},
             {"p2g", r.stages.p2g * k},
@@ -176,10 +203,12 @@ nlohmann::json to_json(const BenchResult& r) {
 }
 
 // The median of the rates of a scene, grid and thread count over its repeats.
-double median_rate(const std::vector<BenchResult>& rs, const std::string& scene, int grid, int threads) {
+double median_rate(const std::vector<BenchResult>& rs, const std::string& scene, int grid, int threads,
+                   int scale = 1) {
   std::vector<double> v;
   for (const auto& r : rs)
-    if (r.scene == scene && r.grid == grid && r.threads == threads) v.push_back(r.rate());
+    if (r.scene == scene && r.grid == grid && r.threads == threads && r.domain_scale == scale)
+      v.push_back(r.rate());
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
@@ -222,13 +251,17 @@ void run_bench(const BenchOptions& o) {
         "spin-waiting can be many times slower (try OMP_WAIT_POLICY=passive, bench/run_quiet.sh)\n");
   print_header();
   std::vector<BenchResult> results;
+  const std::vector<int> scales = split_ints(o.domain_scales, "domain-scale");
+  if (scales.empty()) fail("--domain-scale", "expected at least one scale");
   for (const auto& s : scenes)
     for (int G : grids)
       for (int t : threads)
-        for (int r = 0; r < o.repeat; ++r) {
-          results.push_back(run_one(s, G, o.steps, o.warmup, t, dev));
-          print_row(results.back());
-        }
+        for (int r = 0; r < o.repeat; ++r)
+          for (int S : scales) {
+            results.push_back(run_one(s, G, o.steps, o.warmup, t, dev, S));
+            print_row(results.back());
+          }
+  std::printf("peak RSS of this process: %.1f MB\n", proc_status_mb("VmHWM:"));
   // thread scaling: median rate with the most threads over the median rate with one, per scene and grid
   if (threads.size() > 1) {
     std::printf("\nthread scaling (rate at %d threads / rate at %d%s):\n", threads.back(), threads.front(),
@@ -236,7 +269,18 @@ void run_bench(const BenchOptions& o) {
     for (const auto& s : scenes)
       for (int G : grids)
         std::printf("  %-16s G=%-4d %.2fx\n", s.c_str(), G,
-                    median_rate(results, s, G, threads.back()) / median_rate(results, s, G, threads.front()));
+                    median_rate(results, s, G, threads.back(), scales[0]) /
+                        median_rate(results, s, G, threads.front(), scales[0]));
+  }
+  // domain size: rate in the largest domain over the rate in the first
+  if (scales.size() > 1) {
+    std::printf("\ndomain scale (rate at S=%d / rate at S=%d, %d threads%s):\n", scales.back(),
+                scales.front(), threads.back(), o.repeat > 1 ? ", medians" : "");
+    for (const auto& s : scenes)
+      for (int G : grids)
+        std::printf("  %-16s G=%-4d %.2fx\n", s.c_str(), G,
+                    median_rate(results, s, G, threads.back(), scales.back()) /
+                        median_rate(results, s, G, threads.back(), scales.front()));
   }
   if (!o.json.empty()) {
     nlohmann::json j = {{"machine",
@@ -254,9 +298,10 @@ void run_bench(const BenchOptions& o) {
 }  // namespace
 
 // The Taichi benchmark box with one material.
-void build_bench_scene(const std::string& scene, int G, Model<float, 3>& model, State<float, 3>& state) {
-  const float dx = 1.0f / float(G);
-  model.set_grid(Vec<float, 3>{{0, 0, 0}}, Vec<float, 3>{{1, 1, 1}}, dx);
+void build_bench_scene(const std::string& scene, int G, Model<float, 3>& model, State<float, 3>& state,
+                       int domain_scale) {
+  const float dx = 1.0f / float(G), S = float(domain_scale);
+  model.set_grid(Vec<float, 3>{{0, 0, 0}}, Vec<float, 3>{{S, S, S}}, dx);
   model.walls.cells = 3;
   model.walls.surface = Surface::kSeparate;
   model.walls.friction = 0;
@@ -305,6 +350,9 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--json", o->json, "Also write the results as JSON to this file");
   cmd->add_option("--backend", o->backend, "cpu (default), cuda or auto")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  cmd->add_option("--domain-scale", o->domain_scales,
+                  "Comma-separated S: run each scene in the domain [0, S]^3 (S^3 times the volume, same "
+                  "particles and dx; the sparse grid's benchmark), e.g. 1,4");
   cmd->add_flag("--gradient", o->gradient,
                 "Time gradients instead: tape forward, backward, ratio and memory");
   cmd->add_option("--checkpoint", o->checkpoints,

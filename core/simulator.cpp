@@ -1,6 +1,7 @@
 #include "core/simulator.h"
 
 #include <chrono>
+#include <cstdlib>
 
 #include "core/error.h"
 #include "core/fault.h"
@@ -10,9 +11,15 @@ namespace ductile {
 template <class T, int D>
 Simulator<T, D>::Simulator(const Model<T, D>& model, Device device) : model_(model), device_(device) {
   backend_ = device == Device::kCpu ? make_cpu_backend<T, D>() : make_cuda_backend<T, D>();
-  const int64_t nodes = model.grid.num_nodes();
-  grid_mass_.resize(device, nodes);
-  grid_mv_.resize(device, nodes * D);
+  // the CPU backend keeps a sparse grid of the blocks the particles touch (DUCTILE_CPU_GRID=dense: the
+  // dense grid over the whole domain, for comparison); the CUDA backend a dense one
+  const char* grid = std::getenv("DUCTILE_CPU_GRID");
+  sparse_grid_ = device == Device::kCpu && !(grid && std::string(grid) == "dense");
+  if (!sparse_grid_) {
+    const int64_t nodes = model.grid.num_nodes();
+    grid_mass_.resize(device, nodes);
+    grid_mv_.resize(device, nodes * D);
+  }
   status_.resize(device, 1);
   std::vector<Status> s0(1);
   status_.upload(s0);
@@ -138,6 +145,16 @@ void Simulator<T, D>::timed(double StageTimes::*slot, Fn&& fn) {
   times_.*slot += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+template <class T, int D>
+int64_t Simulator<T, D>::grid_bytes() const {
+  return int64_t((grid_mass_.size() + grid_mv_.size()) * sizeof(T)) + backend_->grid_bytes();
+}
+
+template <class T, int D>
+int64_t Simulator<T, D>::grid_blocks() const {
+  return backend_->grid_blocks();
+}
+
 // Kirchhoff stress of every particle, one batch per material
 template <class T, int D>
 void Simulator<T, D>::compute_stress() {
@@ -151,7 +168,7 @@ void Simulator<T, D>::compute_stress() {
 // scatter mass and momentum
 template <class T, int D>
 void Simulator<T, D>::particle_to_grid() {
-  GridView<T, D> g{model_.grid, grid_mass_.data(), grid_mv_.data()};
+  const GridView<T, D> g = grid_view();
   backend_->p2g(P2G<T, D>{buf_[cur_].view(), tau_.data(), g, model_.dt, status_.data()});
 }
 
@@ -167,7 +184,7 @@ void Simulator<T, D>::update_grid() {
   if (colliders_.size() != cs.size()) colliders_.resize(device_, cs.size());
   if (!cs.empty())
     device_copy(colliders_.data(), device_, cs.data(), Device::kCpu, cs.size() * sizeof(cs[0]));
-  GridView<T, D> g{model_.grid, grid_mass_.data(), grid_mv_.data()};
+  const GridView<T, D> g = grid_view();
   backend_->grid_update(
       GridUpdate<T, D>{g, model_.gravity, model_.dt, model_.walls, colliders_.data(), int(cs.size())});
 }
@@ -176,7 +193,7 @@ void Simulator<T, D>::update_grid() {
 // constants)
 template <class T, int D>
 void Simulator<T, D>::grid_to_particle() {
-  GridView<T, D> g{model_.grid, grid_mass_.data(), grid_mv_.data()};
+  const GridView<T, D> g = grid_view();
   auto& in = buf_[cur_];
   auto& out = buf_[cur_ ^ 1];
   G2P<T, D> k{g, in.view(), out.view(), model_.dt, model_.domain_min, model_.domain_max, status_.data()};

@@ -66,6 +66,10 @@ class Simulator {
   void set_timing(bool on) { timing_ = on; }
   const StageTimes& stage_times() const { return times_; }
   void reset_stage_times() { times_ = StageTimes{}; }
+  // Bytes of grid storage held now, and (sparse grid) the blocks of 4^D nodes allocated at the last step.
+  int64_t grid_bytes() const;
+  int64_t grid_blocks() const;
+  bool sparse_grid() const { return sparse_grid_; }
 
  private:
   void compute_stress();
@@ -74,6 +78,11 @@ class Simulator {
   void grid_to_particle();
   void project_plastic();
   void check_status();
+  // The grid: the dense buffers, or none (the CPU backend's sparse grid).
+  GridView<T, D> grid_view() {
+    return {model_.grid, sparse_grid_ ? nullptr : grid_mass_.data(),
+            sparse_grid_ ? nullptr : grid_mv_.data()};
+  }
   // Policies clamp and delete: moves back or removes the particles outside the domain
   // (core/simulator_boundary.cpp).
   void apply_boundary_policy();
@@ -100,6 +109,7 @@ class Simulator {
   double time_ = 0;
   int64_t step_ = 0;
   bool timing_ = false;
+  bool sparse_grid_ = false;
   StageTimes times_;
 };
 

@@ -21,6 +21,10 @@ class Backend {
   virtual void g2p(const G2P<T, D>& k) = 0;
   // Waits for queued work and returns the status word (and resets it).
   virtual Status fetch_status(Status* device_status) = 0;
+  // A GridView without storage (mass and mv null) asks the backend to keep the grid itself: the CPU backend
+  // then uses its sparse block grid (kernels/cpu_sparse_grid.h). Bytes and blocks that grid holds now.
+  virtual int64_t grid_bytes() const { return 0; }
+  virtual int64_t grid_blocks() const { return 0; }
 };
 
 template <class T, int D>

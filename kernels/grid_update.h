@@ -83,20 +83,24 @@ struct GridUpdate {
   DUCTILE_HD DUCTILE_INLINE void operator()(int64_t idx) const {
     const int64_t nodes = g.spec.num_nodes();
     T* out = v_out ? v_out : g.mv;
-    T m = g.mass[idx];
-    if (!(m > T(0))) {
-      for (int d = 0; d < D; ++d) out[d * nodes + idx] = 0;
-      return;
-    }
-    // momentum -> velocity, plus gravity
-    Vec<T, D> v;
-    for (int d = 0; d < D; ++d) v[d] = g.mv[d * nodes + idx] / m + dt * gravity[d];
     int c[D];
     int64_t rest = idx;
     for (int d = D - 1; d >= 0; --d) {
       c[d] = int(rest % g.spec.res[d]);
       rest /= g.spec.res[d];
     }
+    Vec<T, D> mv;
+    for (int d = 0; d < D; ++d) mv[d] = g.mv[d * nodes + idx];
+    const Vec<T, D> v = velocity(c, g.mass[idx], mv);
+    for (int d = 0; d < D; ++d) out[d * nodes + idx] = v[d];
+  }
+
+  // The updated velocity of node c with mass m and momentum mv (zero where there is no mass).
+  DUCTILE_HD DUCTILE_INLINE Vec<T, D> velocity(const int* c, T m, const Vec<T, D>& mv) const {
+    if (!(m > T(0))) return Vec<T, D>::zero();
+    // momentum -> velocity, plus gravity
+    Vec<T, D> v;
+    for (int d = 0; d < D; ++d) v[d] = mv[d] / m + dt * gravity[d];
     // colliders, in scene order
     Vec<T, D> xn = g.spec.node_position(c);
     for (int k = 0; k < num_colliders; ++k) {
@@ -118,7 +122,7 @@ struct GridUpdate {
         v = apply_surface(walls.surface, walls.friction, v, nrm);
       }
     }
-    for (int d = 0; d < D; ++d) out[d * nodes + idx] = v[d];
+    return v;
   }
 };
 

@@ -25,14 +25,13 @@ struct P2GParticle {
   Mat<T, D> A;  // momentum change per unit offset, A_p dx [kg m/s]
 };
 
-// What a particle at x with velocity v, affine field C, Kirchhoff stress tau, mass m and volume vol0 scatters
-// (a pure function: the CPU backend runs it across batches of particles).
+// What a particle with stencil st (at x), velocity v, affine field C, Kirchhoff stress tau, mass m and volume
+// vol0 scatters (a pure function: the CPU backend runs it across batches of particles).
 template <class T, int D>
-DUCTILE_HD DUCTILE_INLINE P2GParticle<T, D> p2g_particle(const GridSpec<T, D>& g, T dt, const Vec<T, D>& x,
-                                                         const Vec<T, D>& v, const Mat<T, D>& C,
-                                                         const Mat<T, D>& tau, T m, T vol0) {
+DUCTILE_HD DUCTILE_INLINE P2GParticle<T, D> p2g_particle_at(const GridSpec<T, D>& g, const Stencil<T, D>& st,
+                                                            T dt, const Vec<T, D>& v, const Mat<T, D>& C,
+                                                            const Mat<T, D>& tau, T m, T vol0) {
   P2GParticle<T, D> r;
-  Stencil<T, D> st = bspline_stencil(g, x);
   for (int d = 0; d < D; ++d) {
     r.base[d] = st.base[d];
     for (int a = 0; a < 3; ++a) r.w[d][a] = st.w[d][a];
@@ -51,6 +50,14 @@ DUCTILE_HD DUCTILE_INLINE P2GParticle<T, D> p2g_particle(const GridSpec<T, D>& g
   }
   r.A = g.dx * affine;
   return r;
+}
+
+// The same for a particle at x, with the B-spline stencil of x.
+template <class T, int D>
+DUCTILE_HD DUCTILE_INLINE P2GParticle<T, D> p2g_particle(const GridSpec<T, D>& g, T dt, const Vec<T, D>& x,
+                                                         const Vec<T, D>& v, const Mat<T, D>& C,
+                                                         const Mat<T, D>& tau, T m, T vol0) {
+  return p2g_particle_at(g, bspline_stencil(g, x), dt, v, C, tau, m, vol0);
 }
 
 // Stencil weight of offset o and its gradient with respect to fx (per axis: dw_d(o_d) times the other axes'

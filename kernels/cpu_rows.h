@@ -1,0 +1,365 @@
+// The CPU backend's particle batches: P2G scatter and G2P gather of up to kBatch particles, the per-particle
+// arithmetic across the batch (loops the compiler vectorizes), the grid transfer particle by particle in rows
+// of 3 nodes along the grid's last axis (one 4-lane vector operation each; lane 3 carries weight 0 and is
+// masked). The rows go either to the dense grid or to a block's scratch (kernels/cpu_sparse_grid.h): a Target
+// says where node (i, j, k) of the grid lives.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/g2p.h"
+#include "kernels/p2g.h"
+
+namespace ductile::cpu {
+
+// Four lanes of T (GCC/Clang vector extensions: SSE on x86-64, generic code elsewhere).
+template <class T>
+struct Lanes;
+template <>
+struct Lanes<float> {
+  typedef float V __attribute__((vector_size(16)));
+  typedef int32_t M __attribute__((vector_size(16)));
+};
+template <>
+struct Lanes<double> {
+  typedef double V __attribute__((vector_size(32)));
+  typedef int64_t M __attribute__((vector_size(32)));
+};
+
+// A row of 4 nodes starting at p: all four lanes (full) or only the first three (a row at the grid's end).
+// (Vectors pass by reference only: 32-byte vectors by value would change the ABI without AVX.)
+template <class V, class T>
+inline void load_row(V& r, const T* p, bool full) {
+  if (full)
+    std::memcpy(&r, p, sizeof(V));
+  else
+    r = V{p[0], p[1], p[2], T(0)};
+}
+template <class V, class T>
+inline void add_row(T* p, const V& x, bool full) {
+  if (full) {
+    V r;
+    std::memcpy(&r, p, sizeof(V));
+    r += x;
+    std::memcpy(p, &r, sizeof(V));
+  } else {
+    for (int c = 0; c < 3; ++c) p[c] += x[c];
+  }
+}
+template <class V>
+inline auto hsum(const V& v) {
+  return (v[0] + v[1]) + (v[2] + v[3]);
+}
+
+// Where the rows go: node c lives at mass[at(c)] and mv[d * channel + at(c)], at(c) = sum (c - corner) *
+// stride. A row of 4 lanes may be loaded whole when its last lane exists (full_limit: the first node of the
+// last axis whose row is not full).
+template <int D>
+struct Target {
+  int corner[D] = {};
+  int64_t stride[D] = {};
+  int64_t channel = 0;
+  int full_limit = 0;
+  // Stencil bases from the sort (sparse grid): the batch's local base cells packed 2 bits per axis in bits
+  // [0, 2D) of keys[j] >> 32, relative to corner. Null: the base of the B-spline stencil itself (dense grid).
+  const uint64_t* keys = nullptr;
+  int64_t at(const int* c) const {
+    int64_t i = 0;
+    for (int d = 0; d < D; ++d) i += (c[d] - corner[d]) * stride[d];
+    return i;
+  }
+};
+
+// The stencil of x with a given base cell (the quadratic B-spline of kernels/bspline.h, fx = x / dx - base):
+// the sparse grid's blocks take the base from the sort, which may differ by one from a fused multiply-add's
+// rounding of floor(x / dx - 1/2) at a cell boundary, where the weights are continuous.
+template <class T, int D>
+inline Stencil<T, D> stencil_at(const GridSpec<T, D>& g, const Vec<T, D>& x, const int* base) {
+  Stencil<T, D> s;
+  for (int d = 0; d < D; ++d) {
+    const T f = (x[d] - g.origin[d]) * g.inv_dx - T(base[d]);
+    s.base[d] = base[d];
+    s.fx[d] = f;
+    s.w[d][0] = T(0.5) * (T(1.5) - f) * (T(1.5) - f);
+    s.w[d][1] = T(0.75) - (f - T(1)) * (f - T(1));
+    s.w[d][2] = T(0.5) * (f - T(0.5)) * (f - T(0.5));
+    s.dw[d][0] = f - T(1.5);
+    s.dw[d][1] = T(-2) * (f - T(1));
+    s.dw[d][2] = f - T(0.5);
+  }
+  return s;
+}
+
+template <class T, int D>
+struct Rows {
+  using V = typename Lanes<T>::V;
+  using M = typename Lanes<T>::M;
+  static constexpr int kBatch = 16;
+  using Lane = T[kBatch];
+
+  // True when the batch's particles sit in consecutive slots (the usual case: storage is in cell order).
+  static bool consecutive(const int32_t* idx, int w) {
+    if (w != kBatch) return false;
+    bool r = true;
+    for (int j = 0; j < kBatch; ++j) r = r && idx[j] == idx[0] + j;
+    return r;
+  }
+  // The kBatch values of component array a for the batch: in place when consecutive, else copied into buf.
+  template <class U>
+  static const U* lanes(const U* a, const int32_t* idx, int w, bool direct, U* buf) {
+    if (direct) return a + idx[0];
+    for (int j = 0; j < kBatch; ++j) buf[j] = a[idx[std::min(j, w - 1)]];
+    return buf;
+  }
+
+  // Stencil of lane j at x: the B-spline's own, or (sparse grid) based at the sort's cell. `inside` is false
+  // when the stencil leaves the grid.
+  static Stencil<T, D> stencil(const GridSpec<T, D>& spec, const Target<D>& t, const Vec<T, D>& x, int j,
+                               bool& inside) {
+    Stencil<T, D> st = bspline_stencil(spec, x);
+    inside = stencil_inside(spec, st.base);
+    if (!t.keys) return st;
+    const uint32_t local = uint32_t(t.keys[j] >> 32);
+    int b[D];
+    for (int d = 0; d < D; ++d) b[d] = t.corner[d] + int((local >> (2 * (D - 1 - d))) & 3u);
+    inside = inside && stencil_inside(spec, b);
+    return stencil_at(spec, x, b);
+  }
+
+  // Offsets of the 3^(D-1) stencil rows from the stencil's first node, row (a, b) at a * 3 + b.
+  static void row_offsets(const Target<D>& t, int64_t* rows) {
+    for (int a = 0; a < 3; ++a)
+      for (int b = 0; b < (D == 3 ? 3 : 1); ++b)
+        rows[a * (D == 3 ? 3 : 1) + b] = a * t.stride[0] + (D == 3 ? b * t.stride[1] : 0);
+  }
+
+  // Scatters particles idx[0..w) into t (eq. 29 in the q + A (o - 1) form of kernels/p2g.h).
+  static void scatter_batch(const P2G<T, D>& k, const int32_t* idx, int w, const Target<D>& t, T* gmass,
+                            T* gmv) {
+    const GridSpec<T, D>& spec = k.g.spec;
+    const int n = k.p.n;
+    const bool direct = consecutive(idx, w);
+    // inputs
+    Lane bx[D], bv[D], bC[D * D], btau[D * D], bm, bvol;
+    const T *x[D], *v[D], *C[D * D], *tau[D * D];
+    for (int c = 0; c < D; ++c) {
+      x[c] = lanes(k.p.x + c * n, idx, w, direct, bx[c]);
+      v[c] = lanes(k.p.v + c * n, idx, w, direct, bv[c]);
+    }
+    for (int c = 0; c < D * D; ++c) {
+      C[c] = lanes(k.p.C + c * n, idx, w, direct, bC[c]);
+      tau[c] = lanes(k.tau + c * n, idx, w, direct, btau[c]);
+    }
+    const T* m = lanes(k.p.mass, idx, w, direct, bm);
+    const T* vol = lanes(k.p.vol0, idx, w, direct, bvol);
+    // stencil, mass and affine momentum of every lane
+    int base[D][kBatch];
+    bool inside[kBatch];
+    Lane wgt[D][3], mass, q[D], A[D * D];
+    for (int j = 0; j < kBatch; ++j) {
+      Vec<T, D> xj, vj;
+      Mat<T, D> Cj, tj;
+      for (int c = 0; c < D; ++c) xj[c] = x[c][j], vj[c] = v[c][j];
+      for (int c = 0; c < D * D; ++c) Cj.m[c / D][c % D] = C[c][j], tj.m[c / D][c % D] = tau[c][j];
+      const Stencil<T, D> st = stencil(spec, t, xj, std::min(j, w - 1), inside[j]);
+      const P2GParticle<T, D> pp = p2g_particle_at(spec, st, k.dt, vj, Cj, tj, m[j], vol[j]);
+      for (int c = 0; c < D; ++c) {
+        base[c][j] = pp.base[c];
+        for (int a = 0; a < 3; ++a) wgt[c][a][j] = pp.w[c][a];
+        q[c][j] = pp.q[c];
+      }
+      for (int c = 0; c < D * D; ++c) A[c][j] = pp.A.m[c / D][c % D];
+      mass[j] = pp.m;
+    }
+    // rows, particle by particle in order
+    int64_t rows[9];
+    row_offsets(t, rows);
+    for (int j = 0; j < w; ++j) {
+      int b[D];
+      for (int c = 0; c < D; ++c) b[c] = base[c][j];
+      if (!inside[j]) {
+        if (k.status) raise_status(k.status, kStatusOutOfDomain, idx[j], kStageP2G);
+        continue;
+      }
+      scatter_rows(t, rows, b, wgt, mass, q, A, j, gmass, gmv);
+    }
+  }
+
+  // Adds lane j's particle to the 3^(D-1) rows of its stencil.
+  static void scatter_rows(const Target<D>& t, const int64_t* rows, const int* b, const Lane (*wgt)[3],
+                           const Lane& mass, const Lane* q, const Lane* A, int j, T* gmass, T* gmv) {
+    const int64_t origin = t.at(b);
+    const bool full = b[D - 1] + 3 < t.full_limit;
+    // along a row (lane c is offset c - 1 of the last axis): weights, mass, momentum; steps along x and y
+    const V wl = {wgt[D - 1][0][j], wgt[D - 1][1][j], wgt[D - 1][2][j], T(0)};
+    const V wm = wl * mass[j];
+    const V cl = {T(-1), T(0), T(1), T(0)};
+    V mom[D], step_x[D], step_y[D];
+    for (int c = 0; c < D; ++c) {
+      mom[c] = q[c][j] + A[c * D + D - 1][j] * cl;
+      step_x[c] = V{} + A[c * D][j];
+      step_y[c] = V{} + A[c * D + D - 2][j];
+    }
+    // local pointers at the stencil's first node (the vector stores may alias anything, so members would be
+    // reloaded after each)
+    T* const gm = gmass + origin;
+    T* mv[D];
+    for (int c = 0; c < D; ++c) mv[c] = gmv + c * t.channel + origin;
+    auto row = [&](int64_t at, T wr, const V* mo) {
+      add_row(gm + at, wr * wm, full);
+      const V wv = wr * wl;
+      for (int c = 0; c < D; ++c) add_row(mv[c] + at, wv * mo[c], full);
+    };
+#pragma GCC unroll 3
+    for (int a = 0; a < 3; ++a) {
+      V ma[D];
+      for (int c = 0; c < D; ++c) ma[c] = a == 0 ? mom[c] - step_x[c] : a == 1 ? mom[c] : mom[c] + step_x[c];
+      if constexpr (D == 2) {
+        row(rows[a], wgt[0][a][j], ma);
+      } else {
+#pragma GCC unroll 3
+        for (int bb = 0; bb < 3; ++bb) {
+          V mb[D];
+          for (int c = 0; c < D; ++c)
+            mb[c] = bb == 0 ? ma[c] - step_y[c] : bb == 1 ? ma[c] : ma[c] + step_y[c];
+          row(rows[a * 3 + bb], wgt[0][a][j] * wgt[1][bb][j], mb);
+        }
+      }
+    }
+  }
+
+  // Gathers from velocities gv (laid out by t), advects and writes particles idx[0..w) into slots q0.. of
+  // k.out.
+  static void gather_batch(const G2P<T, D>& k, const int32_t* idx, int q0, int w, const Target<D>& t,
+                           const T* gv) {
+    const GridSpec<T, D>& spec = k.g.spec;
+    const int n = k.in.n;
+    const bool direct = consecutive(idx, w);
+    // inputs
+    Lane bx[D], bF[D * D];
+    const T *x[D], *F[D * D];
+    for (int c = 0; c < D; ++c) x[c] = lanes(k.in.x + c * n, idx, w, direct, bx[c]);
+    for (int c = 0; c < D * D; ++c) F[c] = lanes(k.in.F + c * n, idx, w, direct, bF[c]);
+    // stencils of every lane
+    int base[D][kBatch];
+    bool inside[kBatch];
+    Lane wgt[D][3], fx[D];
+    for (int j = 0; j < kBatch; ++j) {
+      Vec<T, D> xj;
+      for (int c = 0; c < D; ++c) xj[c] = x[c][j];
+      const Stencil<T, D> st = stencil(spec, t, xj, std::min(j, w - 1), inside[j]);
+      for (int c = 0; c < D; ++c) {
+        base[c][j] = st.base[c];
+        fx[c][j] = st.fx[c];
+        for (int a = 0; a < 3; ++a) wgt[c][a][j] = st.w[c][a];
+      }
+    }
+    // velocity and first moment, particle by particle
+    Lane vel[D], S[D * D];
+    int64_t rows[9];
+    row_offsets(t, rows);
+    for (int j = 0; j < kBatch; ++j) {
+      int b[D];
+      for (int c = 0; c < D; ++c) b[c] = base[c][j];
+      if (j < w && inside[j]) {
+        gather_rows(t, gv, rows, b, wgt, vel, S, j);
+      } else {
+        if (j < w) raise_status(k.status, kStatusOutOfDomain, idx[j], kStageG2P);
+        for (int c = 0; c < D; ++c) vel[c][j] = 0;
+        for (int c = 0; c < D * D; ++c) S[c][j] = 0;
+      }
+    }
+    // C, advection and trial F of every lane
+    Lane xn[D], Cn[D * D], Fn[D * D];
+    uint32_t fault[kBatch];
+    for (int j = 0; j < kBatch; ++j) {
+      Vec<T, D> xj, vj, xo;
+      Mat<T, D> Sj, Fj, Fo;
+      T f[D];
+      for (int c = 0; c < D; ++c) xj[c] = x[c][j], vj[c] = vel[c][j], f[c] = fx[c][j];
+      for (int c = 0; c < D * D; ++c) Sj.m[c / D][c % D] = S[c][j], Fj.m[c / D][c % D] = F[c][j];
+      const Mat<T, D> Cj = g2p_affine(spec.inv_dx, vj, Sj, f);
+      g2p_advect(k.dt, xj, vj, Cj, Fj, xo, Fo);
+      fault[j] = g2p_fault(vj, xo, k.lo, k.hi);
+      for (int c = 0; c < D; ++c) xn[c][j] = xo[c];
+      for (int c = 0; c < D * D; ++c) Cn[c][j] = Cj.m[c / D][c % D], Fn[c][j] = Fo.m[c / D][c % D];
+    }
+    // write slots q0.., carry the constants, report faults
+    auto put = [w](T* dst, const Lane& src) {
+      if (w == kBatch)
+        std::memcpy(dst, src, sizeof(Lane));  // a fixed size copies inline
+      else
+        std::memcpy(dst, src, sizeof(T) * w);
+    };
+    for (int c = 0; c < D; ++c) put(k.out.x + c * n + q0, xn[c]), put(k.out.v + c * n + q0, vel[c]);
+    for (int c = 0; c < D * D; ++c) put(k.out.C + c * n + q0, Cn[c]), put(k.out.F + c * n + q0, Fn[c]);
+    if (direct) {
+      // consecutive particles: block copies of the plastic state and the constants
+      const int i0 = idx[0];
+      std::memcpy(k.out.plastic + q0, k.in.plastic + i0, sizeof(Lane));
+      if (k.out_mass) std::memcpy(k.out_mass + q0, k.in.mass + i0, sizeof(Lane));
+      if (k.out_vol0) std::memcpy(k.out_vol0 + q0, k.in.vol0 + i0, sizeof(Lane));
+      if (k.out_material) std::memcpy(k.out_material + q0, k.in.material + i0, sizeof(int32_t) * kBatch);
+      if (k.out_id) std::memcpy(k.out_id + q0, k.in_id + i0, sizeof(int32_t) * kBatch);
+    } else {
+      for (int j = 0; j < w; ++j) {
+        k.out.plastic[q0 + j] = k.in.plastic[idx[j]];
+        k.carry(idx[j], q0 + j);
+      }
+    }
+    for (int j = 0; j < w; ++j)
+      if (fault[j]) raise_status(k.status, fault[j], idx[j], kStageG2P);
+  }
+
+  // Lane j's velocity and first moment S = sum w v_i (o - 1)^T from the 3^(D-1) rows of its stencil.
+  static void gather_rows(const Target<D>& t, const T* gv, const int64_t* rows, const int* b,
+                          const Lane (*wgt)[3], Lane* vel, Lane* Sout, int j) {
+    const int64_t origin = t.at(b);
+    const bool full = b[D - 1] + 3 < t.full_limit;
+    const V wl = {wgt[D - 1][0][j], wgt[D - 1][1][j], wgt[D - 1][2][j], T(0)};
+    const M keep = {-1, -1, -1, 0};  // lane 3 is a node outside the stencil: its value may be anything
+    const T* mv[D];
+    for (int c = 0; c < D; ++c) mv[c] = gv + c * t.channel + origin;
+    // sums over the stencil of t = w v_i: plain, times (a - 1) (x offset), times (b - 1) (y offset, 3D)
+    V sum[D], first[D], second[D];
+    for (int c = 0; c < D; ++c) sum[c] = first[c] = second[c] = V{};
+    // one row: adds its t to part (the sum over this x offset) and to second
+    auto row = [&](int64_t at, T wr, int bb, V* part) {
+      const V wv = wr * wl;
+      for (int c = 0; c < D; ++c) {
+        V g;
+        load_row(g, mv[c] + at, full);
+        const V tv = wv * (V)((M)g & keep);
+        part[c] += tv;
+        if (bb == 0) second[c] -= tv;
+        if (bb == 2) second[c] += tv;
+      }
+    };
+#pragma GCC unroll 3
+    for (int a = 0; a < 3; ++a) {
+      V part[D];
+      for (int c = 0; c < D; ++c) part[c] = V{};
+      if constexpr (D == 2) {
+        row(rows[a], wgt[0][a][j], 1, part);
+      } else {
+#pragma GCC unroll 3
+        for (int bb = 0; bb < 3; ++bb) row(rows[a * 3 + bb], wgt[0][a][j] * wgt[1][bb][j], bb, part);
+      }
+      for (int c = 0; c < D; ++c) {
+        sum[c] += part[c];
+        if (a == 0) first[c] -= part[c];
+        if (a == 2) first[c] += part[c];
+      }
+    }
+    for (int c = 0; c < D; ++c) {
+      vel[c][j] = hsum(sum[c]);
+      Sout[c * D][j] = hsum(first[c]);
+      if constexpr (D == 3) Sout[c * D + 1][j] = hsum(second[c]);
+      Sout[c * D + D - 1][j] = sum[c][2] - sum[c][0];
+    }
+  }
+};
+
+}  // namespace ductile::cpu

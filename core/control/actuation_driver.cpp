@@ -109,10 +109,15 @@ template <class T, int D>
 double ActuationDriver<T, D>::finish() {
   value_ = evaluate_objective(objective_, trace_, has_goal_, goal_);
   if (!std::isfinite(value_.loss)) fail("objective", "the robot's loss is " + std::to_string(value_.loss));
+  begin_backward();
+  return value_.loss;
+}
+
+template <class T, int D>
+void ActuationDriver<T, D>::begin_backward() {
   adj_controller_.assign(size_t(controller_.size()), 0.0);
   adj_strength_.assign(size_t(K_), 0.0);
   adj_mass_.assign(size_t(n_), 0.0);
-  return value_.loss;
 }
 
 template <class T, int D>

@@ -51,6 +51,8 @@ class ActuationDriver {
   void add_stress(DiffBackend<T, D>& backend, int64_t t, const T* F, T* tau);
   // After the last step: the objective's loss (its gradient is kept for the backward pass).
   double finish();
+  // Zeroes the gradient sums: call before running a tape backward a second time (finish() does it first).
+  void begin_backward();
   // Adjoint of step t's active stress and of the observation of state t: adds to adj.F (through the stress)
   // and to adj.x, adj.v (through the centre of mass the controller and the objective read).
   void backward_step(DiffBackend<T, D>& backend, int64_t t, const TapeFields<T, D>& state, const T* adj_tau,

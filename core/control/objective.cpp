@@ -24,7 +24,9 @@ ObjectiveValue evaluate_objective(const ObjectiveSpec& spec, const EpisodeTrace&
   r.adj_velocity.assign(size_t(T + 1), {0, 0, 0});
   r.adj_activation.assign(trace.activation.size(), 0.0);
   const auto& c = trace.com;
-  if (spec.type == "travel") {
+  if (spec.type == "none") {
+    // no task: the loss is computed elsewhere (ductile.rollout's activations, scored in PyTorch)
+  } else if (spec.type == "travel") {
     // loss = -d . (c_T - c_0)
     r.metric = dot(spec.direction, c[T]) - dot(spec.direction, c[0]);
     r.task = -r.metric;

@@ -9,7 +9,7 @@
 namespace ductile {
 
 struct ObjectiveSpec {
-  std::string type = "travel";               // travel, velocity, reach or jump
+  std::string type = "travel";               // travel, velocity, reach, jump (or none: no task)
   std::array<double, 3> direction{1, 0, 0};  // travel, velocity: unit direction
   std::array<double, 3> target{};            // reach: the point; velocity: the velocity (when no goal)
   std::array<double, 3> up{0, 1, 0};         // jump: unit up direction (opposite to gravity)

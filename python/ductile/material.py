@@ -17,6 +17,8 @@ class ModuleBridge:
                 raise TypeError(f"modules['{name}']: parameters are {p.dtype} but the simulation runs in {dtype}; "
                                 f"convert the module (module.to({dtype})) or pass dtype={p.dtype}")
         self.size = sum(p.numel() for p in self.params)
+        # the module runs where its parameters are; F and tau cross to and from host memory
+        self.device = self.params[0].device if self.params else torch.device("cpu")
 
     def _call(self, F):
         if self.module is None:
@@ -29,14 +31,14 @@ class ModuleBridge:
 
     def stress(self, F):
         with torch.no_grad():
-            return self._call(torch.from_numpy(F)).detach().to(self.dtype).cpu().numpy()
+            return self._call(torch.from_numpy(F).to(self.device)).detach().to(self.dtype).cpu().numpy()
 
     def stress_vjp(self, F, adj_tau, want_weights):
-        F = torch.from_numpy(F).requires_grad_(True)
+        F = torch.from_numpy(F).to(self.device).requires_grad_(True)
         with torch.enable_grad():
             tau = self._call(F)
             inputs = [F] + (self.params if want_weights else [])
-            grads = torch.autograd.grad(tau, inputs, torch.from_numpy(adj_tau), allow_unused=True)
+            grads = torch.autograd.grad(tau, inputs, torch.from_numpy(adj_tau).to(self.device), allow_unused=True)
         adj_F = grads[0] if grads[0] is not None else torch.zeros_like(F)
         adj_w = None
         if want_weights and self.params:
@@ -50,7 +52,7 @@ class ModuleBridge:
         return torch.cat([p.detach().reshape(-1) for p in self.params]).cpu().numpy()
 
     def set_learnable(self, values):
-        values = torch.as_tensor(np.asarray(values))
+        values = torch.as_tensor(np.asarray(values)).to(self.device)
         with torch.no_grad():
             offset = 0
             for p in self.params:
@@ -61,6 +63,6 @@ class ModuleBridge:
         """A flat gradient over every parameter, as one tensor per parameter."""
         out, offset = [], 0
         for p in self.params:
-            out.append(flat[offset:offset + p.numel()].reshape(p.shape).to(p.dtype))
+            out.append(flat[offset:offset + p.numel()].reshape(p.shape).to(device=p.device, dtype=p.dtype))
             offset += p.numel()
         return out

@@ -42,8 +42,15 @@ class Scene:
     path = property(lambda self: self._doc.path)
     warnings = property(lambda self: list(self._doc.warnings))
 
+    @property
+    def actuators(self):
+        """The names of the robot's actuators (section "actuators"; [] for none): the columns of
+        rollout(actuation=...)."""
+        return [a["name"] for a in self.json.get("actuators", [])]
+
     def initial_state(self, dtype=torch.float64):
-        """The sampled initial particles: dict of tensors x, v [n, D], mass, material, object [n]."""
+        """The sampled initial particles: dict of tensors x, v [n, D], mass, material, object [n] and, in a robot
+        scene, actuator [n] (the particle's actuator index, -1 for passive particles)."""
         core = _core.Rollout(self._doc, _dtype_name(dtype), "cpu", "sqrt", _bridges_for(self, None, dtype))
         return {k: torch.from_numpy(v) for k, v in core.initial().items()}
 

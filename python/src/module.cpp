@@ -79,8 +79,9 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init(&make_rollout), py::arg("scene"), py::arg("dtype"), py::arg("backend"),
            py::arg("checkpoint"), py::arg("bridges"))
       .def("initial", &Rollout::initial)
+      .def("actuators", &Rollout::actuators)
       .def("forward", &Rollout::forward, py::arg("steps"), py::arg("x0"), py::arg("v0"), py::arg("params"),
-           py::arg("force"), py::arg("record"))
+           py::arg("force"), py::arg("actuation"), py::arg("record"))
       .def("backward", &Rollout::backward, py::arg("seeds"), py::arg("wrt"))
       .def("stats", &Rollout::stats);
 }

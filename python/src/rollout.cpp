@@ -1,10 +1,13 @@
 #include "python/src/rollout.h"
 
 #include <map>
+#include <optional>
 
+#include "core/control/robot_scene.h"
 #include "core/error.h"
 #include "core/parameters.h"
 #include "core/tape.h"
+#include "python/src/activation_table.h"
 #include "python/src/arrays.h"
 #include "python/src/device.h"
 #include "python/src/python_material.h"
@@ -38,6 +41,7 @@ class RolloutImpl final : public Rollout {
   RolloutImpl(const SceneDocument& doc, Device dev, const CheckpointPolicy& policy, const py::dict& bridges)
       : doc_(doc), data_(build_scene<T, D>(doc)), dev_(dev), policy_(policy) {
     bind_python_materials(data_.model, bridges);
+    if (scene_has_robot(doc)) robot_ = build_robot<T, D>(doc, data_);
   }
 
   py::dict initial() const override {
@@ -48,18 +52,30 @@ class RolloutImpl final : public Rollout {
     r["mass"] = soa_to_rows<T>(s.mass, s.n, {});
     r["material"] = soa_to_rows<int32_t>(s.material, s.n, {});
     r["object"] = soa_to_rows<int32_t>(s.object, s.n, {});
+    if (robot_) r["actuator"] = soa_to_rows<int32_t>(robot_->setup.actuator, s.n, {});
     return r;
   }
 
+  std::vector<std::string> actuators() const override {
+    return robot_ ? robot_->setup.actuator_names : std::vector<std::string>{};
+  }
+
   py::list forward(int64_t steps, const py::object& x0, const py::object& v0, const py::dict& params,
-                   const py::object& force, const py::list& record) override {
+                   const py::object& force, const py::object& actuation, const py::list& record) override {
     if (tape_) fail("rollout", "forward() runs once per rollout");
     if (steps < 0) fail("steps", "expected a number >= 0, got " + std::to_string(steps));
     State<T, D>& s = data_.state;
     const int n = s.n;
     if (!x0.is_none()) assign(s.x, rows_to_soa(x0, n, {D}, "x0"));
     if (!v0.is_none()) assign(s.v, rows_to_soa(v0, n, {D}, "v0"));
-    for (const auto& [key, value] : params) set_parameter(py::str(key), value, !v0.is_none());
+    bool strength_set = false;
+    for (const auto& [key, value] : params) {
+      const std::string name = py::str(key);
+      if (name.rfind("actuators/", 0) == 0)
+        set_strength(name, value), strength_set = true;
+      else
+        set_parameter(name, value, !v0.is_none());
+    }
     std::vector<T> f;
     if (!force.is_none()) {
       const std::vector<double> rows = rows_to_soa(force, int(steps), {n, D}, "force", "step");
@@ -79,6 +95,24 @@ class RolloutImpl final : public Rollout {
     recorder_ = std::make_unique<Recorder<T, D>>(at);
     tape_ = std::make_unique<Tape<T, D>>(data_.model, dev_, policy_);
     tape_->set_force(std::move(f));
+    // the robot's activations: an open-loop table driving the actuators (idle without one)
+    if (!actuation.is_none() && !robot_)
+      fail("actuation", "the scene has no 'actuators' section (docs/ROBOTS.md)");
+    has_actuation_ = !actuation.is_none();
+    const int K = robot_ ? int(robot_->setup.strength.size()) : 0;
+    std::vector<double> table(size_t(steps) * K, 0.0);  // [t][k]
+    if (has_actuation_) {
+      const std::vector<double> cols = rows_to_soa(actuation, int(steps), {K}, "actuation", "step");
+      for (int64_t t = 0; t < steps; ++t)
+        for (int k = 0; k < K; ++k) table[size_t(t) * K + k] = cols[size_t(k) * steps + t];
+    }
+    if ((has_actuation_ || strength_set) && steps > 0) {
+      table_ = std::make_unique<ActivationTable>(K, steps, std::move(table));
+      ObjectiveSpec none;
+      none.type = "none";  // the loss is PyTorch's, seeded through the output adjoints
+      driver_ = std::make_unique<ActuationDriver<T, D>>(robot_->setup, *table_, none);
+      tape_->set_actuation(driver_.get());
+    }
     steps_ = steps;
     {
       py::gil_scoped_release nogil;  // a python material takes it back for its calls
@@ -107,10 +141,18 @@ class RolloutImpl final : public Rollout {
           seed[2].is_none() ? std::vector<double>(size_t(D) * n) : rows_to_soa(seed[2], n, {D}, "dL/dv" + at);
     }
     std::vector<Parameter<T, D>> ps;
-    for (const auto& h : wrt) ps.push_back(find_parameter(data_, py::str(h), "wrt"));
+    std::vector<std::pair<std::string, int>> strengths;  // actuators/<a>/strength: name, actuator
+    for (const auto& h : wrt) {
+      const std::string name = py::str(h);
+      if (name.rfind("actuators/", 0) == 0)
+        strengths.emplace_back(name, actuator_of(name, "wrt"));
+      else
+        ps.push_back(find_parameter(data_, name, "wrt"));
+    }
     Gradients<T, D> g;
     {
       py::gil_scoped_release nogil;
+      if (driver_) driver_->begin_backward();  // a second backward() must not add to the first's sums
       tape_->set_output_adjoints(adj);
       g = tape_->backward();
     }
@@ -126,10 +168,22 @@ class RolloutImpl final : public Rollout {
           for (int d = 0; d < D; ++d) o[(size_t(t) * n + p) * D + d] = g.force[(size_t(t) * D + d) * n + p];
       r["force"] = f;
     }
+    if (has_actuation_) {
+      const int K = int(robot_->setup.strength.size());
+      py::array_t<double> a({py::ssize_t(steps_), py::ssize_t(K)});
+      for (size_t i = 0; i < size_t(steps_) * K; ++i)
+        a.mutable_data()[i] = driver_ ? driver_->controller_gradient()[i] : 0.0;
+      r["actuation"] = a;
+    }
     for (const auto& p : ps) {
       py::array_t<double> a(py::ssize_t(p.size));
       for (int i = 0; i < p.size; ++i) a.mutable_data()[i] = p.gradient(g, data_, i);
       pg[py::str(p.name)] = a;
+    }
+    for (const auto& [name, k] : strengths) {
+      py::array_t<double> a(py::ssize_t(1));
+      a.mutable_data()[0] = driver_ ? driver_->strength_gradient()[size_t(k)] : 0.0;
+      pg[py::str(name)] = a;
     }
     r["params"] = pg;
     return r;
@@ -175,6 +229,28 @@ class RolloutImpl final : public Rollout {
     for (int i = 0; i < p.size; ++i) p.add(data_, i, v[size_t(i)] - p.value(data_, i));
   }
 
+  // The actuator of parameter name "actuators/<a>/strength".
+  int actuator_of(const std::string& name, const std::string& where) const {
+    if (!robot_) fail(where, "'" + name + "': the scene has no 'actuators' section");
+    const auto& names = robot_->setup.actuator_names;
+    const size_t slash = name.rfind('/');
+    if (slash > 10 && name.substr(slash + 1) == "strength")
+      for (size_t k = 0; k < names.size(); ++k)
+        if (names[k] == name.substr(10, slash - 10)) return int(k);
+    std::string known;
+    for (const auto& a : names) known += (known.empty() ? "" : ", ") + a;
+    fail(where, "'" + name + "': expected actuators/<actuator>/strength (actuators: " + known + ")");
+  }
+
+  // Sets an actuator's strength [Pa] (params["actuators/<a>/strength"]).
+  void set_strength(const std::string& name, const py::handle& value) {
+    const std::string where = "params['" + name + "']";
+    const int k = actuator_of(name, where);
+    const double s = flat_values(value, 1, where)[0];
+    if (s < 0) fail(where, "expected a strength >= 0 [Pa], got " + std::to_string(s));
+    robot_->setup.strength[size_t(k)] = s;
+  }
+
   // The scene's velocity or angular velocity of object objects/<o>/<what>.
   std::vector<double> object_motion(const std::string& name) const {
     const size_t a = name.find('/'), b = name.rfind('/');
@@ -192,10 +268,13 @@ class RolloutImpl final : public Rollout {
   SceneData<T, D> data_;
   Device dev_;
   CheckpointPolicy policy_;
+  std::optional<RobotScene<T, D>> robot_;  // a scene with actuators
+  std::unique_ptr<ActivationTable> table_;
+  std::unique_ptr<ActuationDriver<T, D>> driver_;
   std::unique_ptr<Recorder<T, D>> recorder_;
   std::unique_ptr<Tape<T, D>> tape_;
   int64_t steps_ = 0;
-  bool has_force_ = false;
+  bool has_force_ = false, has_actuation_ = false;
 };
 
 }  // namespace

@@ -14,8 +14,8 @@ from .scene import _bridges_for, _dtype_name
 
 class Trajectory(NamedTuple):
     """x, v: [n, D] at the last step, or [len(record), n, D] at the recorded steps; steps: the steps recorded;
-    stats: the tape's checkpoint interval, state and peak memory [bytes] and forward time [s], as they stood
-    after the forward pass."""
+    stats: the tape's steps, checkpoint interval, one state's and the peak memory [bytes], forward time [s];
+    after loss.backward() also the states recomputed and the backward time [s] (the dict is updated)."""
     x: torch.Tensor
     v: torch.Tensor
     steps: list
@@ -33,6 +33,7 @@ class _Job:
         self.scene, self.steps, self.param_names, self.bridges = scene, steps, param_names, bridges
         self.record, self.dtype, self.backend, self.checkpoint = record, dtype, backend, checkpoint
         self.core = None
+        self.stats = {}  # the tape's, refreshed after forward and after each backward
         self.device = torch.device("cpu")  # of the outputs
 
 
@@ -46,6 +47,7 @@ class _RolloutFunction(torch.autograd.Function):
         xs = torch.stack([torch.from_numpy(x) for x, _ in states]).to(job.device)
         vs = torch.stack([torch.from_numpy(v) for _, v in states]).to(job.device)
         ctx.job = job
+        job.stats.update(job.core.stats())
         ctx.shapes = [None if t is None else (t.shape, t.dtype, t.device)
                       for t in (x0, v0, force, actuation) + tensors]
         return xs, vs
@@ -57,6 +59,7 @@ class _RolloutFunction(torch.autograd.Function):
         modules = [name for name, b in job.bridges.items() if b.size]
         wrt = list(job.param_names) + [f"materials/{name}/weights" for name in modules]
         g = job.core.backward(seeds, wrt)
+        job.stats.update(job.core.stats())
 
         def out(a, k):
             if a is None or ctx.shapes[k] is None or not ctx.needs_input_grad[k + 1]:
@@ -126,7 +129,7 @@ def rollout(scene, steps=None, *, x0=None, v0=None, params=None, force=None, act
         job.device = torch.device("cuda")
     xs, vs = _RolloutFunction.apply(job, as_tensor(x0), as_tensor(v0), as_tensor(force), as_tensor(actuation),
                                     *tensors, *weights)
-    stats = job.core.stats() if job.core is not None else {}
+    stats = job.stats
     if squeeze:
         return Trajectory(xs[0], vs[0], at, stats)
     return Trajectory(xs, vs, at, stats)

@@ -1,5 +1,6 @@
 """Scenes and forward simulation from Python: loading, building, stepping, state tensors, outputs, errors."""
 import json
+import math
 import os
 
 import pytest
@@ -122,3 +123,47 @@ def test_bad_inputs_are_named(scene):
     x[3, 1] = float("nan")
     with pytest.raises(ductile.Error, match="particle 3"):
         ductile.rollout(scene, 2, x0=x)
+
+
+def test_checkpointing_keeps_the_rollout_memory_bounded(scene, deformed):
+    """400 steps: "sqrt" keeps about 2 sqrt(T) states where "all" keeps T, recomputes the rest in backward()
+    and gives the same gradient; "budget:" holds the tape under its budget."""
+    x0, v0 = deformed
+    T, out, grads = 400, {}, {}
+    for policy in ("all", "sqrt", "budget:200KB"):
+        E = torch.tensor(1e4, dtype=torch.float64, requires_grad=True)
+        r = ductile.rollout(scene, T, x0=x0, v0=v0, params={"materials/jelly/E": E}, checkpoint=policy)
+        r.x.sum().backward()
+        out[policy], grads[policy] = r.stats, E.grad
+    state = out["all"]["state_bytes"]
+    assert out["all"]["peak_bytes"] > T * state and out["all"]["recomputed"] == 0
+    assert out["sqrt"]["interval"] == 20
+    assert out["sqrt"]["peak_bytes"] < 2.5 * math.sqrt(T) * state + (out["all"]["peak_bytes"] - T * state)
+    assert out["sqrt"]["recomputed"] > 0 and out["sqrt"]["backward_seconds"] > 0
+    assert out["budget:200KB"]["peak_bytes"] <= 200e3
+    for policy in ("sqrt", "budget:200KB"):
+        torch.testing.assert_close(grads[policy], grads["all"], rtol=1e-12, atol=0)
+
+
+def test_cuda_backend(scene):
+    """Without a usable GPU, backend="cuda" is a ductile.Error saying so (and "auto" falls back to the CPU);
+    with one, the simulator's storage() views are CUDA tensors and a rollout on the GPU gives the CPU's
+    trajectory and gradient."""
+    if not ductile.cuda_available:
+        for make in (lambda: ductile.Simulator(scene, backend="cuda"),
+                     lambda: ductile.rollout(scene, 2, backend="cuda")):
+            with pytest.raises(ductile.Error, match="backend: 'cuda' asked but no CUDA device is usable"):
+                make()
+        assert ductile.Simulator(scene, backend="auto").storage()["x"].device.type == "cpu"
+        return
+    sim = ductile.Simulator(scene, backend="cuda")
+    sim.step(3)
+    assert all(t.device.type == "cuda" for t in sim.storage().values())
+    E = {b: torch.tensor(1e4, dtype=torch.float64, requires_grad=True) for b in ("cpu", "cuda")}
+    x = {}
+    for b in ("cpu", "cuda"):
+        r = ductile.rollout(scene, 8, params={"materials/jelly/E": E[b]}, backend=b)
+        r.x.sum().backward()
+        x[b] = r.x.cpu()
+    torch.testing.assert_close(x["cuda"], x["cpu"], rtol=0, atol=1e-10)
+    torch.testing.assert_close(E["cuda"].grad, E["cpu"].grad, rtol=1e-8, atol=0)

@@ -66,7 +66,7 @@ class Simulator {
   void set_timing(bool on) { timing_ = on; }
   const StageTimes& stage_times() const { return times_; }
   void reset_stage_times() { times_ = StageTimes{}; }
-  // Bytes of grid storage held now, and (sparse grid) the blocks of 4^D nodes allocated at the last step.
+  // Bytes of grid storage held now, and (sparse grid) the blocks of 8^D nodes allocated at the last step.
   int64_t grid_bytes() const;
   int64_t grid_blocks() const;
   bool sparse_grid() const { return sparse_grid_; }

@@ -196,7 +196,7 @@ class CpuBackend final : public Backend<T, D> {
 
   void block_corner(int64_t block, int* corner) const {
     grid_.coords(block, corner);
-    for (int d = 0; d < D; ++d) corner[d] *= 4;
+    for (int d = 0; d < D; ++d) corner[d] *= Grid::kBlock;
   }
 
   // One zeroed scratch per thread (the padding lanes are never written, so they stay zero).
@@ -301,12 +301,13 @@ class CpuBackend final : public Backend<T, D> {
         lo2 = std::min(lo2, c[D - 1]), hi2 = std::max(hi2, c[D - 1]);
         uint32_t rest;
         if (sparse) {
-          // (block y, block z) then the cell within the block, 2 bits per axis (x, y, z)
+          // (block y, block z) then the cell within the block, kBits bits per axis (x, y, z)
+          constexpr int kBits = Grid::kBits;
           uint32_t block = 0, local = 0;
-          for (int d = 1; d < D; ++d) block = block * uint32_t(nb[d]) + uint32_t(c[d] >> 2);
-          for (int d = 0; d < D; ++d) local = local * 4 + uint32_t(c[d] & 3);
-          slice[i] = c[0] >> 2;
-          rest = block << (2 * D) | local;
+          for (int d = 1; d < D; ++d) block = block * uint32_t(nb[d]) + uint32_t(c[d] >> kBits);
+          for (int d = 0; d < D; ++d) local = local << kBits | uint32_t(c[d] & (Grid::kBlock - 1));
+          slice[i] = c[0] >> kBits;
+          rest = block << (kBits * D) | local;
         } else {
           slice[i] = c[0];
           rest = uint32_t(c[1]);
@@ -362,7 +363,7 @@ class CpuBackend final : public Backend<T, D> {
       auto& runs = slice_runs_[s];
       runs.clear();
       for (int q = lo; q < hi; ++q) {
-        const int64_t block = s * per_slice + int64_t(a[q] >> (32 + 2 * D));
+        const int64_t block = s * per_slice + int64_t(a[q] >> (32 + Grid::kBits * D));
         if (runs.empty() || runs.back().block != block)
           runs.push_back({q, q + 1, block});
         else

@@ -62,9 +62,11 @@ struct Target {
   int64_t stride[D] = {};
   int64_t channel = 0;
   int full_limit = 0;
-  // Stencil bases from the sort (sparse grid): the batch's local base cells packed 2 bits per axis in bits
-  // [0, 2D) of keys[j] >> 32, relative to corner. Null: the base of the B-spline stencil itself (dense grid).
+  // Stencil bases from the sort (sparse grid): the batch's local base cells packed local_bits bits per axis
+  // (x highest) in the low bits of keys[j] >> 32, relative to corner. Null: the base of the B-spline stencil
+  // itself (dense grid).
   const uint64_t* keys = nullptr;
+  int local_bits = 0;
   int64_t at(const int* c) const {
     int64_t i = 0;
     for (int d = 0; d < D; ++d) i += (c[d] - corner[d]) * stride[d];
@@ -123,7 +125,8 @@ struct Rows {
     if (!t.keys) return st;
     const uint32_t local = uint32_t(t.keys[j] >> 32);
     int b[D];
-    for (int d = 0; d < D; ++d) b[d] = t.corner[d] + int((local >> (2 * (D - 1 - d))) & 3u);
+    const uint32_t mask = (1u << t.local_bits) - 1;
+    for (int d = 0; d < D; ++d) b[d] = t.corner[d] + int((local >> (t.local_bits * (D - 1 - d))) & mask);
     inside = inside && stencil_inside(spec, b);
     return stencil_at(spec, x, b);
   }

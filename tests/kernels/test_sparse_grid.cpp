@@ -79,7 +79,7 @@ State<float, D> run(float S, int steps, const char* grid, Run& info) {
   info.nodes = model.grid.num_nodes();
   info.sparse = sim.sparse_grid();
   int64_t blocks = 1;
-  for (int d = 0; d < D; ++d) blocks *= (model.grid.res[d] + 3) / 4;
+  for (int d = 0; d < D; ++d) blocks *= (model.grid.res[d] + 7) / 8;  // blocks of 8^D nodes
   info.table_bytes = blocks * int64_t(sizeof(int32_t));
   if (saved)
     setenv("DUCTILE_CPU_GRID", restore.c_str(), 1);
@@ -112,7 +112,7 @@ TEST_CASE_TEMPLATE("sparse grid: a domain 4 times wider per axis gives bit-ident
   State<float, D> init;
   make_scene<D>(model, init, 1);
   CHECK(!same_bits(a.x, init.x));
-  // grid memory: the same blocks, and only the block table (4 bytes per 4^D nodes) grows with the domain
+  // grid memory: the same blocks, and only the block table (4 bytes per 8^D nodes) grows with the domain
   CHECK(big.nodes > (D == 3 ? 40 : 10) * small.nodes);  // 4^D times the cells, plus the 2-node pads
   CHECK(small.grid_blocks > 0);
   CHECK(big.grid_blocks == small.grid_blocks);

@@ -1,5 +1,6 @@
 // The adjoint of one tape step (../shared/DESIGN.md, "Tape"). The step's grid is recomputed from the stored
-// state (stress, P2G, grid update); G2P is not: its outputs x, v and C are those of the next state, kept by
+// state (stress, P2G, grid update; materials may keep what their stress adjoint reuses, such as the SVD,
+// materials/keep_for_vjp.h); G2P is not: its outputs x, v and C are those of the next state, kept by
 // the tape, and the trial F = (I + dt C) F is formed per particle. Then the adjoints run in reverse order of
 // the forward stages: plastic projection, G2P, grid update, P2G, stress, actuation, losses.
 #include <string>
@@ -13,7 +14,16 @@ namespace ductile {
 template <class T, int D>
 void Tape<T, D>::Impl::backward_step(Fields& in, Fields& after, int64_t t, Fields& A1, Fields& A0,
                                      Gradients<T, D>& g, bool locate) {
-  to_grid(in, t);
+  // the grid of step t; the materials may keep for their adjoints below what the stress computed
+  struct Keep {
+    Impl& I;
+    explicit Keep(Impl& i) : I(i) { I.keep_for_vjp(true); }
+    ~Keep() { I.keep_for_vjp(false); }
+  };
+  {
+    Keep keep(*this);
+    to_grid(in, t);
+  }
   backend->trial_F({n, model.dt, after.C.data(), in.F.data(), trial_F.data()});
   backend->fetch_status(status.data());  // the forward pass checked these stages
   // the rerun checks whole node arrays: what earlier steps left outside this step's nodes must be zero

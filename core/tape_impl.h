@@ -12,6 +12,7 @@
 #include "core/tape.h"
 #include "core/tape_fields.h"
 #include "core/tape_slots.h"
+#include "materials/keep_for_vjp.h"
 
 namespace ductile {
 
@@ -83,7 +84,17 @@ struct Tape<T, D>::Impl {
     const double nodes = double(model.grid.num_nodes());
     const double grid = nodes * (2 + 4 * D) + double(row_params.size());
     const double particles = double(n) * (Fields::width() * 4 + 4 * D * D + 3);
-    return (grid + particles + (has_force ? 2.0 * force.size() : 0.0)) * sizeof(T);
+    double kept = 0;  // what materials keep for their stress adjoints (KeepForVjp)
+    for (size_t m = 0; m < model.materials.size() && m < batch_count.size(); ++m)
+      if (auto* k = dynamic_cast<const KeepForVjp*>(model.materials[m].get()))
+        kept += double(k->kept_bytes()) * batch_count[m];
+    return (grid + particles + (has_force ? 2.0 * force.size() : 0.0)) * sizeof(T) + kept;
+  }
+
+  // Tells the materials that each stress() is followed by its stress_vjp() (on) or not (off).
+  void keep_for_vjp(bool on) {
+    for (const auto& mat : model.materials)
+      if (auto* k = dynamic_cast<const KeepForVjp*>(mat.get())) k->keep_for_vjp(on);
   }
 
   // Colliders at time `time`, on the device.

@@ -20,10 +20,12 @@
 #pragma once
 
 #include <cmath>
+#include <type_traits>
 
 #include "core/error.h"
 #include "core/memory.h"
 #include "core/parallel_for.h"
+#include "materials/keep_for_vjp.h"
 #include "materials/material.h"
 
 namespace ductile {
@@ -41,19 +43,44 @@ DUCTILE_HD DUCTILE_INLINE bool all_finite(const Mat<T, D>& m) {
   return true;
 }
 
-// Kirchhoff stress of one particle of the batch.
+// Whether a model keeps something for its adjoint (a member template Kept<T, D>, with stress_kept and
+// adj_stress_kept taking it; see KeepForVjp).
+template <class M, class = void>
+struct HasKept : std::false_type {};
+template <class M>
+struct HasKept<M, std::void_t<typename M::template Kept<float, 3>>> : std::true_type {};
+template <class Model, class T, int D, bool = HasKept<Model>::value>
+struct KeptOf {
+  struct type {};
+};
+template <class Model, class T, int D>
+struct KeptOf<Model, T, D, true> {
+  using type = typename Model::template Kept<T, D>;
+};
+
+// Kirchhoff stress of one particle of the batch (and, where kept is set, what the adjoint reuses, at k).
 template <class Model, class T, int D>
 struct StressKernel {
+  using Kept = typename KeptOf<Model, T, D>::type;
   ParticleView<T, D> p;
   ParamPack<T> prm;
   const int32_t* index;
   T* tau;
   Status* status;
+  Kept* kept = nullptr;
   DUCTILE_HD DUCTILE_INLINE void operator()(int64_t k) const {
     const int i = index[k];
     Mat<T, D> F = load_mat<T, D>(p.F, p.n, i);
     Mat<T, D> C = load_mat<T, D>(p.C, p.n, i);
-    Mat<T, D> s = Model::template stress<T, D>(prm.v, F, C, p.plastic[i]);
+    Mat<T, D> s;
+    if constexpr (HasKept<Model>::value) {
+      if (kept)
+        s = Model::template stress_kept<T, D>(prm.v, F, C, p.plastic[i], kept[k]);
+      else
+        s = Model::template stress<T, D>(prm.v, F, C, p.plastic[i]);
+    } else {
+      s = Model::template stress<T, D>(prm.v, F, C, p.plastic[i]);
+    }
     if (!all_finite(s)) raise_status(status, kStatusNonFinite, i, kStageStress);
     store_mat<T, D>(tau, p.n, i, s);
   }
@@ -97,9 +124,10 @@ DUCTILE_HD DUCTILE_INLINE bool all_finite(const ParamPack<T>& a, int count) {
 
 // Adjoint of the stress of one particle of the batch: accumulates the particle's adjoints of F, C and plastic
 // and writes its parameter adjoints to column k of rows (rows[q * count + k]), reduced afterwards in a fixed
-// order.
+// order. Where kept is set, the stress kept what the adjoint reuses (at k).
 template <class Model, class T, int D>
 struct StressVjpKernel {
+  using Kept = typename KeptOf<Model, T, D>::type;
   ParticleView<T, D> p;
   ParamPack<T> prm;
   const int32_t* index;
@@ -107,6 +135,7 @@ struct StressVjpKernel {
   const T* adj_tau;
   T *adj_F, *adj_C, *adj_plastic, *rows;
   Status* status;
+  const Kept* kept = nullptr;
   DUCTILE_HD DUCTILE_INLINE void operator()(int64_t k) const {
     const int i = index[k];
     const Mat<T, D> F = load_mat<T, D>(p.F, p.n, i), C = load_mat<T, D>(p.C, p.n, i);
@@ -114,7 +143,14 @@ struct StressVjpKernel {
     Mat<T, D> aF = Mat<T, D>::zero(), aC = Mat<T, D>::zero();
     T aP = 0;
     ParamPack<T> aprm{};
-    Model::template adj_stress<T, D>(prm.v, F, C, p.plastic[i], a_tau, aF, aC, aP, aprm.v);
+    if constexpr (HasKept<Model>::value) {
+      if (kept)
+        Model::template adj_stress_kept<T, D>(prm.v, F, C, p.plastic[i], kept[k], a_tau, aF, aC, aP, aprm.v);
+      else
+        Model::template adj_stress<T, D>(prm.v, F, C, p.plastic[i], a_tau, aF, aC, aP, aprm.v);
+    } else {
+      Model::template adj_stress<T, D>(prm.v, F, C, p.plastic[i], a_tau, aF, aC, aP, aprm.v);
+    }
     if (!all_finite(aF) || !all_finite(aC) || !std::isfinite(aP) || !all_finite(aprm, nparams))
       raise_status(status, kStatusNonFinite, i, kStageStress);
     add_mat<T, D>(adj_F, p.n, i, aF);
@@ -196,7 +232,9 @@ template <class T>
 void launch_param_sum_cuda(const ParamChunkSum<T>& sum, const ParamChunkCombine<T>& combine, int nparams);
 
 template <class Model, class T, int D>
-class AnalyticMaterial final : public Material<T, D> {
+class AnalyticMaterial final : public Material<T, D>, public KeepForVjp {
+  using Kept = typename KeptOf<Model, T, D>::type;
+
  public:
   AnalyticMaterial() {
     for (const auto& s : Model::specs()) this->values_.push_back(T(s.default_value));
@@ -207,11 +245,21 @@ class AnalyticMaterial final : public Material<T, D> {
   void stress(Device dev, const ParticleView<T, D>& p, const MaterialBatch& batch, T* tau,
               Status* status) const override {
     StressKernel<Model, T, D> k{p, pack(), batch.index, tau, status};
+    kept_F_ = nullptr;
+    if (HasKept<Model>::value && keep_ && dev == Device::kCpu && batch.count > 0) {
+      // room for the batch's kept values, and which call they belong to
+      const size_t need = (sizeof(Kept) * size_t(batch.count) + sizeof(T) - 1) / sizeof(T);
+      if (kept_.device() != dev || kept_.size() < need) kept_.resize(dev, need);
+      k.kept = reinterpret_cast<Kept*>(kept_.data());
+      kept_F_ = p.F, kept_index_ = batch.index, kept_count_ = batch.count;
+    }
     if (dev == Device::kCpu)
       cpu_parallel_for(batch.count, k);
     else
       launch_stress_cuda(k, batch.count);
   }
+  void keep_for_vjp(bool on) const override { keep_ = on; }
+  int kept_bytes() const override { return HasKept<Model>::value ? int(sizeof(Kept)) : 0; }
   void project(Device dev, T dt, const ParticleView<T, D>& p, const MaterialBatch& batch,
                Status* status) const override {
     ProjectKernel<Model, T, D> k{p, pack(), batch.index, dt, status};
@@ -228,6 +276,10 @@ class AnalyticMaterial final : public Material<T, D> {
         p,       pack(), batch.index, batch.count, np,
         adj_tau, adj_F,  adj_C,       adj_plastic, rows(dev, batch.count, adj_params),
         status};
+    // what the stress kept for these particles at this F (KeepForVjp), used once
+    if (kept_F_ == p.F && kept_index_ == batch.index && kept_count_ == batch.count && dev == Device::kCpu)
+      k.kept = reinterpret_cast<const Kept*>(kept_.data());
+    kept_F_ = nullptr;
     if (dev == Device::kCpu)
       cpu_parallel_for(batch.count, k);
     else
@@ -292,6 +344,12 @@ class AnalyticMaterial final : public Material<T, D> {
     return r;
   }
   mutable Buffer<T> scratch_;
+  // KeepForVjp: whether to keep, the kept values, and the call (F, batch) they belong to
+  mutable bool keep_ = false;
+  mutable Buffer<T> kept_;
+  mutable const T* kept_F_ = nullptr;
+  mutable const int32_t* kept_index_ = nullptr;
+  mutable int kept_count_ = 0;
 };
 
 }  // namespace ductile

@@ -20,9 +20,8 @@ namespace ductile {
 // and which divides only by sigma_i + sigma_j: regular at repeated singular values and at F = I. Four 3x3
 // products besides the SVD (the polar-rotation form of the same adjoint takes eight).
 template <class T, int D>
-DUCTILE_HD inline void adj_corotated_stress(T mu, T lambda, const Mat<T, D>& F, T& adj_mu, T& adj_lambda,
+DUCTILE_HD inline void adj_corotated_stress(T mu, T lambda, const Svd<T, D>& s, T& adj_mu, T& adj_lambda,
                                             Mat<T, D>& adj_F, const Mat<T, D>& adj_tau) {
-  const Svd<T, D> s = svd(F);
   const Vec<T, D>& sg = s.sigma;
   // J and dJ / dsigma_k (products of the other singular values, no division)
   Vec<T, D> Jk;
@@ -49,6 +48,12 @@ DUCTILE_HD inline void adj_corotated_stress(T mu, T lambda, const Mat<T, D>& F, 
   adj_principal_stress(s, t, dd, A, adj_sigma, adj_F);
   adj_lambda += trA * J * (J - T(1));
 }
+// The same at F (its SVD computed here).
+template <class T, int D>
+DUCTILE_HD inline void adj_corotated_stress(T mu, T lambda, const Mat<T, D>& F, T& adj_mu, T& adj_lambda,
+                                            Mat<T, D>& adj_F, const Mat<T, D>& adj_tau) {
+  adj_corotated_stress(mu, lambda, svd(F), adj_mu, adj_lambda, adj_F, adj_tau);
+}
 
 struct FixedCorotated : PurelyElastic {
   static constexpr const char* kName = "fixed_corotated";
@@ -73,23 +78,42 @@ struct FixedCorotated : PurelyElastic {
     return mu * e + T(0.5) * lambda * (J - T(1)) * (J - T(1));
   }
 
+  // What the adjoint reuses from the stress when the tape asks for it (materials/analytic.h, "kept"): the
+  // SVD.
   template <class T, int D>
-  DUCTILE_HD static Mat<T, D> stress(const T* prm, const Mat<T, D>& F, const Mat<T, D>&, T) {
+  using Kept = Svd<T, D>;
+
+  template <class T, int D>
+  DUCTILE_HD static Mat<T, D> stress_kept(const T* prm, const Mat<T, D>& F, const Mat<T, D>&, T,
+                                          Kept<T, D>& s) {
     T mu, lambda;
     lame(prm[kE], prm[kNu], mu, lambda);
-    Mat<T, D> R = polar_rotation(svd(F));
+    s = svd(F);
+    Mat<T, D> R = polar_rotation(s);
     T J = det(F);
     return (T(2) * mu) * ((F - R) * transpose(F)) + (lambda * J * (J - T(1))) * Mat<T, D>::identity();
+  }
+  template <class T, int D>
+  DUCTILE_HD static Mat<T, D> stress(const T* prm, const Mat<T, D>& F, const Mat<T, D>& C, T plastic) {
+    Kept<T, D> s;
+    return stress_kept<T, D>(prm, F, C, plastic, s);
   }
 
   // Adjoint of stress (no dependence on C or plastic); adj_prm[kE], adj_prm[kNu] through the Lame parameters.
   template <class T, int D>
-  DUCTILE_HD static void adj_stress(const T* prm, const Mat<T, D>& F, const Mat<T, D>&, T,
-                                    const Mat<T, D>& adj_tau, Mat<T, D>& adj_F, Mat<T, D>&, T&, T* adj_prm) {
+  DUCTILE_HD static void adj_stress_kept(const T* prm, const Mat<T, D>&, const Mat<T, D>&, T,
+                                         const Kept<T, D>& s, const Mat<T, D>& adj_tau, Mat<T, D>& adj_F,
+                                         Mat<T, D>&, T&, T* adj_prm) {
     T mu, lambda, adj_mu = 0, adj_lambda = 0;
     lame(prm[kE], prm[kNu], mu, lambda);
-    adj_corotated_stress(mu, lambda, F, adj_mu, adj_lambda, adj_F, adj_tau);
+    adj_corotated_stress(mu, lambda, s, adj_mu, adj_lambda, adj_F, adj_tau);
     adj_lame(prm[kE], prm[kNu], adj_prm[kE], adj_prm[kNu], adj_mu, adj_lambda);
+  }
+  template <class T, int D>
+  DUCTILE_HD static void adj_stress(const T* prm, const Mat<T, D>& F, const Mat<T, D>& C, T plastic,
+                                    const Mat<T, D>& adj_tau, Mat<T, D>& adj_F, Mat<T, D>& adj_C,
+                                    T& adj_plastic, T* adj_prm) {
+    adj_stress_kept<T, D>(prm, F, C, plastic, svd(F), adj_tau, adj_F, adj_C, adj_plastic, adj_prm);
   }
 };
 

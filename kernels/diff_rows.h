@@ -192,7 +192,7 @@ inline void adj_scatter(const P2GParticle<T, D>& pp, const Stencil<T, D>& st, co
   for (int k = 0; k < D; ++k) sum[k] = first[k] = second[k] = V{};
   WeightGradient<T, D> wg;
   for_each_row(f, pp.w, [&](int64_t at, int a, int b, T wr) {
-    V mom[D], am, aq[D];
+    V mom[D], am = V{}, aq[D] = {};
     row_field(pp.q, pp.A, a, b, mom);
     load_row(am, adj_m + f.origin + at, f.full);
     V s = am * pp.m;

@@ -201,11 +201,13 @@ class FitRun {
                         {"loss", opt.value()},
                         {"gradient_norm", gn},
                         {"values", shown}});
+    if (opt.backoffs()) history_.back()["steps_taken_back"] = opt.backoffs();  // Adam's safeguard
     if (o_.quiet) return;
     std::fprintf(stderr, "iteration %3d  loss %.6e  |grad| %.3e ", opt.iteration(), opt.value(), gn);
     for (size_t k = 0; k < v.size() && k < 8; ++k)
       std::fprintf(stderr, " %s=%.6g", fit_->names()[k].c_str(), v[k]);
     if (v.size() > 8) std::fprintf(stderr, " (and %zu more)", v.size() - 8);
+    if (opt.backoffs()) std::fprintf(stderr, "  (%d unstable steps taken back and halved)", opt.backoffs());
     std::fprintf(stderr, "\n");
   }
 

@@ -53,6 +53,7 @@ void Optimizer::start(const std::vector<double>& u, const Objective& f) {
   iter_ = 0;
   g0_ = std::sqrt(dot(g_, g_));
   stalled_ = 0;
+  backoff_ = 1, backoffs_ = 0;
   m_.assign(u_.size(), 0.0), v_.assign(u_.size(), 0.0);
   s_.clear(), y_.clear();
 }
@@ -88,7 +89,9 @@ bool Optimizer::iterate(const Objective& f) {
   return ok;
 }
 
-// Adam with bias correction; the gradient optionally clipped to a norm.
+// Adam with bias correction; the gradient optionally clipped to a norm. Stability safeguard: a step that
+// lands where the loss cannot be evaluated (an unstable law whose rollout fails) is taken back and retried at
+// half the length, at most 10 times; the halving stays for later steps (backoff_, saved with the state).
 bool Optimizer::adam_step(const Objective& f) {
   const double b1 = 0.9, b2 = 0.999, eps = 1e-12;
   std::vector<double> g = g_;
@@ -96,20 +99,33 @@ bool Optimizer::adam_step(const Objective& f) {
   if (o_.grad_clip > 0 && gn > o_.grad_clip)
     for (double& x : g) x *= o_.grad_clip / gn;
   const int t = iter_ + 1;
+  std::vector<double> dir(u_.size());
   for (size_t i = 0; i < u_.size(); ++i) {
     m_[i] = b1 * m_[i] + (1 - b1) * g[i];
     v_[i] = b2 * v_[i] + (1 - b2) * g[i] * g[i];
     const double mh = m_[i] / (1 - std::pow(b1, t)), vh = v_[i] / (1 - std::pow(b2, t));
-    u_[i] -= o_.learning_rate * std::pow(o_.lr_decay, iter_) * mh / (std::sqrt(vh) + eps);
+    dir[i] = mh / (std::sqrt(vh) + eps);
   }
-  project(u_);
-  try {
-    f_ = eval(f, u_, g_);
-  } catch (const ObjectiveFailure& e) {
-    fail("optimizer",
-         std::string("Adam stepped where the loss cannot be evaluated (try a smaller --lr): ") + e.what());
+  const std::vector<double> u0 = u_;
+  for (int halvings = 0;; ++halvings) {
+    const double lr = o_.learning_rate * std::pow(o_.lr_decay, iter_) * backoff_;
+    for (size_t i = 0; i < u_.size(); ++i) u_[i] = u0[i] - lr * dir[i];
+    project(u_);
+    try {
+      f_ = eval(f, u_, g_);
+      return true;
+    } catch (const ObjectiveFailure& e) {
+      if (halvings == 10) {
+        u_ = u0;
+        fail("optimizer",
+             std::string("Adam stepped where the loss cannot be evaluated, also after 10 halvings "
+                         "of the step (try a smaller --lr): ") +
+                 e.what());
+      }
+      backoff_ *= 0.5;
+      ++backoffs_;
+    }
   }
-  return true;
 }
 
 // Two-loop recursion for the direction, then a projected backtracking line search (Armijo, c1 = 1e-4).
@@ -186,7 +202,9 @@ nlohmann::json Optimizer::save() const {
           {"s", s_},
           {"y", y_},
           {"g0", g0_},
-          {"stalled", stalled_}};
+          {"stalled", stalled_},
+          {"backoff", backoff_},
+          {"backoffs", backoffs_}};
 }
 
 void Optimizer::load(const nlohmann::json& j) {
@@ -203,6 +221,8 @@ void Optimizer::load(const nlohmann::json& j) {
   y_ = j.at("y").get<std::vector<std::vector<double>>>();
   g0_ = j.at("g0").get<double>();
   stalled_ = j.at("stalled").get<int>();
+  backoff_ = j.value("backoff", 1.0);  // states saved before the safeguard existed
+  backoffs_ = j.value("backoffs", 0);
 }
 
 }  // namespace ductile

@@ -54,6 +54,8 @@ class Optimizer {
   // Why the last iterate() returned false ("" when it did not).
   const std::string& stop_reason() const { return stop_; }
   int evaluations() const { return evals_; }
+  // Adam's stability safeguard: how many steps were taken back and halved (the rollout failed there).
+  int backoffs() const { return backoffs_; }
   // The whole state, and its restoration (for --resume).
   nlohmann::json save() const;
   void load(const nlohmann::json& j);
@@ -71,8 +73,10 @@ class Optimizer {
   std::vector<double> m_, v_;               // Adam moments
   std::vector<std::vector<double>> s_, y_;  // L-BFGS pairs
   std::string stop_;
-  double g0_ = 0;    // the first gradient's norm
-  int stalled_ = 0;  // consecutive iterations below rel_tol
+  double g0_ = 0;       // the first gradient's norm
+  int stalled_ = 0;     // consecutive iterations below rel_tol
+  double backoff_ = 1;  // Adam: factor on the step, halved at each step taken back
+  int backoffs_ = 0;    // Adam: steps taken back so far
 };
 
 }  // namespace ductile

@@ -1,6 +1,7 @@
 // Validation of the scene sections "domain", "materials", "time" and "outputs".
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <sstream>
 
 #include "core/error.h"
@@ -37,9 +38,23 @@ std::string fmt(double v) {
 
 }  // namespace
 
+// The model's options (MaterialEntry::options: "true"/"false" or the number, %.17g), then its files.
 template <class T, int D>
 void configure_files(Material<T, D>& mat, const json& m, const std::vector<std::string>& files,
                      const std::string& ptr) {
+  const auto& reg = MaterialRegistry::instance();
+  if (reg.has(mat.model()))
+    for (const auto& o : reg.get(mat.model()).options)
+      if (m.contains(o.name)) {
+        const json& v = m[o.name];
+        char buf[40];
+        if (!v.is_boolean()) std::snprintf(buf, sizeof buf, "%.17g", v.get<double>());
+        try {
+          mat.configure(o.name, v.is_boolean() ? (v.get<bool>() ? "true" : "false") : std::string(buf));
+        } catch (const std::exception& e) {
+          fail_at(child(ptr, o.name), e.what());
+        }
+      }
   for (const auto& f : files)
     if (m.contains(f)) {
       try {
@@ -117,11 +132,20 @@ void validate_materials(json& root, Context& ctx) {
     std::vector<std::string> params;
     for (const auto& s : specs) params.push_back(s.name);
     for (const auto& f : files) params.push_back(f);
+    for (const auto& o : reg.get(model).options) params.push_back(o.name);
     for (auto it = m.begin(); it != m.end(); ++it)
       if (it.key() != "name" && it.key() != "model" &&
           std::find(params.begin(), params.end(), it.key()) == params.end())
         fail_at(child(ptr, it.key()),
                 "unknown parameter of model '" + model + "' (its parameters: " + join(params) + ")");
+    // options: true/false or a number > 0
+    for (const auto& o : reg.get(model).options)
+      if (m.contains(o.name)) {
+        if (o.boolean)
+          get_bool(m, ptr, o.name.c_str());
+        else
+          get_number(m, ptr, o.name.c_str(), Range{0, kInf, true, false, o.meaning.c_str()});
+      }
     // files (absolute paths), handed to the material when it is built
     for (const auto& f : files)
       if (m.contains(f)) get_file(m, ptr, f.c_str(), ctx.doc->base_dir);

@@ -292,9 +292,11 @@ class CpuBackend final : public Backend<T, D> {
       const GridSpec<T, D> g = spec;
       for (int i = begin; i < end; ++i) {
         int c[D];
+        bool outside = false;
         for (int d = 0; d < D; ++d) {
           const int base = floor_int((px[d * n + i] - g.origin[d]) * g.inv_dx - T(0.5));
           c[d] = std::min(std::max(base, 0), g.res[d] - 1);
+          outside = outside | (base < 0) | (base + 2 >= g.res[d]);
         }
         lo0 = std::min(lo0, c[0]), hi0 = std::max(hi0, c[0]);
         lo1 = std::min(lo1, c[1]), hi1 = std::max(hi1, c[1]);
@@ -313,7 +315,8 @@ class CpuBackend final : public Backend<T, D> {
           rest = uint32_t(c[1]);
           if (D == 3) rest = rest * uint32_t(g.res[D - 1]) + uint32_t(c[D - 1]);
         }
-        entry[i] = uint64_t(rest) << 32 | uint32_t(i);
+        // bit 31: (sparse grid) the stencil leaves the grid, so the transfers skip the particle
+        entry[i] = uint64_t(rest) << 32 | uint32_t(i) | uint32_t(sparse && outside) << 31;
       }
       for (int i = begin; i < end; ++i) ++hist[slice[i]];
       Box<D> b;
@@ -357,7 +360,7 @@ class CpuBackend final : public Backend<T, D> {
       }
       // far from sorted (the first step of a shuffled state): a full sort gives the same unique order
       if (moves > budget) std::sort(a + lo, a + hi);
-      for (int q = lo; q < hi; ++q) order_[q] = int32_t(uint32_t(a[q]));
+      for (int q = lo; q < hi; ++q) order_[q] = int32_t(uint32_t(a[q]) & 0x7fffffffu);
       if (!sparse) continue;
       // runs of particles in one block
       auto& runs = slice_runs_[s];

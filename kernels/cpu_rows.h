@@ -63,8 +63,8 @@ struct Target {
   int64_t channel = 0;
   int full_limit = 0;
   // Stencil bases from the sort (sparse grid): the batch's local base cells packed local_bits bits per axis
-  // (x highest) in the low bits of keys[j] >> 32, relative to corner. Null: the base of the B-spline stencil
-  // itself (dense grid).
+  // (x highest) in the low bits of keys[j] >> 32, relative to corner, and bit 31 of keys[j] set when the
+  // stencil leaves the grid. Null: the B-spline stencil itself and its own check (dense grid).
   const uint64_t* keys = nullptr;
   int local_bits = 0;
   int64_t at(const int* c) const {
@@ -116,18 +116,20 @@ struct Rows {
     return buf;
   }
 
-  // Stencil of lane j at x: the B-spline's own, or (sparse grid) based at the sort's cell. `inside` is false
-  // when the stencil leaves the grid.
+  // Stencil of lane j at x: the B-spline's own, or (sparse grid) based at the sort's cell, which also says
+  // whether the stencil leaves the grid (bit 31 of the key). `inside` is false when it does.
   static Stencil<T, D> stencil(const GridSpec<T, D>& spec, const Target<D>& t, const Vec<T, D>& x, int j,
                                bool& inside) {
-    Stencil<T, D> st = bspline_stencil(spec, x);
-    inside = stencil_inside(spec, st.base);
-    if (!t.keys) return st;
+    if (!t.keys) {
+      const Stencil<T, D> st = bspline_stencil(spec, x);
+      inside = stencil_inside(spec, st.base);
+      return st;
+    }
     const uint32_t local = uint32_t(t.keys[j] >> 32);
     int b[D];
     const uint32_t mask = (1u << t.local_bits) - 1;
     for (int d = 0; d < D; ++d) b[d] = t.corner[d] + int((local >> (t.local_bits * (D - 1 - d))) & mask);
-    inside = inside && stencil_inside(spec, b);
+    inside = !((t.keys[j] >> 31) & 1);
     return stencil_at(spec, x, b);
   }
 

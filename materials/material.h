@@ -61,8 +61,9 @@ class Material {
   // Largest stable time step for this material at grid spacing dx (elastic wave speed, CFL-like bound).
   virtual T wave_speed() const = 0;
 
-  // Files a scene names for this material (a neural material's "weights"): key and absolute path. Models
-  // without file keys never receive a call.
+  // Files and options a scene names for this material: a file key (a neural material's "weights") and its
+  // absolute path, or an option key (MaterialEntry::options, such as "plastic") and its value written as
+  // "true", "false" or a number; options come before files. Models without such keys never receive a call.
   virtual void configure(const std::string& key, const std::string& path) {
     throw std::runtime_error(std::string(model()) + " takes no file '" + key + "' (" + path + ")");
   }

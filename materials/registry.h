@@ -10,6 +10,14 @@
 
 namespace ductile {
 
+// A scene key setting an option of a model rather than a parameter (a neural material's "plastic"): true or
+// false, or a finite number > 0. Passed to Material::configure before the file keys.
+struct MaterialOption {
+  std::string name;
+  bool boolean = false;  // true/false; otherwise a finite number > 0
+  std::string meaning;
+};
+
 struct MaterialEntry {
   std::string name;
   std::function<const std::vector<ParamSpec>&()> specs;
@@ -18,6 +26,7 @@ struct MaterialEntry {
   std::function<std::unique_ptr<Material<double, 2>>()> make_d2;
   std::function<std::unique_ptr<Material<double, 3>>()> make_d3;
   std::vector<std::string> file_keys;  // scene keys naming files (made absolute, passed to configure())
+  std::vector<MaterialOption> options;  // scene keys setting options (passed to configure() first)
 };
 
 class MaterialRegistry {

@@ -7,7 +7,10 @@ materials at NCLaw's values):
      particle state in the frames (outputs.state, for teacher forcing);
   2. train a fresh neural law on it with `ductile fit --teacher-forcing` (growing windows, Adam), for at most
      --iterations iterations or --minutes of wall time (the run is stopped there; its last saved weights are
-     used);
+     used). The materials named by --plastic get the learned plastic return mapping ("plastic": true); with
+     --strain-scale data (the default) the network's inputs are normalized by the strain scale e of the
+     training trajectory: the 90th percentile, over particles and frames, of the largest |invariant| of the
+     observed F (F^T F - I and det F - 1), and its stress scale is E e (outputs of order one);
   3. fit the best analytic elastic baseline, fixed corotated (E, nu), to the same trajectory (L-BFGS);
   4. roll out the truth, the trained law, the untrained law (a fresh network: no stress) and the fitted
      elastic model on unseen cases, each over twice the training horizon: the cube at another velocity and
@@ -17,7 +20,8 @@ Writes OUT/<material>/... (scenes, runs, logs, train.json, results.json), OUT/re
 OUT/<material>.svg and .png (matplotlib, when installed). Results: docs/FITTING.md.
 
   scripts/neural_generalization.py BUILD_DIR OUT_DIR [--materials jelly,sand] [--iterations 300]
-                                   [--minutes 15] [--stage all|train|eval]
+                                   [--minutes 15] [--stage all|train|eval] [--plastic plasticine,sand,water]
+                                   [--strain-scale data|raw]
 """
 import argparse
 import copy
@@ -50,8 +54,9 @@ CASES = {
 }
 
 
-def read_ply_xyz(path):
-    """x, y, z of a binary little-endian PLY with float properties (as `ductile simulate` writes)."""
+def read_ply_xyz(path, names=("x", "y", "z")):
+    """The named properties (x, y, z) of a binary little-endian PLY with float properties (as `ductile simulate`
+    writes)."""
     with open(path, "rb") as f:
         data = f.read()
     end = data.index(b"end_header\n") + len(b"end_header\n")
@@ -63,8 +68,26 @@ def read_ply_xyz(path):
         elif w[:1] == ["property"]:
             props.append(w[2])
     row = struct.Struct("<" + "f" * len(props))
-    ix, iy, iz = props.index("x"), props.index("y"), props.index("z")
-    return [(r[ix], r[iy], r[iz]) for r in (row.unpack_from(data, end + k * row.size) for k in range(count))]
+    ix = [props.index(n) for n in names]
+    return [tuple(r[i] for i in ix) for r in (row.unpack_from(data, end + k * row.size) for k in range(count))]
+
+
+def strain_scale_of(run_dir):
+    """The 90th percentile, over particles and frames 1.., of max |f_i(F)| with f = (F^T F - I, det F - 1)."""
+    d = os.path.join(run_dir, "particles")
+    names = ["F%d%d" % (i, j) for i in range(3) for j in range(3)]
+    peaks = []
+    for f in sorted(os.listdir(d))[1:]:
+        if not f.endswith(".ply"):
+            continue
+        for r in read_ply_xyz(os.path.join(d, f), names):
+            F = [r[0:3], r[3:6], r[6:9]]
+            C = [[sum(F[k][i] * F[k][j] for k in range(3)) - (i == j) for j in range(3)] for i in range(3)]
+            J = (F[0][0] * (F[1][1] * F[2][2] - F[1][2] * F[2][1]) - F[0][1] * (F[1][0] * F[2][2] - F[1][2] * F[2][0])
+                 + F[0][2] * (F[1][0] * F[2][1] - F[1][1] * F[2][0]))
+            peaks.append(max([abs(C[i][j]) for i in range(3) for j in range(i, 3)] + [abs(J - 1)]))
+    peaks.sort()
+    return peaks[int(0.9 * (len(peaks) - 1))]
 
 
 def rms(a, b):
@@ -113,9 +136,10 @@ class Study:
         m.update(SETTINGS[name]["sets"])
         return m
 
-    def neural_material(self, name, weights=None):
+    def neural_material(self, name, weights=None, options=None):
         m = {"name": name, "model": "neural", "density": 1000, "wave_speed": SETTINGS[name]["wave"],
              "stress_scale": SETTINGS[name]["scale"]}
+        m.update(options or {})
         if weights:
             m["weights"] = weights
         return m
@@ -172,8 +196,17 @@ class Study:
         rec["elastic"] = {"command": " ".join(cmd[1:]), "exit": code, "wall_s": round(secs, 1),
                           "iterations": hist[-1]["iteration"], "loss_start": hist[0]["loss"],
                           "loss": hist[-1]["loss"], "E": hist[-1]["values"][0], "nu": hist[-1]["values"][1]}
-        # the neural law, teacher-forced on growing windows
-        nn_scene = self.write_scene(os.path.join(d, "neural.json"), base, self.neural_material(name),
+        # the neural law, teacher-forced on growing windows; the options (plastic, strain scale) go with it
+        options = {}
+        if name in self.args.plastic.split(","):
+            options["plastic"] = True
+        if self.args.strain_scale == "data":
+            # inputs of order one, and outputs too: the stress scale becomes the characteristic stress E e
+            e = float("%.3g" % strain_scale_of(os.path.join(d, "truth_cube")))
+            options["strain_scale"] = e
+            options["stress_scale"] = float("%.3g" % (SETTINGS[name]["scale"] * e))
+        rec["neural_options"] = options
+        nn_scene = self.write_scene(os.path.join(d, "neural.json"), base, self.neural_material(name, None, options),
                                     wrt=["materials/%s/weights" % name])
         a = self.args
         cmd = [self.ductile, "fit", nn_scene, "--observed", os.path.join(d, "truth_cube"), "--out",
@@ -205,8 +238,8 @@ class Study:
         frames = 2 * base["time"]["frames"]
         variants = {
             "truth": self.truth_material(name, base),
-            "trained": self.neural_material(name, rec["neural"]["weights"]),
-            "untrained": self.neural_material(name),
+            "trained": self.neural_material(name, rec["neural"]["weights"], rec.get("neural_options")),
+            "untrained": self.neural_material(name, None, rec.get("neural_options")),
             "elastic_fit": self.elastic_material(name, rec["elastic"]["E"], rec["elastic"]["nu"]),
         }
         rec["cases"] = {}
@@ -267,6 +300,7 @@ def table(results):
     for name, rec in results.items():
         n, e = rec["neural"], rec["elastic"]
         lines.append("### %s\n" % name)
+        lines.append("neural options: %s\n" % json.dumps(rec.get("neural_options", {})))
         lines.append("training: %d Adam iterations in %.0f s%s, loss %.3g -> %.3g (teacher-forced windows); whole "
                      "rollout of the training cube: %s. Elastic fit: E = %.4g, nu = %.3f, loss %.3g -> %.3g, %d "
                      "L-BFGS iterations in %.0f s.\n" % (
@@ -300,6 +334,10 @@ def main():
     ap.add_argument("--window", type=int, default=2)
     ap.add_argument("--grow-every", type=int, default=40)
     ap.add_argument("--stage", default="all", choices=["all", "train", "eval"])
+    ap.add_argument("--plastic", default="plasticine,sand,water",
+                    help="materials whose law gets the learned plastic return mapping ('' for none)")
+    ap.add_argument("--strain-scale", default="data", choices=["data", "raw"],
+                    help="normalize the network's invariants by the training trajectory's strain (data) or not")
     args = ap.parse_args()
     study = Study(args)
     os.makedirs(study.out, exist_ok=True)

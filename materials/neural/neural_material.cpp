@@ -4,50 +4,47 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstdio>
+#include <mutex>
 #include <optional>
 
-#include "core/io/atomic_file.h"
 #include "core/svd.h"
 #include "materials/elastic_params.h"
+#include "materials/neural/neural_host_copy.h"
+#include "materials/neural/neural_nets.h"
+#include "materials/neural/neural_tensor_path.h"
 #include "materials/registry.h"
 
 namespace ductile {
 
 namespace {
 
-// A bias-free GELU MLP from `in` features to `out` outputs.
-torch::nn::Sequential make_mlp(int in, int out, int width, int depth) {
-  torch::nn::Sequential s;
-  int prev = in;
-  for (int l = 0; l < depth; ++l) {
-    s->push_back(torch::nn::Linear(torch::nn::LinearOptions(prev, width).bias(false)));
-    s->push_back(torch::nn::GELU());
-    prev = width;
-  }
-  s->push_back(torch::nn::Linear(torch::nn::LinearOptions(prev, out).bias(false)));
-  return s;
-}
+using neural::init_mlp;
+using neural::make_mlp;
+using neural::num;
+using neural::parse_flag;
+using neural::parse_positive;
 
-// f(F) = (upper triangle of F^T F - I, det F - 1).
+// f(F) = (upper triangle of F^T F - I, det F - 1) / e, with e the strain scale (input normalization).
 template <class T, int D>
-void features(const Mat<T, D>& F, T* f) {
+void features(const Mat<T, D>& F, T inv_e, T* f) {
   const Mat<T, D> C = transpose(F) * F;
   int k = 0;
   for (int i = 0; i < D; ++i)
-    for (int j = i; j < D; ++j) f[k++] = C(i, j) - (i == j ? T(1) : T(0));
-  f[k] = det(F) - T(1);
+    for (int j = i; j < D; ++j) f[k++] = inv_e * (C(i, j) - (i == j ? T(1) : T(0)));
+  f[k] = inv_e * (det(F) - T(1));
 }
 
 // Adds the adjoint of F from that of the features.
 template <class T, int D>
-void adj_features(const Mat<T, D>& F, const T* adj_f, Mat<T, D>& adj_F) {
+void adj_features(const Mat<T, D>& F, T inv_e, const T* adj_f, Mat<T, D>& adj_F) {
   Mat<T, D> adj_C = Mat<T, D>::zero();
   int k = 0;
   for (int i = 0; i < D; ++i)
-    for (int j = i; j < D; ++j) adj_C(i, j) = adj_f[k++];
+    for (int j = i; j < D; ++j) adj_C(i, j) = inv_e * adj_f[k++];
   // C = F^T F: adj F = F (adj C + adj C^T); J = det F: adj F += adj J cof(F)
   adj_F = adj_F + F * (adj_C + transpose(adj_C));
-  adj_det(F, adj_f[k], adj_F);
+  adj_det(F, inv_e * adj_f[k], adj_F);
 }
 
 template <class T, int D>
@@ -73,14 +70,24 @@ class NeuralMaterial final : public Material<T, D> {
   const std::vector<ParamSpec>& specs() const override { return param_specs(); }
   T wave_speed() const override { return this->values_[1]; }
 
+  // Options (before or after the weights; the scene gives them first) and files. Options that the weights
+  // file also fixes must agree with it.
   void configure(const std::string& key, const std::string& path) override {
+    if (key == "plastic") return want_plastic(parse_flag(key, path));
+    if (key == "strain_scale")
+      return want_scale(req_strain_, spec_.strain_scale, parse_positive(key, path), key);
+    if (key == "plastic_scale")
+      return want_scale(req_alpha_, spec_.plastic_scale, parse_positive(key, path), key);
     if (key == "weights") return load(path);
     if (key == "module") {
       script_ = torch::jit::load(path);
       script_->to(dtype());
+      place(Device::kCpu);
+      script_->to(device_);
       // check the documented signature on the rest state: features [B, kF] -> [B, D, D]
       torch::NoGradGuard ng;
       const torch::Tensor y = script_->forward({torch::zeros({2, kF}, dtype())}).toTensor();
+      // features arrive divided by the strain scale (1 unless the scene sets one)
       if (y.dim() != 3 || y.size(0) != 2 || y.size(1) != D || y.size(2) != D)
         throw std::runtime_error(path + ": the module must map features [B, " + std::to_string(kF) +
                                  "] to stresses [B, " + std::to_string(D) + ", " + std::to_string(D) + "]");
@@ -97,7 +104,7 @@ class NeuralMaterial final : public Material<T, D> {
   std::vector<T> learnable() const override {
     std::vector<T> r;
     for (const auto& p : params()) {
-      const torch::Tensor c = p.detach().contiguous().view(-1);
+      const torch::Tensor c = p.detach().to(torch::kCPU).contiguous().view(-1);
       r.insert(r.end(), c.data_ptr<T>(), c.data_ptr<T>() + c.numel());
     }
     return r;
@@ -116,7 +123,10 @@ class NeuralMaterial final : public Material<T, D> {
 
   void stress(Device dev, const ParticleView<T, D>& p, const MaterialBatch& b, T* tau,
               Status* st) const override {
-    cpu_only(dev);
+    if (const Route r = route(dev); r != kLoops)
+      return r == kTensor ? neural::tensor_stress<T, D>(law(dev), dev, p, b, tau, st)
+                          : neural::host_stress<T, D>(*this, dev, p, b, tau, st);
+    place(dev);
     if (!b.count) return;
     std::vector<Mat<T, D>> F;
     const torch::Tensor f = gather_features(p, b, F);
@@ -132,9 +142,12 @@ class NeuralMaterial final : public Material<T, D> {
     }
   }
 
-  void project(Device dev, T, const ParticleView<T, D>& p, const MaterialBatch& b,
+  void project(Device dev, T dt, const ParticleView<T, D>& p, const MaterialBatch& b,
                Status* st) const override {
-    cpu_only(dev);
+    if (const Route r = route(dev); r != kLoops)
+      return r == kTensor ? neural::tensor_project<T, D>(law(dev), dev, p, b, st)
+                          : neural::host_project<T, D>(*this, dev, dt, p, b, st);
+    place(dev);
     if (!spec_.plastic || !b.count) return;
     std::vector<Mat<T, D>> F;
     const torch::Tensor f = gather_features(p, b, F);
@@ -151,7 +164,11 @@ class NeuralMaterial final : public Material<T, D> {
 
   void stress_vjp(Device dev, const ParticleView<T, D>& p, const MaterialBatch& b, const T* adj_tau, T* adj_F,
                   T*, T*, T* adj_params, Status* st) const override {
-    cpu_only(dev);
+    if (const Route r = route(dev); r != kLoops)
+      return r == kTensor
+                 ? neural::tensor_stress_vjp<T, D>(law(dev), dev, p, b, adj_tau, adj_F, adj_params, st)
+                 : neural::host_stress_vjp<T, D>(*this, dev, p, b, adj_tau, adj_F, adj_params, st);
+    place(dev);
     if (!b.count) return;
     std::vector<Mat<T, D>> F;
     torch::Tensor f = gather_features(p, b, F).requires_grad_(true);
@@ -184,10 +201,16 @@ class NeuralMaterial final : public Material<T, D> {
     }
   }
 
-  void project_vjp(Device dev, T, const ParticleView<T, D>& trial, const MaterialBatch& b, const T* adj_F_out,
-                   const T* adj_plastic_out, T* adj_F_trial, T* adj_plastic_in, T* adj_params,
-                   Status* st) const override {
-    cpu_only(dev);
+  void project_vjp(Device dev, T dt, const ParticleView<T, D>& trial, const MaterialBatch& b,
+                   const T* adj_F_out, const T* adj_plastic_out, T* adj_F_trial, T* adj_plastic_in,
+                   T* adj_params, Status* st) const override {
+    if (const Route r = route(dev); r != kLoops)
+      return r == kTensor
+                 ? neural::tensor_project_vjp<T, D>(law(dev), dev, trial, b, adj_F_out, adj_plastic_out,
+                                                    adj_F_trial, adj_plastic_in, adj_params, st)
+                 : neural::host_project_vjp<T, D>(*this, dev, dt, trial, b, adj_F_out, adj_plastic_out,
+                                                  adj_F_trial, adj_plastic_in, adj_params, st);
+    place(dev);
     for (int k = 0; k < b.count; ++k) {
       const int i = b.index[k];
       if (adj_plastic_out && adj_plastic_in) adj_plastic_in[i] += adj_plastic_out[i];
@@ -224,29 +247,51 @@ class NeuralMaterial final : public Material<T, D> {
     }
   }
 
-  // Architecture and weights in one archive.
+  // Architecture and weights in one archive (neural_weights.cpp).
   void save(const std::string& path) const {
-    torch::serialize::OutputArchive ar;
-    ar.write("meta", torch::tensor({double(D), double(spec_.width), double(spec_.depth),
-                                    spec_.plastic ? 1.0 : 0.0, spec_.plastic_scale},
-                                   torch::kFloat64));
     if (script_) throw std::runtime_error("a neural material running a TorchScript module saves no weights");
-    for (const auto& np : elastic_->named_parameters()) ar.write("elastic." + np.key(), np.value().detach());
-    if (spec_.plastic)
-      for (const auto& np : (*plastic_)->named_parameters())
-        ar.write("plastic." + np.key(), np.value().detach());
-    io::AtomicFile out(path);  // written beside, renamed into place
-    ar.save_to(out.tmp_path());
-    out.commit();
+    neural::write_weights(path, D, spec_, elastic_, spec_.plastic ? &*plastic_ : nullptr);
   }
 
  private:
   T scale() const { return this->values_[2]; }
   static torch::ScalarType dtype() { return sizeof(T) == 8 ? torch::kFloat64 : torch::kFloat32; }
-  static void cpu_only(Device dev) {
-    if (dev != Device::kCpu)
-      throw std::runtime_error(
-          "neural materials run on the CPU in this build (LibTorch's CUDA half is not linked)");
+  // Where a call on dev runs: the C++ loops of this file (CPU), the tensor path of neural_tensor_path.cpp (on
+  // CUDA when this LibTorch has CUDA; on the CPU when spec.tensor_path, for tests), or host copies around
+  // the loops (a CUDA run without a CUDA LibTorch; said once).
+  enum Route { kLoops, kTensor, kHostCopies };
+  Route route(Device dev) const {
+    if (dev == Device::kCpu) return spec_.tensor_path ? kTensor : kLoops;
+    std::string why;
+    if (neural::cuda_available(&why)) return kTensor;
+    static std::once_flag said;
+    std::call_once(said, [&] {
+      std::fprintf(stderr,
+                   "note: %s: the neural material runs on the CPU, with its particles' F and adjoints copied "
+                   "from and to the GPU at every call\n",
+                   why.c_str());
+    });
+    return kHostCopies;
+  }
+  // The networks on dev's torch device (moved when elsewhere), and the tensor path's view of this law.
+  void place(Device dev) const {
+    const torch::Device d = neural::torch_device(dev);
+    if (d == device_) return;
+    elastic_->to(d);
+    if (plastic_) (*plastic_)->to(d);
+    if (script_) script_->to(d);
+    device_ = d;
+  }
+  neural::TensorLaw law(Device dev) const {
+    place(dev);
+    neural::TensorLaw l;
+    l.elastic = [this](const torch::Tensor& f) { return elastic(f); };
+    if (spec_.plastic) l.plastic = [this](const torch::Tensor& f) { return (*plastic_)->forward(f); };
+    l.elastic_weights = elastic_params(), l.plastic_weights = plastic_params();
+    l.stress_scale = double(scale()), l.strain_scale = spec_.strain_scale,
+    l.plastic_scale = spec_.plastic_scale;
+    l.n_specs = int(this->specs().size()), l.elastic_size = elastic_size();
+    return l;
   }
   static bool finite(const Mat<T, D>& m) {
     for (int i = 0; i < D; ++i)
@@ -266,66 +311,63 @@ class NeuralMaterial final : public Material<T, D> {
   }
 
   void build() {
+    device_ = torch::Device(torch::kCPU);
     torch::manual_seed(spec_.seed);
     elastic_ = make_mlp(kF, D * D, spec_.width, spec_.depth);
-    init(elastic_);
+    init_mlp(elastic_);
     elastic_->to(dtype());
-    if (spec_.plastic) {
-      plastic_ = make_mlp(kF, D * D, spec_.width, spec_.depth);
-      init(*plastic_);
-      (*plastic_)->to(dtype());
-    } else {
-      plastic_.reset();
-    }
+    plastic_.reset();
+    if (spec_.plastic) add_plastic();
   }
-  // Xavier-uniform hidden layers and a zero output layer: a fresh law is stress-free (stable, and the
-  // gradient still reaches the output layer through the hidden activations).
-  static void init(torch::nn::Sequential& s) {
-    torch::NoGradGuard ng;
-    auto params = s->parameters();
-    for (auto& p : params) torch::nn::init::xavier_uniform_(p);
-    params.back().zero_();
+  // A fresh return mapping (the identity) beside the elastic law.
+  void add_plastic() {
+    torch::manual_seed(spec_.seed + 1);
+    plastic_ = make_mlp(kF, D * D, spec_.width, spec_.depth);
+    init_mlp(*plastic_);
+    (*plastic_)->to(dtype());
+    (*plastic_)->to(device_);
+    spec_.plastic = true;
+  }
+
+  // "plastic": true adds a fresh return mapping (also beside elastic-only weights); false drops it, unless
+  // the weights file holds a trained one.
+  void want_plastic(bool on) {
+    req_plastic_ = on;
+    if (on == spec_.plastic) return;
+    if (on) return add_plastic();
+    if (loaded_plastic_)
+      throw std::runtime_error("false, but the weights file " + loaded_ +
+                               " holds a trained plastic return mapping (drop 'plastic' or set it true)");
+    plastic_.reset();
+    spec_.plastic = false;
+  }
+  // strain_scale and plastic_scale: free before weights are loaded, then they must match the file's.
+  void want_scale(std::optional<double>& req, double& value, double v, const std::string& key) {
+    if (!loaded_.empty() && v != value && (key == "strain_scale" || loaded_plastic_))
+      throw std::runtime_error(num(v) + ", but the weights file " + loaded_ + " was trained with " + key +
+                               " = " + num(value) + " (drop '" + key + "' or set it to that value)");
+    req = v;
+    value = v;
   }
 
   // Reads weights saved by save(). The archive itself is LibTorch's (not hardened against hostile files:
-  // docs/RELIABILITY.md); what it holds is checked before use: the architecture within bounds (no absurd
-  // allocation), every tensor of exactly its parameter's shape and finite (copy_ would broadcast).
+  // docs/RELIABILITY.md); what it holds is checked before use (neural_weights.cpp). Options set before must
+  // agree with the file; "plastic": true beside elastic-only weights adds a fresh return mapping.
   void load(const std::string& path) {
     torch::serialize::InputArchive ar;
     ar.load_from(path);
-    torch::Tensor meta;
-    ar.read("meta", meta);
-    if (meta.numel() != 5 || !meta.is_floating_point())
-      throw std::runtime_error(path + ": 'meta' must hold 5 numbers (dimension, width, depth, plastic, scale)");
-    meta = meta.to(torch::kFloat64).contiguous();
-    const double* m = meta.data_ptr<double>();
-    if (m[0] != D)
-      throw std::runtime_error(path + ": weights of a " + std::to_string(m[0]) + "D material in a " +
-                               std::to_string(D) + "D scene");
-    if (!(m[1] >= 1 && m[1] <= 4096 && m[1] == std::floor(m[1]) && m[2] >= 1 && m[2] <= 64 &&
-          m[2] == std::floor(m[2]) && (m[3] == 0 || m[3] == 1) && std::isfinite(m[4])))
-      throw std::runtime_error(path + ": bad architecture in 'meta' (width 1..4096, depth 1..64, plastic 0/1)");
-    spec_.width = int(m[1]), spec_.depth = int(m[2]), spec_.plastic = m[3] != 0, spec_.plastic_scale = m[4];
+    NeuralSpec f = neural::read_meta(ar, path, D);
+    neural::check_requests(f, {req_plastic_, req_strain_, req_alpha_}, path);
+    const bool add = !f.plastic && req_plastic_.value_or(false);
+    if (add) f.plastic_scale = spec_.plastic_scale;
+    f.seed = spec_.seed;
+    spec_ = f;
     build();
-    torch::NoGradGuard ng;
-    auto read = [&](const std::string& name, torch::Tensor& dst) {
-      torch::Tensor t;
-      ar.read(name, t);
-      if (t.sizes() != dst.sizes())
-        throw std::runtime_error(path + ": tensor '" + name + "' has shape " + shape(t) + ", expected " +
-                                 shape(dst));
-      if (!t.is_floating_point() || !torch::isfinite(t).all().item<bool>())
-        throw std::runtime_error(path + ": tensor '" + name + "' is not finite floating point");
-      dst.copy_(t);
-    };
-    for (auto& np : elastic_->named_parameters()) read("elastic." + np.key(), np.value());
-    if (spec_.plastic)
-      for (auto& np : (*plastic_)->named_parameters()) read("plastic." + np.key(), np.value());
-  }
-  static std::string shape(const torch::Tensor& t) {
-    std::string s = "[";
-    for (int64_t k = 0; k < t.dim(); ++k) s += (k ? ", " : "") + std::to_string(t.size(k));
-    return s + "]";
+    neural::read_tensors(ar, path, "elastic", elastic_);
+    if (f.plastic) neural::read_tensors(ar, path, "plastic", *plastic_);
+    if (add) add_plastic();
+    loaded_ = path;
+    loaded_plastic_ = f.plastic;
   }
 
   torch::Tensor elastic(const torch::Tensor& f) const {
@@ -360,9 +402,10 @@ class NeuralMaterial final : public Material<T, D> {
     F.resize(size_t(b.count));
     torch::Tensor f = torch::empty({b.count, kF}, dtype());
     T* fp = f.data_ptr<T>();
+    const T inv_e = T(1 / spec_.strain_scale);
     for (int k = 0; k < b.count; ++k) {
       F[k] = load_mat<T, D>(p.F, p.n, b.index[k]);
-      features<T, D>(F[k], fp + size_t(k) * kF);
+      features<T, D>(F[k], inv_e, fp + size_t(k) * kF);
     }
     return f;
   }
@@ -381,7 +424,8 @@ class NeuralMaterial final : public Material<T, D> {
         torch::autograd::grad({out}, inputs, {adj_y.reshape({f.size(0), D * D})}, false, false, true);
     const torch::Tensor gf = grads[0].contiguous();
     const T* g = gf.data_ptr<T>();
-    for (size_t k = 0; k < F.size(); ++k) adj_features<T, D>(F[k], g + k * kF, aF[k]);
+    const T inv_e = T(1 / spec_.strain_scale);
+    for (size_t k = 0; k < F.size(); ++k) adj_features<T, D>(F[k], inv_e, g + k * kF, aF[k]);
     if (!adj_w) return;
     size_t o = 0;
     for (size_t w = 0; w < weights.size(); ++w) {
@@ -394,10 +438,15 @@ class NeuralMaterial final : public Material<T, D> {
   }
 
   NeuralSpec spec_;
+  std::optional<bool> req_plastic_;  // options the scene set
+  std::optional<double> req_strain_, req_alpha_;
+  std::string loaded_;           // the weights file read, if any
+  bool loaded_plastic_ = false;  // it held a plastic return mapping
   // forward() is not const in LibTorch; evaluating the networks changes nothing they hold
   mutable torch::nn::Sequential elastic_{nullptr};
   mutable std::optional<torch::nn::Sequential> plastic_;
   mutable std::optional<torch::jit::Module> script_;
+  mutable torch::Device device_{torch::kCPU};  // where the networks are
 };
 
 }  // namespace
@@ -425,6 +474,9 @@ void register_neural_materials(MaterialRegistry& r) {
   e.make_d2 = [] { return make_neural_material<double, 2>(); };
   e.make_d3 = [] { return make_neural_material<double, 3>(); };
   e.file_keys = {"weights", "module"};
+  e.options = {{"plastic", true, "with a learned plastic return mapping"},
+               {"strain_scale", false, "the invariants' scale: the network reads f(F) / strain_scale"},
+               {"plastic_scale", false, "alpha in F <- F + alpha R sym(MLP_p)"}};
   r.add(std::move(e));
 }
 

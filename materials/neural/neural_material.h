@@ -3,12 +3,17 @@
 //
 // Elastic law: tau = s R X F^T with R the polar rotation of F, X = sym(MLP(f(F))) and s a stress scale [Pa],
 // where the features
-//   f(F) = (upper triangle of F^T F - I, det F - 1)
+//   f(F) = (upper triangle of F^T F - I, det F - 1) / e
 // are rotation-invariant and vanish at F = I, and the MLP (GELU, no biases) maps 0 to 0. So tau(I) = 0 and
-// tau(Q F) = Q tau(F) Q^T for every rotation Q, whatever the weights.
-// Plastic law (optional): F <- F + alpha R sym(MLP_p(f(F))), the identity at F = I and rotation-equivariant.
+// tau(Q F) = Q tau(F) Q^T for every rotation Q, whatever the weights. e, the strain scale (input
+// normalization), is a fixed positive number saved with the weights: the invariants of the motion's typical
+// strain reach the network at order one, where GELU bends (raw invariants of 1% strain keep it linear).
+// Plastic law (optional; scene key "plastic"): F <- F + alpha R sym(MLP_p(f(F))), the identity at F = I and
+// for zero weights, rotation-equivariant.
 // Vector-Jacobian products: the MLPs' through LibTorch autograd, the rest (features, polar rotation with its
-// stable adjoint, products) in C++.
+// stable adjoint, products) in C++. In a CUDA run the law is evaluated on the GPU with LibTorch tensor
+// operations on the particle arrays in place (neural_tensor_path.h) when the linked LibTorch has CUDA, and
+// otherwise on the CPU with host copies (neural_host_copy.h).
 #pragma once
 
 #include <cstdint>
@@ -24,6 +29,8 @@ struct NeuralSpec {
   int depth = 2;                // hidden layers
   bool plastic = false;         // with a learned return mapping
   double plastic_scale = 1e-3;  // alpha
+  double strain_scale = 1;      // e: the networks read the invariants divided by e
+  bool tensor_path = false;     // on the CPU too, the batched tensor operations of the CUDA path (tests)
   uint64_t seed = 0;            // Xavier-uniform initialization
 };
 

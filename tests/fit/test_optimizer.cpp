@@ -88,6 +88,38 @@ TEST_CASE("optimizer: a failed evaluation makes L-BFGS step back, and a failed s
   CHECK_THROWS_AS(bad.start({4, 0}, fenced), Error);
 }
 
+TEST_CASE("optimizer: Adam takes back a step that cannot be evaluated and halves it (stability safeguard)") {
+  int failures = 0;
+  const Objective fenced = [&](const std::vector<double>& u, std::vector<double>& g) {
+    if (u[0] > 3.5) {
+      ++failures;
+      throw ObjectiveFailure("blew up");
+    }
+    return bowl(u, g);
+  };
+  OptimizerOptions o;
+  o.method = "adam";
+  o.learning_rate = 2;  // Adam's first step has this length in each unknown: from u0 = 2 into the fence
+  o.lr_decay = 0.99;
+  Optimizer opt(o);
+  opt.start({2, 0}, fenced);
+  for (int i = 0; i < 1000; ++i) opt.iterate(fenced);
+  CHECK(failures > 0);
+  CHECK(opt.backoffs() == failures);
+  CHECK(opt.u()[0] == doctest::Approx(3).epsilon(1e-3));
+  CHECK(opt.u()[1] == doctest::Approx(-2).epsilon(1e-3));
+  CHECK(opt.save().at("backoff").get<double>() == std::pow(0.5, failures));
+  // a fence it cannot step into at any length: an error after 10 halvings, the iterate kept
+  const Objective wall = [&](const std::vector<double>& u, std::vector<double>& g) {
+    if (u[0] != 0) throw ObjectiveFailure("blew up");
+    return bowl(u, g);
+  };
+  Optimizer stuck(o);
+  stuck.start({0, 0}, wall);
+  CHECK_THROWS_WITH_AS(stuck.iterate(wall), doctest::Contains("also after 10 halvings"), Error);
+  CHECK(stuck.u() == std::vector<double>{0, 0});
+}
+
 TEST_CASE("optimizer: a saved state resumes to exactly the same iterates") {
   for (const char* method : {"lbfgs", "adam"}) {
     OptimizerOptions o;

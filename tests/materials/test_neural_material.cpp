@@ -44,9 +44,9 @@ struct Batch {
 };
 
 template <class T, int D>
-std::unique_ptr<Material<T, D>> random_neural(bool plastic, unsigned seed, double scale) {
+std::unique_ptr<Material<T, D>> random_neural(bool plastic, unsigned seed, double scale, double strain = 1) {
   NeuralSpec spec;
-  spec.width = 16, spec.plastic = plastic, spec.plastic_scale = 0.05;
+  spec.width = 16, spec.plastic = plastic, spec.plastic_scale = 0.05, spec.strain_scale = strain;
   auto m = make_neural_material<T, D>(spec);
   m->values()[2] = T(1);  // stress_scale: stresses of order one, so that absolute tolerances mean something
   std::mt19937 rng(seed);
@@ -79,8 +79,9 @@ std::vector<T> tau_of(const Material<T, D>& m, const std::vector<Mat<T, D>>& Fs)
 template <class T, int D>
 void check_guarantees(double tol) {
   std::mt19937 rng(7);
-  for (unsigned seed = 0; seed < 3; ++seed) {
-    auto m = random_neural<T, D>(true, seed, 0.5);
+  for (unsigned seed = 0; seed < 4; ++seed) {
+    // raw invariants, and invariants normalized by a strain scale (seeds 2 and 3)
+    auto m = random_neural<T, D>(true, seed, 0.5, seed < 2 ? 1.0 : 0.25);
     // zero stress at rest
     for (T x : tau_of<T, D>(*m, {Mat<T, D>::identity()})) CHECK(double(x) == 0.0);
     // tau(Q F) = Q tau(F) Q^T
@@ -132,64 +133,66 @@ TEST_CASE_TEMPLATE("neural material: stress and projection VJPs match finite dif
                    std::integral_constant<int, 2>, std::integral_constant<int, 3>) {
   constexpr int D = DT::value;
   std::mt19937 rng(3);
-  auto m = random_neural<double, D>(true, 11, 0.4);
-  std::vector<Mat<double, D>> Fs;
-  for (int k = 0; k < 5; ++k) Fs.push_back(random_F<double, D>(rng, 0.25));
-  Fs.push_back(Mat<double, D>::identity());  // the rest state: R's adjoint must stay finite
-  const int n = int(Fs.size()), nw = m->learnable_size(), np = int(m->specs().size());
-  // cotangents
-  std::normal_distribution<double> nd;
-  std::vector<double> adj_out(size_t(D * D) * n);
-  for (double& x : adj_out) x = nd(rng);
-  // analytic: stress and projection, F and weights
-  for (int which = 0; which < 2; ++which) {
-    Batch<double, D> b(Fs);
-    std::vector<double> aF(adj_out.size(), 0.0), aw(size_t(np + nw), 0.0);
-    Status st;
-    if (which == 0)
-      m->stress_vjp(Device::kCpu, b.s.view(), b.batch(), adj_out.data(), aF.data(), nullptr, nullptr,
-                    aw.data(), &st);
-    else
-      m->project_vjp(Device::kCpu, 1e-3, b.s.view(), b.batch(), adj_out.data(), nullptr, aF.data(), nullptr,
-                     aw.data(), &st);
-    REQUIRE(st.bits == 0);
-    // the value of <adj_out, out> for F perturbed along dF and weights along dw
-    auto value = [&](const std::vector<double>& dF, const std::vector<double>& dw, double h) {
-      std::vector<double> w = m->learnable();
-      for (int i = 0; i < nw; ++i) w[i] += h * dw[i];
-      auto mm = random_neural<double, D>(true, 11, 0.4);
-      mm->set_learnable(w);
-      std::vector<Mat<double, D>> G = Fs;
-      for (int k = 0; k < n; ++k)
-        for (int i = 0; i < D; ++i)
-          for (int j = 0; j < D; ++j) G[k](i, j) += h * dF[size_t(i * D + j) * n + k];
-      std::vector<double> out;
-      if (which == 0) {
-        out = tau_of<double, D>(*mm, G);
-      } else {
-        Batch<double, D> bb(G);
-        Status s2;
-        mm->project(Device::kCpu, 1e-3, bb.s.view(), bb.batch(), &s2);
-        out = bb.s.F;
-      }
-      double v = 0;
-      for (size_t i = 0; i < out.size(); ++i) v += adj_out[i] * out[i];
-      return v;
-    };
-    std::vector<double> dF(adj_out.size()), dw(static_cast<size_t>(nw)), zF(adj_out.size(), 0.0),
-        zw(static_cast<size_t>(nw), 0.0);
-    for (double& x : dF) x = nd(rng);
-    for (double& x : dw) x = nd(rng);
-    const double h = 1e-6;
-    const double fdF = (value(dF, zw, h) - value(dF, zw, -h)) / (2 * h);
-    const double fdW = (value(zF, dw, h) - value(zF, dw, -h)) / (2 * h);
-    double anF = 0, anW = 0;
-    for (size_t i = 0; i < dF.size(); ++i) anF += aF[i] * dF[i];
-    for (int i = 0; i < nw; ++i) anW += aw[size_t(np + i)] * dw[i];
-    INFO((which == 0 ? "stress" : "projection")
-         << ": F " << anF << " vs " << fdF << ", weights " << anW << " vs " << fdW);
-    CHECK(std::fabs(anF - fdF) <= 1e-7 * std::max(1.0, std::fabs(fdF)));
-    CHECK(std::fabs(anW - fdW) <= 1e-7 * std::max(1.0, std::fabs(fdW)));
+  for (const double strain : {1.0, 0.2}) {
+    auto m = random_neural<double, D>(true, 11, 0.4, strain);
+    std::vector<Mat<double, D>> Fs;
+    for (int k = 0; k < 5; ++k) Fs.push_back(random_F<double, D>(rng, 0.25));
+    Fs.push_back(Mat<double, D>::identity());  // the rest state: R's adjoint must stay finite
+    const int n = int(Fs.size()), nw = m->learnable_size(), np = int(m->specs().size());
+    // cotangents
+    std::normal_distribution<double> nd;
+    std::vector<double> adj_out(size_t(D * D) * n);
+    for (double& x : adj_out) x = nd(rng);
+    // analytic: stress and projection, F and weights
+    for (int which = 0; which < 2; ++which) {
+      Batch<double, D> b(Fs);
+      std::vector<double> aF(adj_out.size(), 0.0), aw(size_t(np + nw), 0.0);
+      Status st;
+      if (which == 0)
+        m->stress_vjp(Device::kCpu, b.s.view(), b.batch(), adj_out.data(), aF.data(), nullptr, nullptr,
+                      aw.data(), &st);
+      else
+        m->project_vjp(Device::kCpu, 1e-3, b.s.view(), b.batch(), adj_out.data(), nullptr, aF.data(), nullptr,
+                       aw.data(), &st);
+      REQUIRE(st.bits == 0);
+      // the value of <adj_out, out> for F perturbed along dF and weights along dw
+      auto value = [&](const std::vector<double>& dF, const std::vector<double>& dw, double h) {
+        std::vector<double> w = m->learnable();
+        for (int i = 0; i < nw; ++i) w[i] += h * dw[i];
+        auto mm = random_neural<double, D>(true, 11, 0.4, strain);
+        mm->set_learnable(w);
+        std::vector<Mat<double, D>> G = Fs;
+        for (int k = 0; k < n; ++k)
+          for (int i = 0; i < D; ++i)
+            for (int j = 0; j < D; ++j) G[k](i, j) += h * dF[size_t(i * D + j) * n + k];
+        std::vector<double> out;
+        if (which == 0) {
+          out = tau_of<double, D>(*mm, G);
+        } else {
+          Batch<double, D> bb(G);
+          Status s2;
+          mm->project(Device::kCpu, 1e-3, bb.s.view(), bb.batch(), &s2);
+          out = bb.s.F;
+        }
+        double v = 0;
+        for (size_t i = 0; i < out.size(); ++i) v += adj_out[i] * out[i];
+        return v;
+      };
+      std::vector<double> dF(adj_out.size()), dw(static_cast<size_t>(nw)), zF(adj_out.size(), 0.0),
+          zw(static_cast<size_t>(nw), 0.0);
+      for (double& x : dF) x = nd(rng);
+      for (double& x : dw) x = nd(rng);
+      const double h = 1e-6;
+      const double fdF = (value(dF, zw, h) - value(dF, zw, -h)) / (2 * h);
+      const double fdW = (value(zF, dw, h) - value(zF, dw, -h)) / (2 * h);
+      double anF = 0, anW = 0;
+      for (size_t i = 0; i < dF.size(); ++i) anF += aF[i] * dF[i];
+      for (int i = 0; i < nw; ++i) anW += aw[size_t(np + i)] * dw[i];
+      INFO((which == 0 ? "stress" : "projection") << " (strain scale " << strain << "): F " << anF << " vs "
+                                                  << fdF << ", weights " << anW << " vs " << fdW);
+      CHECK(std::fabs(anF - fdF) <= 1e-7 * std::max(1.0, std::fabs(fdF)));
+      CHECK(std::fabs(anW - fdW) <= 1e-7 * std::max(1.0, std::fabs(fdW)));
+    }
   }
 }
 

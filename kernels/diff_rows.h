@@ -93,23 +93,14 @@ inline void for_each_row(const RowFrame<T, D>& f, const T (*w)[3], Fn&& fn) {
   }
 }
 
-// acc += (o - 1) x for a stencil offset o in {0, 1, 2}: a subtraction, nothing or an addition (the same
-// values as the product for finite x; the loops over o unroll, so the branch folds away).
-template <class U, class X>
-inline void offset_add(U& acc, const X& x, int o) {
-  if (o == 0) acc -= x;
-  if (o == 2) acc += x;
-}
-
 // The affine field q + A (o - 1) along row (a, b): lane c holds offset (a, b, c).
 template <class T, int D>
 inline void row_field(const Vec<T, D>& q, const Mat<T, D>& A, int a, int b, typename Lanes<T>::V* out) {
   using V = typename Lanes<T>::V;
   const V cl = {T(-1), T(0), T(1), T(0)};
   for (int k = 0; k < D; ++k) {
-    T s = q[k];
-    offset_add(s, A(k, 0), a);
-    if (D == 3) offset_add(s, A(k, 1), b);
+    T s = q[k] + A(k, 0) * T(a - 1);
+    if (D == 3) s += A(k, 1) * T(b - 1);
     out[k] = s + A(k, D - 1) * cl;
   }
 }
@@ -146,8 +137,8 @@ inline void gather(const Stencil<T, D>& st, const GridSpec<T, D>& g, const T* mv
       load_row(r, mv + k * f.nodes + f.origin + at, f.full);
       const V t = wv * r;
       sum[k] += t;
-      offset_add(first[k], t, a);
-      if (D == 3) offset_add(second[k], t, b);
+      first[k] += T(a - 1) * t;
+      second[k] += T(b - 1) * t;
     }
   });
   for (int k = 0; k < D; ++k) {
@@ -211,8 +202,8 @@ inline void adj_scatter(const P2GParticle<T, D>& pp, const Stencil<T, D>& st, co
       s += aq[k] * mom[k];
       const V t = wr * aq[k];
       sum[k] += t;
-      offset_add(first[k], t, a);
-      if (D == 3) offset_add(second[k], t, b);
+      first[k] += T(a - 1) * t;
+      second[k] += T(b - 1) * t;
     }
     wg.add(st, a, b, s);
   });

@@ -98,7 +98,7 @@ class FitRun {
       // the objective of the saved state: its window of frames
       if (st.at("window").get<int>() != window_) {
         window_ = st.at("window").get<int>();
-        fit_->set_losses(ptrs_, build_losses(window_));
+        set_window_losses();
         if (o_.teacher_forcing) build_windows(window_);
       }
       if (!o_.quiet) std::fprintf(stderr, "resuming at iteration %d\n", opt.iteration());
@@ -111,7 +111,7 @@ class FitRun {
       // a longer window of observed frames: a new objective from the current values
       if (const int w = frames_at(opt.iteration()); w != window_) {
         window_ = w;
-        fit_->set_losses(ptrs_, build_losses(window_));
+        set_window_losses();
         if (o_.teacher_forcing) build_windows(window_);
         opt.restart(f);
         if (!o_.quiet && o_.teacher_forcing)
@@ -143,6 +143,13 @@ class FitRun {
   int frames_at(int i) const {
     if (o_.window <= 0) return last_frame_;
     return std::min(last_frame_, o_.window * (1 + i / std::max(o_.grow_every, 1)));
+  }
+  // The fit's objective becomes the losses of window_'s frames. The losses are rebuilt first and only then
+  // handed over: in `set_losses(ptrs_, build_losses(..))` the order of the two arguments is unspecified, and
+  // clang copied the old pointers before build_losses freed their losses (found by UBSan's vptr check).
+  void set_window_losses() {
+    const int64_t last_step = build_losses(window_);
+    fit_->set_losses(ptrs_, last_step);
   }
   // The losses of observed frames 1..frames (into losses_ and ptrs_); returns the last step they read.
   int64_t build_losses(int frames) {

@@ -290,7 +290,10 @@ TEST_CASE("grid adjoints: adj_apply_surface per branch against finite difference
 TEST_CASE("grid adjoints: GridUpdateAdjoint against finite differences with walls and five colliders") {
   const std::pair<Surface, double> walls[] = {
       {Surface::kSticky, 0.0}, {Surface::kSlip, 0.0}, {Surface::kSlip, 0.3}, {Surface::kSeparate, 0.3}};
-  for (const auto& [surface, friction] : walls) {
+  for (const auto& wall_case : walls) {
+    // named copies, not structured bindings: C++17 lambdas (CAPTURE) cannot capture bindings in clang
+    const Surface surface = wall_case.first;
+    const double friction = wall_case.second;
     const std::string wall = surface_name(surface);
     CAPTURE(wall);
     CAPTURE(friction);

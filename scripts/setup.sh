@@ -9,7 +9,7 @@ build_dir=${1:-build}
 packages=(build-essential cmake ccache pkg-config libeigen3-dev libopenvdb-dev libboost-iostreams-dev
           libtinyobjloader-dev zlib1g-dev doctest-dev nlohmann-json3-dev libcli11-dev libtbb-dev ffmpeg python3 python3-pip)
 missing=()
-packages+=(clang)  # libFuzzer (clang's) for the bounded fuzzing of the test command (scripts/fuzz.sh)
+packages+=(clang libomp-dev)  # the instrumented build of the test command: sanitizers, libFuzzer, OpenMP (scripts/check_build.sh)
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done

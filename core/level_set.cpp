@@ -24,6 +24,7 @@
 
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/vdb_volume.h"
 
 namespace ductile {
 
@@ -415,10 +416,11 @@ DenseSdf sdf_from_vdb(const std::string& path, const std::string& grid_name, con
   if (!std::ifstream(path, std::ios::binary) || std::filesystem::is_directory(path))
     fail(path, "cannot open");
   init_openvdb();
+  const io::VdbCleanCopy clean(path);
   openvdb::FloatGrid::Ptr grid;
   std::string name = grid_name;
   try {
-    openvdb::io::File file(path);
+    openvdb::io::File file(clean.path());
     file.open();
     // every grid's name and value type, for the choice and for the message when it fails
     std::string present;

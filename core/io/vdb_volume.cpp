@@ -1,13 +1,17 @@
 #include "core/io/vdb_volume.h"
 
 #include <openvdb/openvdb.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <filesystem>
 #include <mutex>
 
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/isolated_read.h"
 
 namespace ductile::io {
 
@@ -118,11 +122,41 @@ void grid_stats(const GridT& g, VolumeGridInfo& info, Get get) {
 
 }  // namespace
 
-std::vector<VolumeGridInfo> read_vdb_info(const std::string& path) {
+VdbCleanCopy::VdbCleanCopy(const std::string& path) {
   init_openvdb();
+  static std::atomic<int> counter{0};
+  copy_ = (std::filesystem::temp_directory_path() /
+           ("ductile-vdb-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".vdb"))
+              .string();
+  const std::string copy = copy_;
+  try {
+    vet_in_child(path, "VDB file", [&] {
+      try {
+        openvdb::io::File file(path);
+        file.open(/*delayLoad=*/false);  // every buffer now, not when first touched
+        openvdb::GridPtrVecPtr grids = file.getGrids();
+        file.close();
+        openvdb::io::File(copy).write(*grids);
+      } catch (const openvdb::Exception& e) {
+        fail(path, std::string("cannot read VDB: ") + e.what());
+      }
+    });
+  } catch (...) {
+    std::filesystem::remove(copy_);
+    throw;
+  }
+}
+
+VdbCleanCopy::~VdbCleanCopy() {
+  std::error_code ec;
+  if (copy_.find("ductile-vdb-") != std::string::npos) std::filesystem::remove(copy_, ec);
+}
+
+std::vector<VolumeGridInfo> read_vdb_info(const std::string& path) {
+  const VdbCleanCopy clean(path);
   std::vector<VolumeGridInfo> out;
   try {
-    openvdb::io::File file(path);
+    openvdb::io::File file(clean.path());
     file.open();
     for (auto name = file.beginName(); name != file.endName(); ++name) {
       openvdb::GridBase::Ptr g = file.readGrid(name.gridName());

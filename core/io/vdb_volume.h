@@ -29,4 +29,20 @@ struct VolumeGridInfo {
 };
 std::vector<VolumeGridInfo> read_vdb_info(const std::string& path);
 
+// A VDB file as OpenVDB itself rewrote it: every grid is read (eagerly) in a child process and written again
+// to a temporary file, which the caller reads instead of `path` and which is removed with this object.
+// OpenVDB's reader is not hardened against damaged files (core/io/isolated_read.h): a crash there becomes a
+// ductile::Error naming `path`, and the file read in-process is one OpenVDB wrote, not the untrusted one.
+class VdbCleanCopy {
+ public:
+  explicit VdbCleanCopy(const std::string& path);
+  ~VdbCleanCopy();
+  VdbCleanCopy(const VdbCleanCopy&) = delete;
+  VdbCleanCopy& operator=(const VdbCleanCopy&) = delete;
+  const std::string& path() const { return copy_; }
+
+ private:
+  std::string copy_;
+};
+
 }  // namespace ductile::io

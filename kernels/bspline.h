@@ -25,15 +25,15 @@ DUCTILE_HD DUCTILE_INLINE int floor_int(T y) {
   return t - (y < T(t));
 }
 
-// Weights of the particle at x on grid spec.
+// The stencil of x from a given lower node `base` (the one bspline_stencil computes, or a sort's copy of it):
+// f = x / dx - base in [0.5, 1.5) and the weights and gradients above.
 template <class T, int D>
-DUCTILE_HD DUCTILE_INLINE Stencil<T, D> bspline_stencil(const GridSpec<T, D>& g, const Vec<T, D>& x) {
+DUCTILE_HD DUCTILE_INLINE Stencil<T, D> bspline_stencil_at(const GridSpec<T, D>& g, const Vec<T, D>& x,
+                                                           const int* base) {
   Stencil<T, D> s;
   for (int d = 0; d < D; ++d) {
-    T xr = (x[d] - g.origin[d]) * g.inv_dx;
-    int b = floor_int(xr - T(0.5));
-    T f = xr - T(b);
-    s.base[d] = b;
+    const T f = (x[d] - g.origin[d]) * g.inv_dx - T(base[d]);
+    s.base[d] = base[d];
     s.fx[d] = f;
     s.w[d][0] = T(0.5) * (T(1.5) - f) * (T(1.5) - f);
     s.w[d][1] = T(0.75) - (f - T(1)) * (f - T(1));
@@ -43,6 +43,14 @@ DUCTILE_HD DUCTILE_INLINE Stencil<T, D> bspline_stencil(const GridSpec<T, D>& g,
     s.dw[d][2] = f - T(0.5);
   }
   return s;
+}
+
+// Weights of the particle at x on grid spec.
+template <class T, int D>
+DUCTILE_HD DUCTILE_INLINE Stencil<T, D> bspline_stencil(const GridSpec<T, D>& g, const Vec<T, D>& x) {
+  int base[D];
+  for (int d = 0; d < D; ++d) base[d] = floor_int((x[d] - g.origin[d]) * g.inv_dx - T(0.5));
+  return bspline_stencil_at(g, x, base);
 }
 
 // True when every node of the 3^D stencil starting at base lies inside the grid.

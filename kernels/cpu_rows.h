@@ -10,48 +10,15 @@
 #include <cstring>
 
 #include "kernels/g2p.h"
+#include "kernels/lanes.h"
 #include "kernels/p2g.h"
 
 namespace ductile::cpu {
 
-// Four lanes of T (GCC/Clang vector extensions: SSE on x86-64, generic code elsewhere).
-template <class T>
-struct Lanes;
-template <>
-struct Lanes<float> {
-  typedef float V __attribute__((vector_size(16)));
-  typedef int32_t M __attribute__((vector_size(16)));
-};
-template <>
-struct Lanes<double> {
-  typedef double V __attribute__((vector_size(32)));
-  typedef int64_t M __attribute__((vector_size(32)));
-};
-
-// A row of 4 nodes starting at p: all four lanes (full) or only the first three (a row at the grid's end).
-// (Vectors pass by reference only: 32-byte vectors by value would change the ABI without AVX.)
-template <class V, class T>
-inline void load_row(V& r, const T* p, bool full) {
-  if (full)
-    std::memcpy(&r, p, sizeof(V));
-  else
-    r = V{p[0], p[1], p[2], T(0)};
-}
-template <class V, class T>
-inline void add_row(T* p, const V& x, bool full) {
-  if (full) {
-    V r;
-    std::memcpy(&r, p, sizeof(V));
-    r += x;
-    std::memcpy(p, &r, sizeof(V));
-  } else {
-    for (int c = 0; c < 3; ++c) p[c] += x[c];
-  }
-}
-template <class V>
-inline auto hsum(const V& v) {
-  return (v[0] + v[1]) + (v[2] + v[3]);
-}
+using lanes::add_row;
+using lanes::hsum;
+using lanes::Lanes;
+using lanes::load_row;
 
 // Where the rows go: node c lives at mass[at(c)] and mv[d * channel + at(c)], at(c) = sum (c - corner) *
 // stride. A row of 4 lanes may be loaded whole when its last lane exists (full_limit: the first node of the
@@ -79,19 +46,7 @@ struct Target {
 // rounding of floor(x / dx - 1/2) at a cell boundary, where the weights are continuous.
 template <class T, int D>
 inline Stencil<T, D> stencil_at(const GridSpec<T, D>& g, const Vec<T, D>& x, const int* base) {
-  Stencil<T, D> s;
-  for (int d = 0; d < D; ++d) {
-    const T f = (x[d] - g.origin[d]) * g.inv_dx - T(base[d]);
-    s.base[d] = base[d];
-    s.fx[d] = f;
-    s.w[d][0] = T(0.5) * (T(1.5) - f) * (T(1.5) - f);
-    s.w[d][1] = T(0.75) - (f - T(1)) * (f - T(1));
-    s.w[d][2] = T(0.5) * (f - T(0.5)) * (f - T(0.5));
-    s.dw[d][0] = f - T(1.5);
-    s.dw[d][1] = T(-2) * (f - T(1));
-    s.dw[d][2] = f - T(0.5);
-  }
-  return s;
+  return bspline_stencil_at(g, x, base);
 }
 
 template <class T, int D>

@@ -15,53 +15,25 @@
 #include "core/grid.h"
 #include "kernels/bspline.h"
 #include "kernels/g2p.h"
+#include "kernels/lanes.h"
 #include "kernels/p2g.h"
 
 namespace ductile::rows {
 
-// Four lanes of T (GCC/Clang vector extensions).
-template <class T>
-struct Lanes;
-template <>
-struct Lanes<float> {
-  typedef float V __attribute__((vector_size(16)));
-  typedef int32_t M __attribute__((vector_size(16)));
-};
-template <>
-struct Lanes<double> {
-  typedef double V __attribute__((vector_size(32)));
-  typedef int64_t M __attribute__((vector_size(32)));
-};
+using lanes::add_row;
+using lanes::hsum;
+using lanes::Lanes;
 
-// A row of nodes at p: four lanes (full) or three (the row ends at the grid's last node); lane 3 zeroed.
+// A row of nodes at p (kernels/lanes.h) with lane 3 zeroed also when the row is full.
 template <class T>
 inline void load_row(typename Lanes<T>::V& r, const T* p, bool full) {
   using V = typename Lanes<T>::V;
   using M = typename Lanes<T>::M;
+  lanes::load_row(r, p, full);
   if (full) {
-    std::memcpy(&r, p, sizeof(V));
     const M keep = {-1, -1, -1, 0};
     r = (V)((M)r & keep);
-  } else {
-    r = V{p[0], p[1], p[2], T(0)};
   }
-}
-// p[c] += x[c] for the row's three nodes (lane 3 of x must be 0 when full).
-template <class T>
-inline void add_row(T* p, const typename Lanes<T>::V& x, bool full) {
-  using V = typename Lanes<T>::V;
-  if (full) {
-    V r;
-    std::memcpy(&r, p, sizeof(V));
-    r += x;
-    std::memcpy(p, &r, sizeof(V));
-  } else {
-    for (int c = 0; c < 3; ++c) p[c] += x[c];
-  }
-}
-template <class V>
-inline auto hsum(const V& v) {
-  return (v[0] + v[1]) + (v[2] + v[3]);
 }
 
 // Where a stencil's rows lie: the first node's index, the offset of row (a, b) at a * 3 + b (2D: a), whether

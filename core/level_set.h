@@ -1,5 +1,6 @@
 // Closed surfaces as signed distance fields: OBJ meshes and VDB level sets through OpenVDB, sampled onto a
-// dense array that kernels and particle sampling read without OpenVDB. OpenVDB headers stay in level_set.cpp and level_set_vdb.cpp.
+// dense array that kernels and particle sampling read without OpenVDB. OpenVDB headers stay in level_set.cpp
+// and level_set_vdb.cpp.
 #pragma once
 
 #include <string>

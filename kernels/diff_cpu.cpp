@@ -1,6 +1,7 @@
 // CPU half of the gradient engine: OpenMP loops; scatters ordered by slabs of two cells along x; grid work
-// limited to the box of nodes the particles touch; the transfers and their adjoints move stencil rows as
-// vectors (kernels/diff_rows.h).
+// limited to the box of nodes the particles touch; the transfers and their adjoints run the per-particle
+// arithmetic across batches of 16 particles (kernels/diff_batch.h) and move stencil rows as vectors
+// (kernels/diff_rows.h), in loops compiled twice: generic and AVX2 (same bits).
 //
 // A particle whose stencil starts in slab s (base_x / 2) touches nodes [2s, 2s + 3] along x, so slabs s and
 // s + 2 never share a node: the even slabs, then the odd slabs, are scattered in parallel, each slab's
@@ -8,16 +9,39 @@
 // of threads.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "core/error.h"
 #include "core/parallel_for.h"
 #include "kernels/diff_backend.h"
-#include "kernels/diff_rows.h"
+#include "kernels/diff_batch.h"
 
 namespace ductile {
 
 namespace {
+
+// AVX2 copies of the particle loops on x86-64 (GCC and Clang), used when the CPU has AVX2 and
+// DUCTILE_CPU_ISA is not "generic". Without FMA (target "avx2" alone cannot contract a multiply and an add),
+// every operation rounds as in the generic loops: both copies give the same bits.
+#if defined(__x86_64__) && defined(__GNUC__)
+#define DUCTILE_DIFF_AVX2 1
+#else
+#define DUCTILE_DIFF_AVX2 0
+#endif
+
+bool diff_use_avx2() {
+#if DUCTILE_DIFF_AVX2
+  const char* isa = std::getenv("DUCTILE_CPU_ISA");
+  if (isa && std::string(isa) == "generic") return false;
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2");
+#else
+  return false;
+#endif
+}
 
 template <class T, int D>
 class CpuDiffBackend final : public DiffBackend<T, D> {
@@ -51,13 +75,11 @@ class CpuDiffBackend final : public DiffBackend<T, D> {
   void p2g(const P2G<T, D>& k) override {
     clear_box(k.g.mass, 1);
     clear_box(k.g.mv, D);
-    scatter([&](int i) {
-      const P2GParticle<T, D> pp = k.particle(i);
-      if (!stencil_inside(k.g.spec, pp.base)) {
-        if (k.status) raise_status(k.status, kStatusOutOfDomain, i, kStageP2G);
-        return;
-      }
-      rows::scatter(pp, k.g.spec, k.g.mass, k.g.mv);
+    scatter_ranges([&](int begin, int end) {
+      if (avx2_)
+        scatter_range_avx2(k, begin, end);
+      else
+        scatter_range(k, begin, end);
     });
   }
 
@@ -69,14 +91,30 @@ class CpuDiffBackend final : public DiffBackend<T, D> {
   }
 
   void g2p(const G2P<T, D>& k) override {
-    cpu_parallel_for(k.in.n, [&](int64_t i) { g2p_particle(k, int(i)); });
+    const int n = k.in.n;
+    slots(n);
+    cpu_parallel_for((n + kChunk - 1) / kChunk,
+                     [&](int64_t c) {
+                       const int begin = int(c) * kChunk, end = std::min(n, begin + kChunk);
+                       if (avx2_)
+                         gather_range_avx2(k, begin, end);
+                       else
+                         gather_range(k, begin, end);
+                     },
+                     2);
   }
 
   void trial_F(const TrialF<T, D>& k) override { cpu_parallel_for(k.n, k); }
 
   void g2p_adjoint(const G2PAdjoint<T, D>& k) override {
     clear_box(k.adj_grid_v, D);
-    scatter([&](int i) { g2p_adjoint_particle(k, i); });
+    if (!k.fwd_v) return scatter([&](int i) { g2p_adjoint_particle(k, i); });
+    scatter_ranges([&](int begin, int end) {
+      if (avx2_)
+        g2p_adjoint_range_avx2(k, begin, end);
+      else
+        g2p_adjoint_range(k, begin, end);
+    });
   }
 
   void grid_update_adjoint(const GridUpdateAdjoint<T, D>& k, int P, T* params) override {
@@ -92,7 +130,17 @@ class CpuDiffBackend final : public DiffBackend<T, D> {
   }
 
   void p2g_adjoint(const P2GAdjoint<T, D>& k) override {
-    cpu_parallel_for(k.fwd.p.n, [&](int64_t i) { p2g_adjoint_particle(k, int(i)); });
+    const int n = k.fwd.p.n;
+    slots(n);
+    cpu_parallel_for((n + kChunk - 1) / kChunk,
+                     [&](int64_t c) {
+                       const int begin = int(c) * kChunk, end = std::min(n, begin + kChunk);
+                       if (avx2_)
+                         p2g_adjoint_range_avx2(k, begin, end);
+                       else
+                         p2g_adjoint_range(k, begin, end);
+                     },
+                     2);
   }
 
   void actuation(const Actuation<T, D>& k) override {
@@ -104,14 +152,29 @@ class CpuDiffBackend final : public DiffBackend<T, D> {
 
   void check_finite(const T* const* fields, const int* widths, int count, int n, uint32_t stage,
                     Status* status) override {
-    cpu_parallel_for(n, [&](int64_t p) {
-      for (int f = 0; f < count; ++f)
-        for (int c = 0; c < widths[f]; ++c)
-          if (!std::isfinite(fields[f][int64_t(c) * n + p])) {
-            raise_status(status, kStatusNonFinite, int32_t(p), stage);
-            return;
-          }
-    });
+    // chunks of particles: a streaming scan of each component (|v| <= max is false for NaN and infinity),
+    // and particle by particle only in a chunk where it found something, for the lowest such particle
+    constexpr int64_t kScan = 4096;
+    const T big = std::numeric_limits<T>::max();
+    cpu_parallel_for((int64_t(n) + kScan - 1) / kScan,
+                     [&](int64_t chunk) {
+                       const int64_t p0 = chunk * kScan, p1 = std::min<int64_t>(n, p0 + kScan);
+                       int bad = 0;
+                       for (int f = 0; f < count; ++f)
+                         for (int c = 0; c < widths[f]; ++c) {
+                           const T* a = fields[f] + int64_t(c) * n;
+                           for (int64_t p = p0; p < p1; ++p) bad |= !(std::fabs(a[p]) <= big);
+                         }
+                       if (!bad) return;
+                       for (int64_t p = p0; p < p1; ++p)
+                         for (int f = 0; f < count; ++f)
+                           for (int c = 0; c < widths[f]; ++c)
+                             if (!std::isfinite(fields[f][int64_t(c) * n + p])) {
+                               raise_status(status, kStatusNonFinite, int32_t(p), stage);
+                               return;
+                             }
+                     },
+                     2);
   }
 
   Status fetch_status(Status* s) override {
@@ -121,20 +184,6 @@ class CpuDiffBackend final : public DiffBackend<T, D> {
   }
 
  private:
-  // G2P of particle i (kernels/g2p.h, G2P::operator()) with the gather by rows.
-  static void g2p_particle(const G2P<T, D>& k, int i) {
-    const Vec<T, D> x = load_vec<T, D>(k.in.x, k.in.n, i);
-    const Stencil<T, D> st = bspline_stencil(k.g.spec, x);
-    Vec<T, D> v = Vec<T, D>::zero();
-    Mat<T, D> S = Mat<T, D>::zero();
-    if (stencil_inside(k.g.spec, st.base))
-      rows::gather(st, k.g.spec, k.g.mv, v, S);
-    else
-      raise_status(k.status, kStatusOutOfDomain, i, kStageG2P);
-    k.finish(i, i, x, v, k.affine(v, S, st.fx));
-    k.carry(i, i);
-  }
-
   // Adjoint of G2P for particle i (kernels/g2p.h, G2PAdjoint::operator()) with the grid work by rows.
   static void g2p_adjoint_particle(const G2PAdjoint<T, D>& k, int i) {
     const int n = k.in.n;
@@ -176,46 +225,53 @@ class CpuDiffBackend final : public DiffBackend<T, D> {
     store_mat<T, D>(k.adj_F, n, i, load_mat<T, D>(k.adj_F, n, i) + aF);
   }
 
-  // Adjoint of P2G for particle i (kernels/p2g.h, P2GAdjoint and adj_p2g_particle) with the gather by rows.
-  static void p2g_adjoint_particle(const P2GAdjoint<T, D>& k, int i) {
-    const P2G<T, D>& fwd = k.fwd;
-    const GridSpec<T, D>& g = fwd.g.spec;
-    const int n = fwd.p.n;
-    const Vec<T, D> x = load_vec<T, D>(fwd.p.x, n, i), v = load_vec<T, D>(fwd.p.v, n, i);
-    const Stencil<T, D> st = bspline_stencil(g, x);
-    if (!stencil_inside(g, st.base)) return;  // the forward pass raised kStatusOutOfDomain
-    const Mat<T, D> C = load_mat<T, D>(fwd.p.C, n, i);
-    const T m = fwd.p.mass[i], vol0 = fwd.p.vol0[i];
-    const P2GParticle<T, D> pp = fwd.particle(i);  // q includes dt times the external force
-    const T scale = -fwd.dt * vol0 * T(4) * g.inv_dx * g.inv_dx;
-    const Mat<T, D> affine = g.inv_dx * pp.A;
-    // gather the node adjoints over the stencil's rows
-    Vec<T, D> adj_q;
-    Mat<T, D> adj_A;
-    T adj_mass = 0, adj_fx[D] = {};
-    rows::adj_scatter(pp, st, g, k.adj_grid_mass, k.adj_grid_mv, adj_q, adj_A, adj_mass, adj_fx);
-    // q = m v + e + affine (1 - fx) dx, A = affine dx
-    Vec<T, D> av = load_vec<T, D>(k.adj_v, n, i);
-    Mat<T, D> adj_affine = g.dx * adj_A;
-    for (int a = 0; a < D; ++a) {
-      av[a] += m * adj_q[a];
-      adj_mass += v[a] * adj_q[a];
-      for (int b = 0; b < D; ++b) {
-        adj_affine(a, b) += adj_q[a] * (T(1) - st.fx[b]) * g.dx;
-        adj_fx[b] -= adj_q[a] * affine(a, b) * g.dx;
+  // The particle loops, compiled for any x86-64 CPU and again for AVX2 (chosen once at run time); flatten
+  // inlines the kernels into each copy. Batches of kBatch of particles [begin, end) of order_ (scatters) or
+  // of the slots (gathers).
+#define DUCTILE_DIFF_RANGES(ATTR, SUFFIX)                                                    \
+  ATTR void scatter_range##SUFFIX(const P2G<T, D>& k, int begin, int end) const {            \
+    for (int q = begin; q < end; q += kBatch)                                                \
+      rows::scatter_batch(k, order_.data() + q, std::min(kBatch, end - q));                  \
+  }                                                                                          \
+  ATTR void gather_range##SUFFIX(const G2P<T, D>& k, int begin, int end) const {             \
+    for (int q = begin; q < end; q += kBatch)                                                \
+      rows::gather_batch(k, iota_.data() + q, std::min(kBatch, end - q));                    \
+  }                                                                                          \
+  ATTR void g2p_adjoint_range##SUFFIX(const G2PAdjoint<T, D>& k, int begin, int end) const { \
+    for (int q = begin; q < end; q += kBatch)                                                \
+      rows::g2p_adjoint_batch(k, order_.data() + q, std::min(kBatch, end - q));              \
+  }                                                                                          \
+  ATTR void p2g_adjoint_range##SUFFIX(const P2GAdjoint<T, D>& k, int begin, int end) const { \
+    for (int q = begin; q < end; q += kBatch)                                                \
+      rows::p2g_adjoint_batch(k, iota_.data() + q, std::min(kBatch, end - q));               \
+  }
+  DUCTILE_DIFF_RANGES(__attribute__((flatten)), )
+#if DUCTILE_DIFF_AVX2
+  DUCTILE_DIFF_RANGES(__attribute__((flatten, target("avx2"))), _avx2)
+#else
+  DUCTILE_DIFF_RANGES(, _avx2)
+#endif
+#undef DUCTILE_DIFF_RANGES
+
+  // iota_ = 0 .. n - 1: the slots as a batch's particle list.
+  void slots(int n) {
+    if (int(iota_.size()) == n) return;
+    iota_.resize(size_t(n));
+    for (int i = 0; i < n; ++i) iota_[size_t(i)] = i;
+  }
+
+  // Runs fn(begin, end) for the particles order_[begin, end) of every slab, even slabs then odd slabs.
+  template <class Fn>
+  void scatter_ranges(const Fn& fn) {
+    const int slabs = int(begin_.size()) - 1;
+    for (int color = 0; color < 2; ++color) {
+      const int count = (slabs - color + 1) / 2;
+#pragma omp parallel for schedule(dynamic, 1) if (begin_.back() >= 256)
+      for (int j = 0; j < count; ++j) {
+        const int s = color + 2 * j;
+        if (begin_[s + 1] > begin_[s]) fn(begin_[s], begin_[s + 1]);
       }
     }
-    // affine = scale tau + m C; fx = (x - origin) / dx - base
-    adj_mass += ddot(adj_affine, C);
-    Vec<T, D> ax = load_vec<T, D>(k.adj_x, n, i);
-    for (int d = 0; d < D; ++d) ax[d] += g.inv_dx * adj_fx[d];
-    store_vec<T, D>(k.adj_x, n, i, ax);
-    store_vec<T, D>(k.adj_v, n, i, av);
-    store_mat<T, D>(k.adj_C, n, i, load_mat<T, D>(k.adj_C, n, i) + m * adj_affine);
-    store_mat<T, D>(k.adj_tau, n, i, scale * adj_affine);
-    if (k.adj_force)
-      for (int c = 0; c < D; ++c) k.adj_force[c * n + i] += fwd.dt * adj_q[c];
-    k.adj_mass[i] += adj_mass;
   }
 
   // Runs fn(i) for every particle, even slabs then odd slabs, each slab in index order.
@@ -266,7 +322,9 @@ class CpuDiffBackend final : public DiffBackend<T, D> {
   };
   Box box_{};
   GridSpec<T, D> spec_{};
-  std::vector<int> slab_, begin_, order_;
+  static constexpr int kBatch = rows::Batch<T, D>::kBatch, kChunk = 256;
+  std::vector<int> slab_, begin_, order_, iota_;
+  const bool avx2_ = diff_use_avx2();
 };
 
 }  // namespace

@@ -53,16 +53,27 @@ struct RowFrame {
   }
 };
 
-// Visits the stencil's rows: fn(row offset, a, b, wr) with b = 1 in 2D.
+// Visits the stencil's rows: fn(row offset, a, b, wr) with b = 1 in 2D. The loops unroll, so a and b are
+// constants in each copy of fn's body (offset_add below folds to one operation or none).
 template <class T, int D, class Fn>
 inline void for_each_row(const RowFrame<T, D>& f, const T (*w)[3], Fn&& fn) {
+#pragma GCC unroll 3
   for (int a = 0; a < 3; ++a) {
     if constexpr (D == 2) {
       fn(f.row[a], a, 1, w[0][a]);
     } else {
+#pragma GCC unroll 3
       for (int b = 0; b < 3; ++b) fn(f.row[a * 3 + b], a, b, w[0][a] * w[1][b]);
     }
   }
+}
+
+// acc += (o - 1) x for a stencil offset o in {0, 1, 2}: a subtraction, nothing or an addition (the product's
+// value for finite x, up to the sign of a zero sum).
+template <class U, class X>
+inline void offset_add(U& acc, const X& x, int o) {
+  if (o == 0) acc -= x;
+  if (o == 2) acc += x;
 }
 
 // The affine field q + A (o - 1) along row (a, b): lane c holds offset (a, b, c).
@@ -71,8 +82,9 @@ inline void row_field(const Vec<T, D>& q, const Mat<T, D>& A, int a, int b, type
   using V = typename Lanes<T>::V;
   const V cl = {T(-1), T(0), T(1), T(0)};
   for (int k = 0; k < D; ++k) {
-    T s = q[k] + A(k, 0) * T(a - 1);
-    if (D == 3) s += A(k, 1) * T(b - 1);
+    T s = q[k];
+    offset_add(s, A(k, 0), a);
+    if (D == 3) offset_add(s, A(k, 1), b);
     out[k] = s + A(k, D - 1) * cl;
   }
 }
@@ -109,8 +121,8 @@ inline void gather(const Stencil<T, D>& st, const GridSpec<T, D>& g, const T* mv
       load_row(r, mv + k * f.nodes + f.origin + at, f.full);
       const V t = wv * r;
       sum[k] += t;
-      first[k] += T(a - 1) * t;
-      second[k] += T(b - 1) * t;
+      offset_add(first[k], t, a);
+      if (D == 3) offset_add(second[k], t, b);
     }
   });
   for (int k = 0; k < D; ++k) {
@@ -174,8 +186,8 @@ inline void adj_scatter(const P2GParticle<T, D>& pp, const Stencil<T, D>& st, co
       s += aq[k] * mom[k];
       const V t = wr * aq[k];
       sum[k] += t;
-      first[k] += T(a - 1) * t;
-      second[k] += T(b - 1) * t;
+      offset_add(first[k], t, a);
+      if (D == 3) offset_add(second[k], t, b);
     }
     wg.add(st, a, b, s);
   });

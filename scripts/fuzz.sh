@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-check}
 seconds=${DUCTILE_FUZZ_SECONDS:-20}
-harnesses=(fuzz_scene fuzz_ply fuzz_obj fuzz_vdb fuzz_observations fuzz_checkpoint fuzz_gaussians)
+harnesses=(fuzz_scene fuzz_ply fuzz_obj fuzz_vdb fuzz_observations fuzz_checkpoint fuzz_gaussians fuzz_weights)
 scripts/check_build.sh "$build" "${harnesses[@]}"
 
 # seeds: handmade ones, and the bundled files each reader is meant for

@@ -250,7 +250,8 @@ class FitRun {
     skipped_ = skipped;
   }
 
-  // Fitted network weights go to DIR/<material>_weights.pt, which the fitted scene names.
+  // Fitted network weights go to DIR/<material>_weights.safetensors (written atomically), which the fitted
+  // scene names.
   void save_weights(const Optimizer& opt, json& fitted, std::vector<std::string>& skipped) {
     const auto& mats = data_.model.material_names;
     bool any = false;
@@ -260,10 +261,9 @@ class FitRun {
       for (const auto& n : fit_->names()) has = has || n.rfind(prefix, 0) == 0;
       if (!has) continue;
       if (!any) fit_->apply(opt.u()), any = true;
-      const std::string file = fs::absolute(fs::path(o_.out) / (mats[m] + "_weights.pt")).string();
+      const std::string file = fs::absolute(fs::path(o_.out) / (mats[m] + "_weights.safetensors")).string();
 #ifdef DUCTILE_WITH_TORCH
-      save_neural_weights(*data_.model.materials[m], file + ".tmp");
-      fs::rename(file + ".tmp", file);
+      save_neural_weights(*data_.model.materials[m], file);
       fitted["materials"][m]["weights"] = file;
       weight_files_[mats[m]] = file;
 #else

@@ -102,6 +102,15 @@ def frames_of(run_dir):
     return [read_ply_xyz(os.path.join(d, f)) for f in sorted(os.listdir(d)) if f.endswith(".ply")]
 
 
+def weights_file(fit_dir, name):
+    """The weights `ductile fit` saved for material `name`: <name>_weights.safetensors (.pt in earlier builds)."""
+    for ext in (".safetensors", ".pt"):
+        path = os.path.join(fit_dir, "%s_weights%s" % (name, ext))
+        if os.path.exists(path):
+            return path
+    return os.path.join(fit_dir, "%s_weights.safetensors" % name)
+
+
 def save(path, obj):
     with open(path + ".tmp", "w") as f:
         json.dump(obj, f, indent=1)
@@ -218,7 +227,7 @@ class Study:
         rec["neural"] = {"command": " ".join(cmd[1:]), "exit": code, "stopped_at_time_limit": timed_out,
                          "wall_s": round(secs, 1), "iterations": hist[-1]["iteration"],
                          "loss_start": hist[0]["loss"], "loss": hist[-1]["loss"],
-                         "weights": os.path.join(d, "neural_fit", "%s_weights.pt" % name)}
+                         "weights": weights_file(os.path.join(d, "neural_fit"), name)}
         # the loss of the trained law over the whole training trajectory (no teacher forcing)
         full = os.path.join(d, "neural_full_rollout")
         code, _, _ = self.run([self.ductile, "fit", nn_scene, "--observed", os.path.join(d, "truth_cube"),

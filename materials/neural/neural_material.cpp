@@ -80,17 +80,9 @@ class NeuralMaterial final : public Material<T, D> {
       return want_scale(req_alpha_, spec_.plastic_scale, parse_positive(key, path), key);
     if (key == "weights") return load(path);
     if (key == "module") {
-      script_ = torch::jit::load(path);
-      script_->to(dtype());
+      script_ = neural::load_module(path, D, dtype());  // checked: features [B, kF] -> stresses [B, D, D]
       place(Device::kCpu);
       script_->to(device_);
-      // check the documented signature on the rest state: features [B, kF] -> [B, D, D]
-      torch::NoGradGuard ng;
-      const torch::Tensor y = script_->forward({torch::zeros({2, kF}, dtype())}).toTensor();
-      // features arrive divided by the strain scale (1 unless the scene sets one)
-      if (y.dim() != 3 || y.size(0) != 2 || y.size(1) != D || y.size(2) != D)
-        throw std::runtime_error(path + ": the module must map features [B, " + std::to_string(kF) +
-                                 "] to stresses [B, " + std::to_string(D) + ", " + std::to_string(D) + "]");
       return;
     }
     Material<T, D>::configure(key, path);
@@ -247,7 +239,7 @@ class NeuralMaterial final : public Material<T, D> {
     }
   }
 
-  // Architecture and weights in one archive (neural_weights.cpp).
+  // Architecture and weights in one safetensors file (neural_weights.cpp).
   void save(const std::string& path) const {
     if (script_) throw std::runtime_error("a neural material running a TorchScript module saves no weights");
     neural::write_weights(path, D, spec_, elastic_, spec_.plastic ? &*plastic_ : nullptr);
@@ -350,21 +342,22 @@ class NeuralMaterial final : public Material<T, D> {
     value = v;
   }
 
-  // Reads weights saved by save(). The archive itself is LibTorch's (not hardened against hostile files:
-  // docs/RELIABILITY.md); what it holds is checked before use (neural_weights.cpp). Options set before must
-  // agree with the file; "plastic": true beside elastic-only weights adds a fresh return mapping.
+  // Reads weights saved by save() (safetensors), or a LibTorch archive of earlier builds (read in a child
+  // process first: docs/RELIABILITY.md); what they hold is checked before use (neural_weights.cpp). Options
+  // set before must agree with the file; "plastic": true beside elastic-only weights adds a fresh return
+  // mapping.
   void load(const std::string& path) {
-    torch::serialize::InputArchive ar;
-    ar.load_from(path);
-    NeuralSpec f = neural::read_meta(ar, path, D);
+    const neural::LoadedWeights w = neural::load_weights(path, D);
+    NeuralSpec f = w.spec;
     neural::check_requests(f, {req_plastic_, req_strain_, req_alpha_}, path);
     const bool add = !f.plastic && req_plastic_.value_or(false);
     if (add) f.plastic_scale = spec_.plastic_scale;
     f.seed = spec_.seed;
+    f.tensor_path = spec_.tensor_path;
     spec_ = f;
     build();
-    neural::read_tensors(ar, path, "elastic", elastic_);
-    if (f.plastic) neural::read_tensors(ar, path, "plastic", *plastic_);
+    neural::assign_weights(w, path, "elastic", elastic_);
+    if (f.plastic) neural::assign_weights(w, path, "plastic", *plastic_);
     if (add) add_plastic();
     loaded_ = path;
     loaded_plastic_ = f.plastic;

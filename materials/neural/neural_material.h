@@ -38,7 +38,8 @@ struct NeuralSpec {
 template <class T, int D>
 std::unique_ptr<Material<T, D>> make_neural_material(const NeuralSpec& spec = {});
 
-// Writes a neural material's architecture and weights (a LibTorch archive) for configure("weights", path).
+// Writes a neural material's architecture and weights for configure("weights", path): a safetensors file
+// (materials/neural_weights_file.h), atomically.
 template <class T, int D>
 void save_neural_weights(const Material<T, D>& material, const std::string& path);
 

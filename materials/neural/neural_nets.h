@@ -2,8 +2,10 @@
 // LibTorch).
 #pragma once
 
+#include <torch/script.h>
 #include <torch/torch.h>
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -18,20 +20,32 @@ torch::nn::Sequential make_mlp(int in, int out, int width, int depth);
 // still reaches the output layer through the hidden activations); a fresh return mapping is the identity.
 void init_mlp(torch::nn::Sequential& s);
 
-// Writes the architecture ("meta": dimension, width, depth, plastic 0/1, plastic scale, strain scale) and the
-// tensors "elastic.<name>" (and "plastic.<name>" when plastic is given), atomically.
+// Writes the architecture and the tensors "elastic.<name>" (and "plastic.<name>" when plastic is given) as a
+// safetensors weights file (materials/neural_weights_file.h), atomically; F32 or F64 as the networks hold
+// them.
 void write_weights(const std::string& path, int D, const NeuralSpec& spec, torch::nn::Sequential& elastic,
                    torch::nn::Sequential* plastic);
 
-// Reads a weights file's architecture. Files written before the strain scale existed hold 5 numbers: their
-// strain scale is 1 (the raw invariants). Checked: dimension D, width 1..4096, depth 1..64, plastic 0/1,
-// scales finite and > 0.
-NeuralSpec read_meta(torch::serialize::InputArchive& ar, const std::string& path, int D);
+// A weights file's architecture and its tensors by name ("elastic.0.weight", ...), every one of its expected
+// shape and finite. A safetensors file is read by our own reader (materials/neural_weights_file.h); a
+// LibTorch archive of earlier builds (zip magic "PK\3\4"; its "meta" tensor holds the architecture) is read
+// by LibTorch, whose reader is not hardened against hostile files: first in a child process
+// (core/io/isolated_read.h), then here.
+struct LoadedWeights {
+  NeuralSpec spec;
+  std::map<std::string, torch::Tensor> tensors;
+};
+LoadedWeights load_weights(const std::string& path, int D);
 
-// Copies the tensors "<prefix>.<name>" into the parameters of s: each of exactly its parameter's shape
-// (copy_ would broadcast) and finite, or an error naming the file and the tensor.
-void read_tensors(torch::serialize::InputArchive& ar, const std::string& path, const std::string& prefix,
-                  torch::nn::Sequential& s);
+// Copies the tensors "<prefix>.<name>" into the parameters of s (each of exactly its parameter's shape: copy_
+// would broadcast), or an error naming the file and the tensor.
+void assign_weights(const LoadedWeights& w, const std::string& path, const std::string& prefix,
+                    torch::nn::Sequential& s);
+
+// A TorchScript module (scene key "module") mapping features [B, kF] to stresses [B, D, D] of dtype, checked
+// on the rest state: loaded and checked in a child process first (LibTorch's reader is not hardened), then
+// here.
+torch::jit::Module load_module(const std::string& path, int D, torch::ScalarType dtype);
 
 // Scene options as Material::configure receives them: "true"/"false", or a finite number > 0 (errors name
 // the key and the value); and a number as the messages show it (%.9g).

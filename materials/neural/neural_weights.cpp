@@ -1,18 +1,22 @@
-// The neural material's networks and weights file (materials/neural/neural_nets.h).
+// The neural material's networks, weights files and TorchScript modules (materials/neural/neural_nets.h).
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <stdexcept>
 
-#include "core/io/atomic_file.h"
+#include "core/error.h"
+#include "core/io/isolated_read.h"
+#include "core/io/safetensors.h"
 #include "materials/neural/neural_nets.h"
+#include "materials/neural_weights_file.h"
 
 namespace ductile::neural {
 
 namespace {
 
-std::string shape(const torch::Tensor& t) {
+std::string shape(c10::IntArrayRef t) {
   std::string s = "[";
-  for (int64_t k = 0; k < t.dim(); ++k) s += (k ? ", " : "") + std::to_string(t.size(k));
+  for (size_t k = 0; k < t.size(); ++k) s += (k ? ", " : "") + std::to_string(t[k]);
   return s + "]";
 }
 
@@ -39,60 +43,119 @@ void init_mlp(torch::nn::Sequential& s) {
 
 void write_weights(const std::string& path, int D, const NeuralSpec& spec, torch::nn::Sequential& elastic,
                    torch::nn::Sequential* plastic) {
-  torch::serialize::OutputArchive ar;
-  ar.write("meta", torch::tensor({double(D), double(spec.width), double(spec.depth), plastic ? 1.0 : 0.0,
-                                  spec.plastic_scale, spec.strain_scale},
-                                 torch::kFloat64));
-  for (const auto& np : elastic->named_parameters())
-    ar.write("elastic." + np.key(), np.value().detach().cpu());
-  if (plastic)
-    for (const auto& np : (*plastic)->named_parameters())
-      ar.write("plastic." + np.key(), np.value().detach().cpu());
-  io::AtomicFile out(path);  // written beside, renamed into place
-  ar.save_to(out.tmp_path());
-  out.commit();
+  std::map<std::string, io::SafeTensor> tensors;
+  auto add = [&](const std::string& prefix, torch::nn::Sequential& s) {
+    for (const auto& np : s->named_parameters()) {
+      const torch::Tensor c = np.value().detach().to(torch::kCPU, torch::kFloat64).contiguous();
+      io::SafeTensor& t = tensors[prefix + "." + np.key()];
+      t.dtype = np.value().scalar_type() == torch::kFloat32 ? "F32" : "F64";
+      t.shape = c.sizes().vec();
+      t.values.assign(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+    }
+  };
+  add("elastic", elastic);
+  if (plastic) add("plastic", *plastic);
+  write_weights_file(path, D, spec, std::move(tensors));  // atomically
 }
 
-NeuralSpec read_meta(torch::serialize::InputArchive& ar, const std::string& path, int D) {
+namespace {
+
+// LibTorch's errors without their C++ backtrace, naming the file.
+template <class Fn>
+auto torch_guarded(const std::string& path, const std::string& what, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const c10::Error& e) {
+    fail(path, what + ": " + e.what_without_backtrace());
+  }
+}
+
+// A LibTorch archive of earlier builds: "meta" (5 or 6 numbers), then the expected tensors by name.
+LoadedWeights read_archive(const std::string& path, int D) {
+  torch::serialize::InputArchive ar;
+  ar.load_from(path);
   torch::Tensor meta;
   ar.read("meta", meta);
-  if ((meta.numel() != 5 && meta.numel() != 6) || !meta.is_floating_point())
-    throw std::runtime_error(path +
-                             ": 'meta' must hold 6 numbers (dimension, width, depth, plastic, plastic scale, "
-                             "strain scale)");
+  if (!meta.is_floating_point() || meta.dim() != 1 || (meta.numel() != 5 && meta.numel() != 6))
+    fail(path, "'meta' must hold 6 numbers (dimension, width, depth, plastic, plastic scale, strain scale)");
   meta = meta.to(torch::kFloat64).contiguous();
-  const double* m = meta.data_ptr<double>();
-  if (m[0] != D)
-    throw std::runtime_error(path + ": weights of a " + std::to_string(m[0]) + "D material in a " +
-                             std::to_string(D) + "D scene");
-  const double strain = meta.numel() == 6 ? m[5] : 1.0;
-  if (!(m[1] >= 1 && m[1] <= 4096 && m[1] == std::floor(m[1]) && m[2] >= 1 && m[2] <= 64 &&
-        m[2] == std::floor(m[2]) && (m[3] == 0 || m[3] == 1) && std::isfinite(m[4]) && m[4] > 0 &&
-        std::isfinite(strain) && strain > 0))
-    throw std::runtime_error(path +
-                             ": bad architecture in 'meta' (width 1..4096, depth 1..64, plastic 0/1, scales "
-                             "finite and > 0)");
-  NeuralSpec s;
-  s.width = int(m[1]), s.depth = int(m[2]), s.plastic = m[3] != 0, s.plastic_scale = m[4];
-  s.strain_scale = strain;
-  return s;
+  LoadedWeights w;
+  w.spec = check_architecture({meta.data_ptr<double>(), meta.data_ptr<double>() + meta.numel()}, D, path);
+  for (const ExpectedTensor& e : expected_tensors(D, w.spec)) {
+    torch::Tensor t;
+    ar.read(e.name, t);
+    if (t.sizes().vec() != e.shape)
+      fail(path, "tensor '" + e.name + "' has shape " + shape(t.sizes()) + ", expected " + shape(e.shape));
+    if (!t.is_floating_point() || !torch::isfinite(t).all().item<bool>())
+      fail(path, "tensor '" + e.name + "' is not finite floating point");
+    w.tensors[e.name] = t.to(torch::kFloat64).contiguous();
+  }
+  return w;
 }
 
-void read_tensors(torch::serialize::InputArchive& ar, const std::string& path, const std::string& prefix,
-                  torch::nn::Sequential& s) {
+}  // namespace
+
+LoadedWeights load_weights(const std::string& path, int D) {
+  std::string head(4, '\0');
+  {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) fail(path, "cannot open the weights file");
+    f.read(head.data(), 4);
+    head.resize(size_t(f.gcount()));
+  }
+  if (io::is_zip_archive(head)) {
+    const auto read = [&] {
+      return torch_guarded(path, "LibTorch archive", [&] { return read_archive(path, D); });
+    };
+    io::vet_in_child(path, "LibTorch archive", [&] {
+      torch::set_num_threads(1);  // no thread pool in the forked child
+      read();
+    });
+    return read();
+  }
+  const WeightsFile f = read_weights_file(path, D);
+  LoadedWeights w;
+  w.spec = f.spec;
+  for (const auto& [name, t] : f.file.tensors)
+    w.tensors[name] = torch::tensor(t.values, torch::kFloat64).reshape(t.shape);
+  return w;
+}
+
+void assign_weights(const LoadedWeights& w, const std::string& path, const std::string& prefix,
+                    torch::nn::Sequential& s) {
   torch::NoGradGuard ng;
   for (auto& np : s->named_parameters()) {
     const std::string name = prefix + "." + np.key();
-    torch::Tensor t;
-    ar.read(name, t);
+    auto it = w.tensors.find(name);
+    if (it == w.tensors.end()) fail(path, "tensor '" + name + "' missing");
     torch::Tensor& dst = np.value();
-    if (t.sizes() != dst.sizes())
-      throw std::runtime_error(path + ": tensor '" + name + "' has shape " + shape(t) + ", expected " +
-                               shape(dst));
-    if (!t.is_floating_point() || !torch::isfinite(t).all().item<bool>())
-      throw std::runtime_error(path + ": tensor '" + name + "' is not finite floating point");
-    dst.copy_(t);
+    if (it->second.sizes() != dst.sizes())
+      fail(path, "tensor '" + name + "' has shape " + shape(it->second.sizes()) + ", expected " +
+                     shape(dst.sizes()));
+    dst.copy_(it->second);
   }
+}
+
+torch::jit::Module load_module(const std::string& path, int D, torch::ScalarType dtype) {
+  const int kF = neural_features(D);
+  const auto load = [&] {
+    return torch_guarded(path, "TorchScript module", [&] {
+      torch::jit::Module m = torch::jit::load(path, torch::kCPU);
+      m.to(dtype);
+      // the documented signature on the rest state: features [B, kF] -> [B, D, D]
+      torch::NoGradGuard ng;
+      const torch::Tensor y = m.forward({torch::zeros({2, kF}, dtype)}).toTensor();
+      if (y.dim() != 3 || y.size(0) != 2 || y.size(1) != D || y.size(2) != D)
+        fail(path, "the module must map features [B, " + std::to_string(kF) + "] to stresses [B, " +
+                       std::to_string(D) + ", " + std::to_string(D) + "]");
+      return m;
+    });
+  };
+  io::vet_in_child(path, "TorchScript module", [&] {
+    torch::set_num_threads(1);
+    load();
+  });
+  return load();
 }
 
 bool parse_flag(const std::string& key, const std::string& v) {

@@ -108,7 +108,7 @@ TEST_CASE("fit trains a neural material's weights, saves them, and the fitted sc
   INFO("stderr: " << r.err);
   REQUIRE(r.code == 0);
   const auto j = nlohmann::json::parse(r.out);
-  CHECK(j["weights"]["jelly"].get<std::string>() == dir.file("nfit/jelly_weights.pt"));
+  CHECK(j["weights"]["jelly"].get<std::string>() == dir.file("nfit/jelly_weights.safetensors"));
   // training lowers the loss
   const std::string h = test::read_text(dir.file("nfit/history.csv"));
   CHECK(h.rfind("iteration,evaluations,loss,gradient_norm,weights_norm", 0) == 0);

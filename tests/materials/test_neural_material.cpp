@@ -199,18 +199,18 @@ TEST_CASE_TEMPLATE("neural material: stress and projection VJPs match finite dif
 TEST_CASE("neural material: saved weights load into the same law; bad files are refused") {
   test::TempDir dir;
   auto m = random_neural<double, 3>(true, 5, 0.3);
-  save_neural_weights(*m, dir.file("w.pt"));
+  save_neural_weights(*m, dir.file("w.safetensors"));
   auto fresh = make_neural_material<double, 3>();
-  fresh->configure("weights", dir.file("w.pt"));
+  fresh->configure("weights", dir.file("w.safetensors"));
   fresh->values() = m->values();  // density, wave speed and stress scale come from the scene, not the file
   CHECK(fresh->learnable() == m->learnable());
   std::mt19937 rng(1);
   const std::vector<Mat<double, 3>> Fs = {random_F<double, 3>(rng, 0.2), random_F<double, 3>(rng, 0.2)};
   CHECK(tau_of<double, 3>(*fresh, Fs) == tau_of<double, 3>(*m, Fs));
   auto flat = make_neural_material<double, 2>();
-  CHECK_THROWS(flat->configure("weights", dir.file("w.pt")));  // 3D weights in 2D
-  test::write_text(dir.file("junk.pt"), "not an archive");
-  CHECK_THROWS(fresh->configure("weights", dir.file("junk.pt")));
+  CHECK_THROWS(flat->configure("weights", dir.file("w.safetensors")));  // 3D weights in 2D
+  test::write_text(dir.file("junk.safetensors"), "not an archive");
+  CHECK_THROWS(fresh->configure("weights", dir.file("junk.safetensors")));
 }
 
 TEST_CASE("neural material: a tape rollout differentiates the weights (finite differences)") {

@@ -122,22 +122,22 @@ TEST_CASE("neural material: plastic network, strain scale and plastic scale trav
   test::TempDir dir;
   auto m = take_material({{"plastic", true}, {"strain_scale", 0.05}, {"plastic_scale", 0.02}});
   randomize(*m, 7, 0.4);
-  save_neural_weights(*m, dir.file("w.pt"));
+  save_neural_weights(*m, dir.file("w.safetensors"));
   // the scene names only the weights: all three come from the file
-  auto back = take_material({{"weights", dir.file("w.pt")}});
+  auto back = take_material({{"weights", dir.file("w.safetensors")}});
   CHECK(back->learnable() == m->learnable());
   const auto Fs = some_F(8, 5);
   CHECK(eval(*back, Fs, 0) == eval(*m, Fs, 0));
   CHECK(eval(*back, Fs, 1) == eval(*m, Fs, 1));
   // the same values given again are accepted
   auto same = take_material(
-      {{"weights", dir.file("w.pt")}, {"plastic", true}, {"strain_scale", 0.05}, {"plastic_scale", 0.02}});
+      {{"weights", dir.file("w.safetensors")}, {"plastic", true}, {"strain_scale", 0.05}, {"plastic_scale", 0.02}});
   CHECK(eval(*same, Fs, 1) == eval(*m, Fs, 1));
   // elastic-only weights with "plastic": true: the trained elastic law and a fresh (identity) return mapping
   auto el = take_material({{"strain_scale", 0.05}});
   randomize(*el, 9, 0.4);
-  save_neural_weights(*el, dir.file("el.pt"));
-  auto grown = take_material({{"weights", dir.file("el.pt")}, {"plastic", true}});
+  save_neural_weights(*el, dir.file("el.safetensors"));
+  auto grown = take_material({{"weights", dir.file("el.safetensors")}, {"plastic", true}});
   REQUIRE(grown->learnable_size() == 2 * el->learnable_size());
   const std::vector<double> w = grown->learnable();
   CHECK(std::vector<double>(w.begin(), w.begin() + el->learnable_size()) == el->learnable());
@@ -148,7 +148,7 @@ TEST_CASE("neural material: plastic network, strain scale and plastic scale trav
   CHECK(eval(*grown, Fs, 1) == flat);
   // options after the weights (the material interface in any order) obey the same rules
   auto api = make_neural_material<double, 2>();
-  api->configure("weights", dir.file("w.pt"));
+  api->configure("weights", dir.file("w.safetensors"));
   CHECK_THROWS_WITH(api->configure("plastic", "false"), doctest::Contains("holds a trained plastic return"));
   CHECK_THROWS_WITH(api->configure("strain_scale", "0.5"), doctest::Contains("strain_scale = 0.05"));
   api->configure("strain_scale", "0.05");
@@ -158,7 +158,7 @@ TEST_CASE(
     "neural material: bad options and weights that disagree with the scene are refused, naming the key") {
   test::TempDir dir;
   auto m = take_material({{"plastic", true}, {"strain_scale", 0.05}});
-  save_neural_weights(*m, dir.file("w.pt"));
+  save_neural_weights(*m, dir.file("w.safetensors"));
   auto refused = [&](const json& extra, const std::string& what) {
     CHECK_THROWS_WITH_AS(load_scene_text(neural_scene(extra).dump(), "."), doctest::Contains(what.c_str()),
                          Error);
@@ -169,11 +169,11 @@ TEST_CASE(
   refused({{"plastik", true}},
           "unknown parameter of model 'neural' (its parameters: density, wave_speed, "
           "stress_scale, weights, module, plastic, strain_scale, plastic_scale)");
-  refused({{"weights", dir.file("missing.pt")}}, "/materials/0/weights:");
-  refused({{"weights", dir.file("w.pt")}, {"strain_scale", 0.5}},
-          "/materials/0/weights: " + dir.file("w.pt") +
+  refused({{"weights", dir.file("missing.safetensors")}}, "/materials/0/weights:");
+  refused({{"weights", dir.file("w.safetensors")}, {"strain_scale", 0.5}},
+          "/materials/0/weights: " + dir.file("w.safetensors") +
               ": trained with strain_scale = 0.05, but the scene sets 0.5");
-  refused({{"weights", dir.file("w.pt")}, {"plastic", false}},
+  refused({{"weights", dir.file("w.safetensors")}, {"plastic", false}},
           "holds a trained plastic return mapping, but the scene sets 'plastic': false");
   auto api = make_neural_material<double, 2>();
   CHECK_THROWS_WITH(api->configure("plastic", "maybe"), doctest::Contains("'plastic' must be true or false"));

@@ -1,9 +1,11 @@
 // The tape's checkpoint policies give the store-all gradient bit for bit; policy strings and budgets; the
 // backward pass leaves the forward results alone; the tape's forward run agrees with the Simulator; a
-// user-defined C++ loss through the tape against finite differences.
+// user-defined C++ loss through the tape against finite differences; the CPU tape's AVX2 and generic loops
+// agree bit for bit.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <string>
 
 #include "core/error.h"
@@ -125,6 +127,24 @@ TEST_CASE("checkpoint: sqrt, every:K and budget give the store-all gradient bit 
   CHECK(b.peak_bytes < all_stats.peak_bytes);
   // a generous budget stores every step
   check_policy(CheckpointPolicy::parse("budget:1GB", "test"), 1);
+}
+
+TEST_CASE("checkpoint: the CPU tape's AVX2 and generic loops give the same gradient bit for bit") {
+  // kernels/diff_cpu.cpp picks its loops when the tape is made: AVX2 where the CPU has it, unless
+  // DUCTILE_CPU_ISA=generic; without FMA both round every operation alike
+  const char* old = std::getenv("DUCTILE_CPU_ISA");
+  const std::string saved = old ? old : "";
+  GradientProblem<2> P = make_problem();
+  P.policy = CheckpointPolicy::parse("sqrt", "test");
+  unsetenv("DUCTILE_CPU_ISA");
+  const Gradients<double, 2> native = P.gradient();
+  setenv("DUCTILE_CPU_ISA", "generic", 1);
+  const Gradients<double, 2> generic = P.gradient();
+  if (old)
+    setenv("DUCTILE_CPU_ISA", saved.c_str(), 1);
+  else
+    unsetenv("DUCTILE_CPU_ISA");
+  check_identical(native, generic);
 }
 
 TEST_CASE("checkpoint: policy strings parse and bad ones name where they came from") {

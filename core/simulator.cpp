@@ -15,6 +15,9 @@ Simulator<T, D>::Simulator(const Model<T, D>& model, Device device) : model_(mod
   // dense grid over the whole domain, for comparison); the CUDA backend a dense one
   const char* grid = std::getenv("DUCTILE_CPU_GRID");
   sparse_grid_ = device == Device::kCpu && !(grid && std::string(grid) == "dense");
+  // DUCTILE_CPU_FUSE=0: the material stages run separately even where they could run inside the transfers
+  const char* fuse = std::getenv("DUCTILE_CPU_FUSE");
+  fuse_allowed_ = device == Device::kCpu && !(fuse && std::string(fuse) == "0");
   if (!sparse_grid_) {
     const int64_t nodes = model.grid.num_nodes();
     grid_mass_.resize(device, nodes);
@@ -55,7 +58,6 @@ void Simulator<T, D>::set_state(const State<T, D>& s) {
     put(b.x, s.x), put(b.v, s.v), put(b.C, s.C), put(b.F, s.F), put(b.plastic, s.plastic);
     put(b.mass, s.mass), put(b.vol0, s.vol0), put(b.material, s.material), put(b.id, id);
   }
-  tau_.resize(device_, size_t(D * D) * s.n);
   host_material_ = s.material;
   batch_index_.clear();
   batch_count_.clear();
@@ -116,14 +118,17 @@ void Simulator<T, D>::get_state(State<T, D>& s) const {
   s.step = step_;
 }
 
-// one explicit MLS-MPM step: stress -> P2G -> grid update -> G2P -> plastic projection
+// one explicit MLS-MPM step: stress -> P2G -> grid update -> G2P -> plastic projection. On the CPU with one
+// material that offers lanes (materials/material_lanes.h), the stress runs inside P2G and the projection
+// inside G2P, with the same results.
 template <class T, int D>
 void Simulator<T, D>::step() {
-  timed(&StageTimes::stress, [&] { compute_stress(); });
+  fused_ = fuse_allowed_ && model_.materials.size() == 1 && model_.materials[0]->lanes(lanes_);
+  if (!fused_) timed(&StageTimes::stress, [&] { compute_stress(); });
   timed(&StageTimes::p2g, [&] { particle_to_grid(); });
   timed(&StageTimes::grid, [&] { update_grid(); });
   timed(&StageTimes::g2p, [&] { grid_to_particle(); });
-  timed(&StageTimes::project, [&] { project_plastic(); });
+  if (!fused_) timed(&StageTimes::project, [&] { project_plastic(); });
   if (timing_) ++times_.steps;
   cur_ ^= 1;
   time_ += double(model_.dt);
@@ -159,6 +164,9 @@ int64_t Simulator<T, D>::grid_blocks() const {
 template <class T, int D>
 void Simulator<T, D>::compute_stress() {
   auto view = buf_[cur_].view();
+  // the stress buffer exists only while the stages run separately
+  if (tau_.size() != size_t(D * D) * view.n || tau_.device() != device_)
+    tau_.resize(device_, size_t(D * D) * view.n);
   for (size_t m = 0; m < model_.materials.size(); ++m)
     if (batch_count_[m])
       model_.materials[m]->stress(device_, view, {batch_index_[m].data(), batch_count_[m]}, tau_.data(),
@@ -169,7 +177,9 @@ void Simulator<T, D>::compute_stress() {
 template <class T, int D>
 void Simulator<T, D>::particle_to_grid() {
   const GridView<T, D> g = grid_view();
-  backend_->p2g(P2G<T, D>{buf_[cur_].view(), tau_.data(), g, model_.dt, status_.data()});
+  P2G<T, D> k{buf_[cur_].view(), tau_.data(), g, model_.dt, status_.data()};
+  if (fused_) k.tau = nullptr, k.lanes = &lanes_;
+  backend_->p2g(k);
 }
 
 // velocities, gravity, colliders at the current time, walls
@@ -199,6 +209,7 @@ void Simulator<T, D>::grid_to_particle() {
   G2P<T, D> k{g, in.view(), out.view(), model_.dt, model_.domain_min, model_.domain_max, status_.data()};
   k.out_mass = out.mass.data(), k.out_vol0 = out.vol0.data(), k.out_material = out.material.data();
   k.in_id = in.id.data(), k.out_id = out.id.data();
+  if (fused_) k.lanes = &lanes_;
   backend_->g2p(k);
   // the projection and the next step index the new buffer
   if (device_ == Device::kCpu) rebuild_batches(cur_ ^ 1);

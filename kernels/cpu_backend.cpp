@@ -78,6 +78,7 @@ class CpuBackend final : public Backend<T, D> {
 
   void p2g(const P2G<T, D>& k) override {
     if (k.force) fail("cpu backend", "external forces go through the gradient engine's transfers");
+    if (!k.tau && !k.lanes) fail("cpu backend", "p2g needs the particles' stress or the material's lanes");
     if (!k.g.mass) return p2g_sparse(k);
     sort_by_cell(k.p, k.g.spec, false);
     clear_grid(k.g);
@@ -162,6 +163,9 @@ class CpuBackend final : public Backend<T, D> {
       for (int d = 0; d < D; ++d) colour |= (c[d] & 1) << d;
       colour_[colour].push_back(int(r));
     }
+    // largest runs first, so that the threads finish each colour together (any order gives the same sums:
+    // a colour's blocks write disjoint nodes)
+    for (auto& list : colour_) by_size(list);
     prepare_scratch(Grid::kChannels * Grid::kScratch);
     for (const auto& list : colour_) {
       const int count = int(list.size());
@@ -192,6 +196,13 @@ class CpuBackend final : public Backend<T, D> {
       grid_.fill(corner, s);
       gather(k, run.begin, run.end, Grid::scratch_target(corner, sorted_.data()), s);
     }
+  }
+
+  // Orders run indices by decreasing particle count (ties by index).
+  void by_size(std::vector<int>& list) const {
+    std::stable_sort(list.begin(), list.end(), [&](int a, int b) {
+      return runs_[a].end - runs_[a].begin > runs_[b].end - runs_[b].begin;
+    });
   }
 
   void block_corner(int64_t block, int* corner) const {

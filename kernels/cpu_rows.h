@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/g2p.h"
 #include "kernels/lanes.h"
@@ -34,6 +35,9 @@ struct Target {
   // stencil leaves the grid. Null: the B-spline stencil itself and its own check (dense grid).
   const uint64_t* keys = nullptr;
   int local_bits = 0;
+  // Rows hold at least 12 nodes from the corner's multiple of 4 along the last axis (a block scratch): P2G
+  // then adds 8-lane windows that start at a multiple of 4 (see Rows::scatter_rows_window).
+  bool windows = false;
   int64_t at(const int* c) const {
     int64_t i = 0;
     for (int d = 0; d < D; ++d) i += (c[d] - corner[d]) * stride[d];
@@ -49,11 +53,25 @@ inline Stencil<T, D> stencil_at(const GridSpec<T, D>& g, const Vec<T, D>& x, con
   return bspline_stencil_at(g, x, base);
 }
 
+// Eight lanes of T (one AVX vector of floats) and the matching integer mask type.
+template <class T>
+struct Lanes8;
+template <>
+struct Lanes8<float> {
+  typedef float V __attribute__((vector_size(32)));
+  typedef int32_t M __attribute__((vector_size(32)));
+};
+template <>
+struct Lanes8<double> {
+  typedef double V __attribute__((vector_size(64)));
+  typedef int64_t M __attribute__((vector_size(64)));
+};
+
 template <class T, int D>
 struct Rows {
   using V = typename Lanes<T>::V;
   using M = typename Lanes<T>::M;
-  static constexpr int kBatch = 16;
+  static constexpr int kBatch = kLaneBatch;  // materials/material_lanes.h
   using Lane = T[kBatch];
 
   // True when the batch's particles sit in consecutive slots (the usual case: storage is in cell order).
@@ -108,9 +126,20 @@ struct Rows {
       x[c] = lanes(k.p.x + c * n, idx, w, direct, bx[c]);
       v[c] = lanes(k.p.v + c * n, idx, w, direct, bv[c]);
     }
-    for (int c = 0; c < D * D; ++c) {
-      C[c] = lanes(k.p.C + c * n, idx, w, direct, bC[c]);
-      tau[c] = lanes(k.tau + c * n, idx, w, direct, btau[c]);
+    for (int c = 0; c < D * D; ++c) C[c] = lanes(k.p.C + c * n, idx, w, direct, bC[c]);
+    if (k.lanes) {
+      // the material's stress of every lane, from F, C and plastic (materials/material_lanes.h)
+      Lane bF[D * D], bpl;
+      const T* F[D * D];
+      for (int c = 0; c < D * D; ++c) F[c] = lanes(k.p.F + c * n, idx, w, direct, bF[c]);
+      const T* pl = lanes(k.p.plastic, idx, w, direct, bpl);
+      const uint32_t bad = k.lanes->stress(k.lanes->prm, F, C, pl, btau) & ((1u << w) - 1);
+      for (int c = 0; c < D * D; ++c) tau[c] = btau[c];
+      if (bad)
+        for (int j = 0; j < w; ++j)
+          if (bad >> j & 1) raise_status(k.status, kStatusNonFinite, idx[j], kStageStress);
+    } else {
+      for (int c = 0; c < D * D; ++c) tau[c] = lanes(k.tau + c * n, idx, w, direct, btau[c]);
     }
     const T* m = lanes(k.p.mass, idx, w, direct, bm);
     const T* vol = lanes(k.p.vol0, idx, w, direct, bvol);
@@ -143,7 +172,70 @@ struct Rows {
         if (k.status) raise_status(k.status, kStatusOutOfDomain, idx[j], kStageP2G);
         continue;
       }
-      scatter_rows(t, rows, b, wgt, mass, q, A, j, gmass, gmv);
+      if (t.windows)
+        scatter_rows_window(t, rows, b, wgt, mass, q, A, j, gmass, gmv);
+      else
+        scatter_rows(t, rows, b, wgt, mass, q, A, j, gmass, gmv);
+    }
+  }
+
+  // scatter_rows for a target with windows: each row is added as 8 lanes starting at the multiple of 4 at or
+  // below the stencil's first node, with weight 0 outside the stencil's 3 nodes. Every particle's row updates
+  // then read and write one of two fixed windows per row, so a load finds the previous particle's store
+  // whole (store-to-load forwarding) instead of overlapping it by 1 to 3 nodes, which stalls until the store
+  // reaches the cache. The stencil lanes get the same values as scatter_rows' (same products), the others 0.
+  static void scatter_rows_window(const Target<D>& t, const int64_t* rows, const int* b, const Lane (*wgt)[3],
+                                  const Lane& mass, const Lane* q, const Lane* A, int j, T* gmass, T* gmv) {
+    using W = typename Lanes8<T>::V;
+    using WM = typename Lanes8<T>::M;
+    using I = typename std::remove_reference<decltype(WM{}[0])>::type;
+    const int off = (b[D - 1] - t.corner[D - 1]) & 3;
+    const int64_t origin = t.at(b) - off;
+    // lane l is stencil offset o = l - off along the last axis: weight w[o] (0 outside), momentum offset o -
+    // 1
+    const WM o = WM{0, 1, 2, 3, 4, 5, 6, 7} - I(off);
+    const W zero = W{};
+    const W wl = o == 0   ? zero + wgt[D - 1][0][j]
+                 : o == 1 ? zero + wgt[D - 1][1][j]
+                 : o == 2 ? zero + wgt[D - 1][2][j]
+                          : zero;
+    const W wm = wl * mass[j];
+    const W cl = __builtin_convertvector(o - 1, W);
+    W mom[D], step_x[D], step_y[D];
+    for (int c = 0; c < D; ++c) {
+      mom[c] = q[c][j] + A[c * D + D - 1][j] * cl;
+      step_x[c] = zero + A[c * D][j];
+      step_y[c] = zero + A[c * D + D - 2][j];
+    }
+    T* const gm = gmass + origin;
+    T* mv[D];
+    for (int c = 0; c < D; ++c) mv[c] = gmv + c * t.channel + origin;
+    auto add = [](T* p, const W& x) {
+      W r;
+      std::memcpy(&r, p, sizeof(W));
+      r += x;
+      std::memcpy(p, &r, sizeof(W));
+    };
+    auto row = [&](int64_t at, T wr, const W* mo) {
+      add(gm + at, wr * wm);
+      const W wv = wr * wl;
+      for (int c = 0; c < D; ++c) add(mv[c] + at, wv * mo[c]);
+    };
+#pragma GCC unroll 3
+    for (int a = 0; a < 3; ++a) {
+      W ma[D];
+      for (int c = 0; c < D; ++c) ma[c] = a == 0 ? mom[c] - step_x[c] : a == 1 ? mom[c] : mom[c] + step_x[c];
+      if constexpr (D == 2) {
+        row(rows[a], wgt[0][a][j], ma);
+      } else {
+#pragma GCC unroll 3
+        for (int bb = 0; bb < 3; ++bb) {
+          W mb[D];
+          for (int c = 0; c < D; ++c)
+            mb[c] = bb == 0 ? ma[c] - step_y[c] : bb == 1 ? ma[c] : ma[c] + step_y[c];
+          row(rows[a * 3 + bb], wgt[0][a][j] * wgt[1][bb][j], mb);
+        }
+      }
     }
   }
 
@@ -253,24 +345,37 @@ struct Rows {
       else
         std::memcpy(dst, src, sizeof(T) * w);
     };
+    uint32_t projected[kBatch];
+    if (k.lanes) {
+      // the material's projection of every lane's trial F and plastic state (materials/material_lanes.h)
+      Lane bpl;
+      const T* pl = lanes(k.in.plastic, idx, w, direct, bpl);
+      if (pl != bpl) std::memcpy(bpl, pl, sizeof(Lane));
+      k.lanes->project(k.lanes->prm, k.dt, Fn, bpl, projected);
+      put(k.out.plastic + q0, bpl);
+    }
     for (int c = 0; c < D; ++c) put(k.out.x + c * n + q0, xn[c]), put(k.out.v + c * n + q0, vel[c]);
     for (int c = 0; c < D * D; ++c) put(k.out.C + c * n + q0, Cn[c]), put(k.out.F + c * n + q0, Fn[c]);
     if (direct) {
       // consecutive particles: block copies of the plastic state and the constants
       const int i0 = idx[0];
-      std::memcpy(k.out.plastic + q0, k.in.plastic + i0, sizeof(Lane));
+      if (!k.lanes) std::memcpy(k.out.plastic + q0, k.in.plastic + i0, sizeof(Lane));
       if (k.out_mass) std::memcpy(k.out_mass + q0, k.in.mass + i0, sizeof(Lane));
       if (k.out_vol0) std::memcpy(k.out_vol0 + q0, k.in.vol0 + i0, sizeof(Lane));
       if (k.out_material) std::memcpy(k.out_material + q0, k.in.material + i0, sizeof(int32_t) * kBatch);
       if (k.out_id) std::memcpy(k.out_id + q0, k.in_id + i0, sizeof(int32_t) * kBatch);
     } else {
       for (int j = 0; j < w; ++j) {
-        k.out.plastic[q0 + j] = k.in.plastic[idx[j]];
+        if (!k.lanes) k.out.plastic[q0 + j] = k.in.plastic[idx[j]];
         k.carry(idx[j], q0 + j);
       }
     }
     for (int j = 0; j < w; ++j)
       if (fault[j]) raise_status(k.status, fault[j], idx[j], kStageG2P);
+    // projection faults name the output slot, as the separate stage does
+    if (k.lanes)
+      for (int j = 0; j < w; ++j)
+        if (projected[j]) raise_status(k.status, projected[j], q0 + j, kStageProject);
   }
 
   // Lane j's velocity and first moment S = sum w v_i (o - 1)^T from the 3^(D-1) rows of its stencil.

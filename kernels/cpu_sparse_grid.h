@@ -133,6 +133,7 @@ class SparseGrid {
     t.full_limit = 1 << 30;  // rows are padded: always whole
     t.keys = keys;
     t.local_bits = kBits;
+    t.windows = kRowLen >= 12 && kBlock % 4 == 0;  // 8 lanes from (local node & ~3) <= kBlock - 4 fit a row
     return t;
   }
 

@@ -71,6 +71,9 @@ struct G2P {
   int32_t* out_material = nullptr;
   const int32_t* in_id = nullptr;
   int32_t* out_id = nullptr;
+  // The material's projection across particle batches (CPU backend, every particle of one material): out.F
+  // and out.plastic are then the projected ones (materials/material_lanes.h).
+  const MaterialLanes<T, D>* lanes = nullptr;
 
   // C_p from the gathered velocity v and first moment S = sum_i w v_i (o - 1)^T (see the header).
   DUCTILE_HD DUCTILE_INLINE Mat<T, D> affine(const Vec<T, D>& v, const Mat<T, D>& S, const T* fx) const {

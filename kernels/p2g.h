@@ -12,6 +12,7 @@
 #include "core/state.h"
 #include "core/status.h"
 #include "kernels/bspline.h"
+#include "materials/material_lanes.h"
 
 namespace ductile {
 
@@ -174,6 +175,9 @@ struct P2G {
   // External force per particle, D SoA components [N], adding dt f to the particle's momentum (null: none;
   // the gradient engine's transfers only, the fast CPU backend refuses it).
   const T* force = nullptr;
+  // The material's stress across particle batches (CPU backend, every particle of one material): tau is
+  // then not read but computed from F, C and plastic inside the scatter (materials/material_lanes.h).
+  const MaterialLanes<T, D>* lanes = nullptr;
 
   // Stencil, mass and affine momentum of particle i (eq. 29).
   DUCTILE_HD DUCTILE_INLINE P2GParticle<T, D> particle(int i) const {

@@ -108,6 +108,41 @@ struct ProjectKernel {
   }
 };
 
+// MaterialLanes' functions for a model: StressKernel's and ProjectKernel's per-particle bodies across the
+// kLaneBatch lanes of a CPU transfer batch (the same model functions, so the same results).
+template <class Model, class T, int D>
+uint32_t stress_lanes(const T* params, const T* const* F, const T* const* C, const T* plastic,
+                      typename MaterialLanes<T, D>::Lane* tau) {
+  // a local copy: the stores to tau cannot change the parameters, so their branches are loop-invariant
+  T prm[kMaxMaterialParams];
+  for (int q = 0; q < kMaxMaterialParams; ++q) prm[q] = params[q];
+  uint32_t bad = 0;
+  for (int j = 0; j < kLaneBatch; ++j) {
+    Mat<T, D> Fj, Cj;
+    for (int c = 0; c < D * D; ++c) Fj.m[c / D][c % D] = F[c][j], Cj.m[c / D][c % D] = C[c][j];
+    const Mat<T, D> s = Model::template stress<T, D>(prm, Fj, Cj, plastic[j]);
+    if (!all_finite(s)) bad |= 1u << j;
+    for (int c = 0; c < D * D; ++c) tau[c][j] = s.m[c / D][c % D];
+  }
+  return bad;
+}
+template <class Model, class T, int D>
+void project_lanes(const T* params, T dt, typename MaterialLanes<T, D>::Lane* F, T (&plastic)[kLaneBatch],
+                   uint32_t* fault) {
+  T prm[kMaxMaterialParams];
+  for (int q = 0; q < kMaxMaterialParams; ++q) prm[q] = params[q];
+  for (int j = 0; j < kLaneBatch; ++j) {
+    Mat<T, D> Fj;
+    for (int c = 0; c < D * D; ++c) Fj.m[c / D][c % D] = F[c][j];
+    T pl = plastic[j];
+    Model::template project<T, D>(prm, dt, Fj, pl);
+    const bool finite = all_finite(Fj) && std::isfinite(pl);
+    fault[j] = !finite ? uint32_t(kStatusNonFinite) : !(det(Fj) > T(0)) ? uint32_t(kStatusInverted) : 0u;
+    for (int c = 0; c < D * D; ++c) F[c][j] = Fj.m[c / D][c % D];
+    plastic[j] = pl;
+  }
+}
+
 // a += r for a SoA matrix.
 template <class T, int D>
 DUCTILE_HD DUCTILE_INLINE void add_mat(T* a, int n, int p, const Mat<T, D>& r) {
@@ -311,6 +346,16 @@ class AnalyticMaterial final : public Material<T, D>, public KeepForVjp {
   }
 
   T wave_speed() const override { return Model::template wave_speed<T>(this->values_.data()); }
+  // Not while the tape keeps what the stress adjoint reuses (only stress() keeps it).
+  bool lanes(MaterialLanes<T, D>& out) const override {
+    if (keep_) return false;
+    out = MaterialLanes<T, D>{};
+    const ParamPack<T> p = pack();
+    for (int q = 0; q < kMaxMaterialParams; ++q) out.prm[q] = p.v[q];
+    out.stress = &stress_lanes<Model, T, D>;
+    out.project = &project_lanes<Model, T, D>;
+    return true;
+  }
 
  private:
   int nparams() const { return int(Model::specs().size()); }

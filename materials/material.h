@@ -12,6 +12,7 @@
 #include "core/device.h"
 #include "core/state.h"
 #include "core/status.h"
+#include "materials/material_lanes.h"
 #include "materials/param.h"
 
 namespace ductile {
@@ -60,6 +61,13 @@ class Material {
                            T* adj_params, Status* status) const = 0;
   // Largest stable time step for this material at grid spacing dx (elastic wave speed, CFL-like bound).
   virtual T wave_speed() const = 0;
+  // The stress and projection as functions of a batch of particles, for the CPU backend to run inside its
+  // transfers (materials/material_lanes.h): fills `out` and returns true where offered (analytic models),
+  // false otherwise (the simulator then runs the batched stages above).
+  virtual bool lanes(MaterialLanes<T, D>& out) const {
+    (void)out;
+    return false;
+  }
 
   // Files and options a scene names for this material: a file key (a neural material's "weights") and its
   // absolute path, or an option key (MaterialEntry::options, such as "plastic") and its value written as

@@ -249,11 +249,12 @@ void add_grad_command(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("grad", "The scene's loss and its gradient as JSON (with finite-difference checks)");
   cmd->add_option("scene", o->scene, "Scene JSON file with a \"loss\" section")->required();
-  cmd->add_option(
-         "--wrt", o->wrt,
-         "Parameters, comma-separated or repeated (default: the scene's gradient.wrt, else all): "
-         "materials/<m>/<p>, gravity, domain/boundary/friction, colliders/<c>/velocity|position|friction, "
-         "colliders/<c>/keyframes/<i>/position, objects/<o>/velocity|angular_velocity, particles/x|v|C|F")
+  cmd->add_option("--wrt", o->wrt,
+                  "Parameters, comma-separated or repeated (default: the scene's gradient.wrt, else all): "
+                  "materials/<m>/<p>, gravity, domain/boundary/friction, "
+                  "colliders/<c>/velocity|angular_velocity|position|rotation|friction, "
+                  "colliders/<c>/keyframes/<i>/position|rotation, objects/<o>/velocity|angular_velocity, "
+                  "particles/x|v|C|F")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--fd-check", o->fd_check, "Compare K gradient entries with central finite differences")
       ->check(CLI::Range(0, 100000));

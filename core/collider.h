@@ -27,13 +27,27 @@ struct Motion {
   std::vector<Keyframe> keys;
 };
 
-// The gradient of a collider's motion parameters: for "constant" motion its velocity and start position,
-// for "static" its position, for "keyframes" each key's position; and its friction coefficient.
+// The gradient of a collider's motion parameters: for "constant" motion its velocity, angular velocity and
+// start position, for "static" its position, for "keyframes" each key's position and rotation; for every
+// collider its rest orientation (Collider::rotation) and friction coefficient. Angular entries are 3-vectors;
+// 2D uses entry 2 (about z) only.
 struct ColliderGradient {
   double velocity[3] = {0, 0, 0};
   double position[3] = {0, 0, 0};
-  std::vector<std::array<double, 3>> key_position;
+  double angular_velocity[3] = {0, 0, 0};
+  double rotation[3] = {0, 0, 0};
+  std::vector<std::array<double, 3>> key_position, key_rotation;
   double friction = 0;
+};
+
+// The adjoints of what at(t) returns (the grid update's adjoint gives them per collider and step): linear
+// velocity lin, translation t, angular velocity omega (2D: entry 2) and rotation R (the D x D block, as a
+// general matrix).
+struct ColliderAdjoint {
+  double lin[3] = {0, 0, 0};
+  double t[3] = {0, 0, 0};
+  double omega[3] = {0, 0, 0};
+  double R[3][3] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
 };
 
 template <class T, int D>
@@ -43,14 +57,23 @@ struct Collider {
   Motion motion;
   std::vector<T> sdf;  // sampled SDF values for kSdf (shape.sdf points here on the host)
   double active_from = -1e300, active_until = 1e300;  // [s]
+  // The rest orientation: shape.R = rot(rotation) frame, with `rotation` an axis-angle vector [rad] (2D:
+  // entry 2, about z) and `frame` the shape's own fixed turn (a cylinder's axis). A box's or cylinder's
+  // rotation is its rotate_deg; a plane's normal and a mesh's rotate_deg are part of the shape itself, so
+  // their rotation starts at 0. Change it with set_rotation, which keeps shape.R in step.
+  double rotation[3] = {0, 0, 0};
+  double frame[3][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
 
   // The kernel data at time t: pose and velocities from the motion. Outside [active_from, active_until]
   // the collider becomes a point far away, so that it touches nothing.
   ColliderData<T, D> at(double t) const;
-  // Adjoint of at(t) for the translation and linear velocity: adds the adjoints of the pose's translation
-  // (adj_t) and velocity (adj_lin), D components each, to the motion's parameters in g. Rotations are not
-  // differentiated; outside the active window nothing depends on the motion.
-  void adj_at(double t, const double* adj_lin, const double* adj_t, ColliderGradient& g) const;
+  // Sets the rest orientation's axis-angle vector and shape.R = rot(w) frame.
+  void set_rotation(const double w[3]);
+  // Adjoint of at(t): adds the adjoints of its pose and velocities (a) to the parameters in g: the motion's
+  // (velocity, angular velocity and start position; key positions and rotations through the interpolation;
+  // a static position), the rest orientation's axis-angle vector. Outside the active window nothing depends
+  // on them.
+  void adj_at(double t, const ColliderAdjoint& a, ColliderGradient& g) const;
 };
 
 // Makes `c` an SDF collider: copies the dense field (its coordinates are the collider's local frame, which

@@ -1,4 +1,4 @@
-// The grid update's parameter adjoints of one step (gravity, wall friction, each collider's pose, velocity
+// The grid update's parameter adjoints of one step (gravity, wall friction, each collider's pose, velocities
 // and friction, laid out by GridParamLayout) added to a Gradients: colliders map theirs to their motion's
 // parameters.
 #pragma once
@@ -19,10 +19,13 @@ void add_grid_param_adjoints(const Model<T, D>& model, const std::vector<T>& a, 
   for (size_t k = 0; k < model.colliders.size(); ++k) {
     ColliderGradient& cg = g.colliders[k];
     cg.friction += double(a[L::friction(int(k))]);
-    double lin[3] = {0, 0, 0}, tr[3] = {0, 0, 0};
-    for (int d = 0; d < D; ++d)
-      lin[d] = double(a[L::lin(int(k)) + d]), tr[d] = double(a[L::trans(int(k)) + d]);
-    model.colliders[k].adj_at(time, lin, tr, cg);
+    ColliderAdjoint ca;
+    for (int d = 0; d < D; ++d) {
+      ca.lin[d] = double(a[L::lin(int(k)) + d]), ca.t[d] = double(a[L::trans(int(k)) + d]);
+      for (int e = 0; e < D; ++e) ca.R[d][e] = double(a[L::rot(int(k)) + D * d + e]);
+    }
+    for (int w = 0; w < L::kOmega; ++w) ca.omega[3 - L::kOmega + w] = double(a[L::omega(int(k)) + w]);
+    model.colliders[k].adj_at(time, ca, cg);
   }
 }
 

@@ -118,29 +118,43 @@ Parameter<T, D> find_parameter(const SceneData<T, D>& data, const std::string& n
     r.gradient = [](const G& g, const S&, int) { return g.wall_friction; };
     return r;
   }
-  // colliders/<collider>/{velocity, position, friction, keyframes/<i>/position}
+  // colliders/<collider>/{velocity, angular_velocity, position, rotation, friction,
+  // keyframes/<i>/position, keyframes/<i>/rotation}; angular entries: 1 in 2D (about z, entry 2), 3 in 3D
   if (p[0] == "colliders") {
     std::vector<std::string> names;
     for (const auto& c : model.colliders) names.push_back(c.name);
-    if (p.size() < 3)
-      return bad("expected colliders/<collider>/velocity, position, friction or keyframes/<i>/position");
+    const std::string expected =
+        "expected colliders/<collider>/velocity, angular_velocity, position, rotation, friction, "
+        "keyframes/<i>/position or keyframes/<i>/rotation";
+    if (p.size() < 3) return bad(expected);
     const int k = index_of(names, p[1]);
     if (k < 0) return bad("no collider '" + p[1] + "' (colliders: " + join(names) + ")");
     const Motion& mo = model.colliders[k].motion;
     const std::string what = p.size() == 3 ? p[2] : "";
+    const int angular = D == 2 ? 1 : 3, a0 = 3 - angular;  // angular entries i are components a0 + i
     if (what == "friction") {
       r.value = [k](const S& s, int) { return double(s.model.colliders[k].shape.friction); };
       r.add = [k](S& s, int, double dv) { s.model.colliders[k].shape.friction += T(dv); };
       r.gradient = [k](const G& g, const S&, int) { return g.colliders[k].friction; };
       return r;
     }
-    if (what == "velocity") {
+    if (what == "velocity" || what == "angular_velocity") {
       if (mo.kind != Motion::Kind::kConstant)
-        return bad("only a collider with constant motion has a velocity parameter");
-      r.size = D;
-      r.value = [k](const S& s, int i) { return s.model.colliders[k].motion.velocity[i]; };
-      r.add = [k](S& s, int i, double dv) { s.model.colliders[k].motion.velocity[i] += dv; };
-      r.gradient = [k](const G& g, const S&, int i) { return g.colliders[k].velocity[i]; };
+        return bad("only a collider with constant motion has a " + what + " parameter" +
+                   (mo.kind == Motion::Kind::kKeyframes ? " (a keyframed one has keyframes/<i>/position and "
+                                                          "keyframes/<i>/rotation)"
+                                                        : ""));
+      if (what == "velocity") {
+        r.size = D;
+        r.value = [k](const S& s, int i) { return s.model.colliders[k].motion.velocity[i]; };
+        r.add = [k](S& s, int i, double dv) { s.model.colliders[k].motion.velocity[i] += dv; };
+        r.gradient = [k](const G& g, const S&, int i) { return g.colliders[k].velocity[i]; };
+        return r;
+      }
+      r.size = angular;
+      r.value = [k, a0](const S& s, int i) { return s.model.colliders[k].motion.angular_velocity[a0 + i]; };
+      r.add = [k, a0](S& s, int i, double dv) { s.model.colliders[k].motion.angular_velocity[a0 + i] += dv; };
+      r.gradient = [k, a0](const G& g, const S&, int i) { return g.colliders[k].angular_velocity[a0 + i]; };
       return r;
     }
     if (what == "position") {
@@ -153,22 +167,52 @@ Parameter<T, D> find_parameter(const SceneData<T, D>& data, const std::string& n
       r.gradient = [k](const G& g, const S&, int i) { return g.colliders[k].position[i]; };
       return r;
     }
-    if (p.size() == 5 && p[2] == "keyframes" && p[4] == "position" && mo.kind == Motion::Kind::kKeyframes) {
+    if (what == "rotation") {
+      // the rest orientation (axis-angle, radians), about the collider's reference point
+      if (model.colliders[k].shape.shape == ColliderShape::kSphere)
+        return bad("a sphere has no orientation (its angular velocity is colliders/" + p[1] +
+                   "/angular_velocity or keyframes/<i>/rotation)");
+      r.size = angular;
+      r.value = [k, a0](const S& s, int i) { return s.model.colliders[k].rotation[a0 + i]; };
+      r.add = [k, a0](S& s, int i, double dv) {
+        auto& c = s.model.colliders[k];
+        double w[3] = {c.rotation[0], c.rotation[1], c.rotation[2]};
+        w[a0 + i] += dv;
+        c.set_rotation(w);
+      };
+      r.gradient = [k, a0](const G& g, const S&, int i) { return g.colliders[k].rotation[a0 + i]; };
+      return r;
+    }
+    if (p.size() == 5 && p[2] == "keyframes" && (p[4] == "position" || p[4] == "rotation")) {
+      if (mo.kind != Motion::Kind::kKeyframes) return bad("the collider's motion has no keyframes");
       const int j = std::atoi(p[3].c_str());
       if (p[3] != std::to_string(j) || j < 0 || j >= int(mo.keys.size()))
         return bad("no keyframe " + p[3] + " (the collider has " + std::to_string(mo.keys.size()) + ")");
-      r.size = D;
-      r.value = [k, j](const S& s, int i) { return s.model.colliders[k].motion.keys[j].position[i]; };
-      r.add = [k, j](S& s, int i, double dv) { s.model.colliders[k].motion.keys[j].position[i] += dv; };
-      r.gradient = [k, j](const G& g, const S&, int i) {
-        const auto& kp = g.colliders[k].key_position;
-        return size_t(j) < kp.size() ? kp[j][i] : 0.0;
+      if (p[4] == "position") {
+        r.size = D;
+        r.value = [k, j](const S& s, int i) { return s.model.colliders[k].motion.keys[j].position[i]; };
+        r.add = [k, j](S& s, int i, double dv) { s.model.colliders[k].motion.keys[j].position[i] += dv; };
+        r.gradient = [k, j](const G& g, const S&, int i) {
+          const auto& kp = g.colliders[k].key_position;
+          return size_t(j) < kp.size() ? kp[j][i] : 0.0;
+        };
+        return r;
+      }
+      // the key's rotation on top of the rest orientation (axis-angle, radians)
+      r.size = angular;
+      r.value = [k, j, a0](const S& s, int i) {
+        return s.model.colliders[k].motion.keys[j].rotation[a0 + i];
+      };
+      r.add = [k, j, a0](S& s, int i, double dv) {
+        s.model.colliders[k].motion.keys[j].rotation[a0 + i] += dv;
+      };
+      r.gradient = [k, j, a0](const G& g, const S&, int i) {
+        const auto& kr = g.colliders[k].key_rotation;
+        return size_t(j) < kr.size() ? kr[j][a0 + i] : 0.0;
       };
       return r;
     }
-    return bad(
-        "expected velocity, position, friction or keyframes/<i>/position (rotations are not "
-        "differentiated)");
+    return bad(expected);
   }
   // objects/<object>/{velocity, angular_velocity}: the initial rigid motion of its particles
   if (p[0] == "objects") {
@@ -250,12 +294,18 @@ std::vector<std::string> parameter_names(const SceneData<T, D>& data) {
   r.push_back("domain/boundary/friction");
   for (const auto& c : model.colliders) {
     const std::string b = "colliders/" + c.name + "/";
-    if (c.motion.kind == Motion::Kind::kConstant) r.push_back(b + "velocity");
+    if (c.motion.kind == Motion::Kind::kConstant) {
+      r.push_back(b + "velocity");
+      r.push_back(b + "angular_velocity");
+    }
     if (c.motion.kind == Motion::Kind::kKeyframes)
-      for (size_t j = 0; j < c.motion.keys.size(); ++j)
+      for (size_t j = 0; j < c.motion.keys.size(); ++j) {
         r.push_back(b + "keyframes/" + std::to_string(j) + "/position");
+        r.push_back(b + "keyframes/" + std::to_string(j) + "/rotation");
+      }
     else
       r.push_back(b + "position");
+    if (c.shape.shape != ColliderShape::kSphere) r.push_back(b + "rotation");
     r.push_back(b + "friction");
   }
   for (const auto& o : data.object_names) {

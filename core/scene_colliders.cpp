@@ -161,7 +161,13 @@ Collider<T, D> build_collider(const SceneDocument& doc, size_t index) {
     fill_collider_sdf(col, *shape_sdf(doc, c, ptr, true));
   } else {
     t = vec3(c.at("center"));
-    if (type != "sphere") rotation_of(vec3(c.at("rotate_deg")), D, R);
+    if (type != "sphere") {
+      // the rest orientation as an axis-angle vector too (the parameter colliders/<c>/rotation)
+      const std::vector<double> deg = vec3(c.at("rotate_deg"));
+      rotation_of(deg, D, R);
+      axis_angle_of(R, col.rotation);
+      if (D == 2) col.rotation[0] = col.rotation[1] = 0, col.rotation[2] = deg[2] * kDeg;
+    }
     if (type == "box") {
       s.shape = ColliderShape::kBox;
       std::vector<double> size = vec3(c.at("size"));
@@ -178,6 +184,7 @@ Collider<T, D> build_collider(const SceneDocument& doc, size_t index) {
       double A[3][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
       if (axis == "x") A[0][0] = 0, A[0][1] = 1, A[1][0] = -1, A[1][1] = 0;
       if (axis == "z") A[1][1] = 0, A[1][2] = -1, A[2][1] = 1, A[2][2] = 0;
+      std::copy(&A[0][0], &A[0][0] + 9, &col.frame[0][0]);
       double RA[3][3];
       for (int i = 0; i < 3; ++i)
         for (int j = 0; j < 3; ++j) RA[i][j] = R[i][0] * A[0][j] + R[i][1] * A[1][j] + R[i][2] * A[2][j];

@@ -220,13 +220,11 @@ DUCTILE_HD inline Mat<T, D> sample_sdf_hessian(const ColliderData<T, D>& c, cons
   return H;
 }
 
-// Adjoint of collider_phi's normal with respect to the collider's translation t, for points inside the
-// collider (phi < 0, the only place the grid update uses normals): n = R nl(xl), xl = R^T (x - t), so
-// adj t = -R J^T R^T adj n with J = d nl / d xl (zero for planes, box faces and cylinder caps).
+// d nl / d xl at local point xl inside the collider (phi < 0, the only place the grid update uses normals):
+// zero for planes, box faces and cylinder caps; (I - nl nl^T) / |u| for the radial shapes; the normalised
+// trilinear gradient's derivative for SDF colliders.
 template <class T, int D>
-DUCTILE_HD inline Vec<T, D> adj_collider_normal_t(const ColliderData<T, D>& c, const Vec<T, D>& x,
-                                                  const Vec<T, D>& adj_n) {
-  const Vec<T, D> xl = transpose(c.R) * (x - c.t);
+DUCTILE_HD inline Mat<T, D> collider_normal_jacobian(const ColliderData<T, D>& c, const Vec<T, D>& xl) {
   Mat<T, D> J = Mat<T, D>::zero();
   // d (u / |u|) / du = (I - n n^T) / |u| for the radial shapes
   auto radial = [&](const Vec<T, D>& u, const Mat<T, D>& P) {
@@ -269,8 +267,33 @@ DUCTILE_HD inline Vec<T, D> adj_collider_normal_t(const ColliderData<T, D>& c, c
       break;
     }
   }
+  return J;
+}
+
+// Adjoint of collider_phi's normal with respect to the collider's translation t, for points inside the
+// collider: n = R nl(xl), xl = R^T (x - t), so adj t = -R J^T R^T adj n with J = d nl / d xl.
+template <class T, int D>
+DUCTILE_HD inline Vec<T, D> adj_collider_normal_t(const ColliderData<T, D>& c, const Vec<T, D>& x,
+                                                  const Vec<T, D>& adj_n) {
+  const Vec<T, D> xl = transpose(c.R) * (x - c.t);
+  const Mat<T, D> J = collider_normal_jacobian(c, xl);
   const Vec<T, D> local = transpose(J) * (transpose(c.R) * adj_n);
   return T(-1) * (c.R * local);
+}
+
+// Adjoint of collider_phi's normal n (the world normal it returned at x, inside the collider) with respect
+// to the whole pose, accumulated (+=): n = R nl(xl), xl = R^T r, r = x - t, so with adj xl = J^T R^T adj n:
+// adj t -= R adj xl and adj R += adj n nl^T + r adj xl^T (R as a general matrix; nl = R^T n).
+template <class T, int D>
+DUCTILE_HD inline void adj_collider_normal_pose(const ColliderData<T, D>& c, const Vec<T, D>& x,
+                                                const Vec<T, D>& n, const Vec<T, D>& adj_n, Vec<T, D>& adj_t,
+                                                Mat<T, D>& adj_R) {
+  const Vec<T, D> r = x - c.t;
+  const Vec<T, D> xl = transpose(c.R) * r;
+  const Vec<T, D> nl = transpose(c.R) * n;
+  const Vec<T, D> adj_xl = transpose(collider_normal_jacobian(c, xl)) * (transpose(c.R) * adj_n);
+  adj_t = adj_t - c.R * adj_xl;
+  adj_R = adj_R + outer(adj_n, nl) + outer(r, adj_xl);
 }
 
 // Adjoint of collider_velocity with respect to the translation t (v = lin + omega x (x - t); the adjoint of
@@ -289,6 +312,23 @@ DUCTILE_HD DUCTILE_INLINE Vec<T, D> adj_collider_velocity_t(const ColliderData<T
     r[2] = c.omega[0] * adj_v[1] - c.omega[1] * adj_v[0];
   }
   return r;
+}
+
+// Adjoint of collider_velocity with respect to the angular velocity: v = lin + omega x r, r = x - t, so
+// adj omega = r x adj_v; in 2D only omega[2] enters (v0 = -w r1, v1 = w r0): adj w = r0 adj_v1 - r1 adj_v0.
+template <class T, int D>
+DUCTILE_HD DUCTILE_INLINE Vec<T, 3> adj_collider_velocity_omega(const ColliderData<T, D>& c,
+                                                                const Vec<T, D>& x, const Vec<T, D>& adj_v) {
+  const Vec<T, D> r = x - c.t;
+  Vec<T, 3> w = Vec<T, 3>::zero();
+  if constexpr (D == 2) {
+    w[2] = r[0] * adj_v[1] - r[1] * adj_v[0];
+  } else {
+    w[0] = r[1] * adj_v[2] - r[2] * adj_v[1];
+    w[1] = r[2] * adj_v[0] - r[0] * adj_v[2];
+    w[2] = r[0] * adj_v[1] - r[1] * adj_v[0];
+  }
+  return w;
 }
 
 }  // namespace ductile

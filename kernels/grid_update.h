@@ -127,17 +127,21 @@ struct GridUpdate {
 };
 
 // Layout of the grid update's parameter adjoints: gravity (D), wall friction (1), then per collider its
-// linear velocity (D), translation (D) and friction (1).
+// linear velocity (D), translation (D), friction (1), angular velocity (1 in 2D: about z; 3 in 3D) and
+// rotation R (D x D, row-major, as a general matrix).
 template <int D>
 struct GridParamLayout {
   static constexpr int kGravity = 0;
   static constexpr int kWallFriction = D;
   static constexpr int kColliderBase = D + 1;
-  static constexpr int kPerCollider = 2 * D + 1;
+  static constexpr int kOmega = D == 2 ? 1 : 3;
+  static constexpr int kPerCollider = 2 * D + 1 + kOmega + D * D;
   static constexpr int size(int colliders) { return kColliderBase + kPerCollider * colliders; }
   static constexpr int lin(int k) { return kColliderBase + kPerCollider * k; }
   static constexpr int trans(int k) { return lin(k) + D; }
   static constexpr int friction(int k) { return lin(k) + 2 * D; }
+  static constexpr int omega(int k) { return friction(k) + 1; }
+  static constexpr int rot(int k) { return omega(k) + kOmega; }
 };
 
 // Adjoint of GridUpdate, one row of nodes along the last axis per call (rows are independent; nodes
@@ -229,12 +233,18 @@ struct GridUpdateAdjoint {
           T adj_mu = 0;
           adj_apply_surface(cd.surface, cd.friction, v - vc, nrm, a, adj_in, adj_n, adj_mu);
           const Vec<T, D> adj_vc = a - adj_in;
-          Vec<T, D> adj_t = adj_collider_velocity_t(cd, adj_vc) + adj_collider_normal_t(cd, xn, adj_n);
+          // the pose: vc = lin + omega x (xn - t), n = R nl(R^T (xn - t))
+          Vec<T, D> adj_t = adj_collider_velocity_t(cd, adj_vc);
+          Mat<T, D> adj_R = Mat<T, D>::zero();
+          adj_collider_normal_pose(cd, xn, nrm, adj_n, adj_t, adj_R);
+          const Vec<T, 3> adj_w = adj_collider_velocity_omega(cd, xn, adj_vc);
           for (int d = 0; d < D; ++d) {
             part[L::lin(j) + d] += adj_vc[d];
             part[L::trans(j) + d] += adj_t[d];
+            for (int e = 0; e < D; ++e) part[L::rot(j) + D * d + e] += adj_R(d, e);
           }
           part[L::friction(j)] += adj_mu;
+          for (int w = 0; w < L::kOmega; ++w) part[L::omega(j) + w] += adj_w[3 - L::kOmega + w];
         } else {
           if (!wall_normal(j - fwd.num_colliders, c, nrm)) continue;
           T adj_mu = 0;

@@ -47,9 +47,12 @@ void check_identical(const Gradients<double, 2>& a, const Gradients<double, 2>& 
   for (size_t k = 0; k < a.colliders.size(); ++k) {
     CHECK(a.colliders[k].friction == b.colliders[k].friction);
     CHECK(a.colliders[k].key_position == b.colliders[k].key_position);
+    CHECK(a.colliders[k].key_rotation == b.colliders[k].key_rotation);
     for (int d = 0; d < 3; ++d) {
       CHECK(a.colliders[k].velocity[d] == b.colliders[k].velocity[d]);
       CHECK(a.colliders[k].position[d] == b.colliders[k].position[d]);
+      CHECK(a.colliders[k].angular_velocity[d] == b.colliders[k].angular_velocity[d]);
+      CHECK(a.colliders[k].rotation[d] == b.colliders[k].rotation[d]);
     }
   }
 }

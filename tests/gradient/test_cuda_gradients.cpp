@@ -101,6 +101,12 @@ void compare(const Gradients<A, D>& a, const Gradients<double, D>& ref, const St
                   c + " position");
     }
     check_param(a.colliders[k].friction, ref.colliders[k].friction, tol.params, floor, c + " friction");
+    for (int i = 0; i < 3; ++i) {
+      check_param(a.colliders[k].angular_velocity[i], ref.colliders[k].angular_velocity[i], tol.params, floor,
+                  c + " angular velocity");
+      check_param(a.colliders[k].rotation[i], ref.colliders[k].rotation[i], tol.params, floor,
+                  c + " rotation");
+    }
   }
 }
 

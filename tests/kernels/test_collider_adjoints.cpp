@@ -5,7 +5,10 @@
 //   - adj_collider_normal_t, the adjoint of the outward normal at points inside the collider with respect to
 //     its translation t, for the plane, box, sphere, cylinder (2D disk; 3D side and caps) and an SDF sampled
 //     from an analytic ellipsoid;
-//   - adj_collider_velocity_t (and lin, whose adjoint is the velocity's) with a spinning collider.
+//   - adj_collider_normal_pose, the same normal's adjoint with respect to the whole pose: t (the same as
+//     adj_collider_normal_t) and the rotation R as a general matrix (all D x D entries perturbed);
+//   - adj_collider_velocity_t (and lin, whose adjoint is the velocity's) with a spinning collider, and
+//     adj_collider_velocity_omega, with a dot-product test (the velocity is affine in omega).
 // Points keep 1e-3 from the surface and from the normal's switches (normal_margin in adjoint_fd.h); the
 // normal is smooth there and every group is held to a relative error of 1e-6.
 #include <doctest/doctest.h>
@@ -70,6 +73,21 @@ void check_normal_t(const char* what, ColliderData<double, D>& c, const std::vec
     return y;
   };
   check_group(tag<D>(what) + "normal in t", inputs(c.t), adj, 0.1, cot, fwd, rng);
+  // the whole pose: t as above, and R
+  Vec<double, D> adj_t = Vec<double, D>::zero();
+  Mat<double, D> adj_R = Mat<double, D>::zero();
+  for (size_t k = 0; k < pts.size(); ++k) {
+    Vec<double, D> n;
+    collider_phi(c, pts[k], n);
+    adj_collider_normal_pose(c, pts[k], n, vec<D>({cot.begin() + D * k, cot.end()}), adj_t, adj_R);
+  }
+  for (int d = 0; d < D; ++d) CHECK(adj_t[d] == doctest::Approx(adj[d]).epsilon(1e-12).scale(1e-12));
+  Inputs rin;
+  std::vector<double> radj;
+  for (int d = 0; d < D; ++d)
+    for (int e = 0; e < D; ++e) rin.push_back(&c.R(d, e)), radj.push_back(adj_R(d, e));
+  Rng own(17);  // its own directions: the shared stream draws the other checks' points as before
+  check_group(tag<D>(what) + "normal in R", rin, radj, 0.1, cot, fwd, own);
 }
 
 template <int D>
@@ -204,11 +222,30 @@ void check_velocity_t(Rng& rng) {
   };
   check_group(tag<D>("spinning") + "velocity in t", inputs(c.t), adj_t, 0.1, cot, fwd, rng);
   check_group(tag<D>("spinning") + "velocity in lin", inputs(c.lin), adj_lin, 1, cot, fwd, rng);
+  // omega (2D: about z only)
+  Vec<double, 3> adj_w = Vec<double, 3>::zero();
+  for (size_t k = 0; k < pts.size(); ++k)
+    adj_w = adj_w + adj_collider_velocity_omega(c, pts[k], vec<D>({cot.begin() + D * k, cot.end()}));
+  Inputs win;
+  std::vector<double> wadj;
+  for (int i = D == 2 ? 2 : 0; i < 3; ++i) win.push_back(&c.omega[i]), wadj.push_back(adj_w[i]);
+  if (D == 2) CHECK((adj_w[0] == 0.0 && adj_w[1] == 0.0));
+  Rng own(19);  // its own directions: the shared stream draws the other checks' inputs as before
+  check_group(tag<D>("spinning") + "velocity in omega", win, wadj, 1, cot, fwd, own);
+  // dot product: v is affine in omega, so <cot, v(omega + dw) - v(omega)> = <adj omega, dw> to round-off
+  const std::vector<double> y0 = fwd();
+  const std::vector<double> dw = randn(own, 3);
+  for (int i = 0; i < 3; ++i) c.omega[i] += dw[i];
+  std::vector<double> y1 = fwd();
+  subtract(y1, y0);
+  double lhs = dot(cot, y1), rhs = 0;
+  for (int i = D == 2 ? 2 : 0; i < 3; ++i) rhs += adj_w[i] * dw[i];
+  CHECK(lhs == doctest::Approx(rhs).epsilon(1e-12));
 }
 
 }  // namespace
 
-TEST_CASE("collider adjoints: the normal's adjoint in t for every shape against finite differences") {
+TEST_CASE("collider adjoints: the normal's adjoint in t and R for every shape against finite differences") {
   Rng rng(3);
   check_shapes<2>(rng);
   check_shapes<3>(rng);
@@ -228,7 +265,7 @@ TEST_CASE("collider adjoints: SDF Hessian and normal beyond the sampled grid (cl
   check_sdf_beyond_grid<3>(rng);
 }
 
-TEST_CASE("collider adjoints: the rigid velocity's adjoint in t and lin against finite differences") {
+TEST_CASE("collider adjoints: the rigid velocity's adjoint in t, lin and omega against finite differences") {
   Rng rng(5);
   check_velocity_t<2>(rng);
   check_velocity_t<3>(rng);

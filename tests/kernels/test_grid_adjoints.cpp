@@ -7,7 +7,8 @@
 //     friction, separate with friction) and five moving, rotating colliders (a slip sphere with friction, a
 //     separate box with friction, a sticky plane, a frictionless slip cylinder, a separate SDF with
 //     friction), with respect to the grid momentum and mass, gravity, the wall friction and each collider's
-//     lin, t and friction (GridParamLayout; the per-row partial sums are added up over rows).
+//     lin, t, friction, omega and rotation R (GridParamLayout; the per-row partial sums are added up over
+//     rows).
 // Boundary conditions are piecewise smooth and the adjoints differentiate each piece (no derivative across a
 // switch). So the inputs sit away from the switches: the single-surface cases by construction, the grid by
 // drawing seeds until every node is at least 1e-4 from each switch (collider surfaces, the normals' own
@@ -264,6 +265,23 @@ void check_grid_update(Surface wall_surface, double wall_friction) {
     check_group(ck + "t", inputs(c.t), params(L::trans(k), D), 0.1, cot, fwd, rng);
     if (c.friction > 0)
       check_group(ck + "friction", inputs(c.friction), params(L::friction(k), 1), 0.1, cot, fwd, rng);
+    // angular velocity (2D: about z) and the rotation R as a general matrix
+    Inputs win, rin;
+    for (int w = 0; w < L::kOmega; ++w) win.push_back(&c.omega[3 - L::kOmega + w]);
+    for (int d = 0; d < D; ++d)
+      for (int e = 0; e < D; ++e) rin.push_back(&c.R(d, e));
+    // (own directions, so that the shared stream gives the other groups theirs as before). Omega's effect is
+    // small next to the outputs it touches (S in adjoint_fd.h), so its steps are larger (1.6e-5 rad/s:
+    // node velocities change by under 1e-5 m/s, a tenth of the margins) to keep the differences' round-off
+    // down. The 2D cylinder is a frictionless slip disk: omega x r is tangential there and slip drops the
+    // tangential part, so nothing depends on omega and the differences are round-off alone (about 1e-10 S,
+    // the floor's size); its adjoint must be zero to round-off instead.
+    Rng own(23 + k);
+    if (D == 2 && k == 3)
+      CHECK(std::fabs(params(L::omega(k), 1)[0]) < 1e-14);
+    else
+      check_group(ck + "omega", win, params(L::omega(k), L::kOmega), 16, cot, fwd, own);
+    check_group(ck + "R", rin, params(L::rot(k), D * D), 0.2, cot, fwd, own);
   }
   // the scene exercised the friction branches
   CHECK(mg.friction > 0);

@@ -1,6 +1,7 @@
 // `ductile grad` run as a process: the JSON it prints, finite-difference checks, and its errors.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <string>
 
 #include "apps/run_cli.h"
@@ -56,6 +57,49 @@ TEST_CASE("grad prints the loss and gradients, and finite differences agree") {
   CHECK(j["fd_check"]["entries"].size() == 8);
   CHECK(j["fd_check"]["ok"] == true);
   CHECK(j["fd_check"]["max_relative_error"].get<double>() < 1e-4);
+}
+
+// Rotational collider parameters by name: a sticky wheel spinning under a falling block and a keyframed one
+// beside it (a sphere's shape does not turn, so the loss is smooth in its rotation: no node crosses its
+// surface under the differences' steps), and the list of names when the scene gives none.
+TEST_CASE("grad differentiates collider rotations by name, and finite differences agree") {
+  test::TempDir dir;
+  test::write_text(dir.file("wheels.json"), R"json({
+    "format": 1, "dimension": 2,
+    "domain": {"min": [0, 0], "max": [1, 1], "dx": 0.03125},
+    "time": {"dt": 1e-3, "frame_dt": 0.01, "frames": 4},
+    "materials": [{"name": "jelly", "model": "fixed_corotated", "E": 5e3, "nu": 0.3, "density": 1000}],
+    "objects": [{"name": "block", "material": "jelly", "velocity": [0, -1.5],
+                 "shape": {"type": "box", "center": [0.5, 0.34], "size": [0.3, 0.1]}}],
+    "colliders": [{"name": "wheel", "type": "sphere", "center": [0.4, 0.18], "radius": 0.1, "surface": "sticky",
+                   "motion": {"type": "constant", "angular_velocity": 5}},
+                  {"name": "roller", "type": "sphere", "center": [0.62, 0.18], "radius": 0.1,
+                   "surface": "sticky", "motion": {"type": "keyframes", "keys": [{"t": 0, "position": [0.62, 0.18]},
+                     {"t": 0.03, "position": [0.62, 0.18], "rotation_deg": 40}]}},
+                  {"name": "paddle", "type": "box", "center": [0.2, 0.7], "size": [0.1, 0.02], "rotate_deg": 30}],
+    "loss": [{"type": "center_of_mass", "object": "block", "frame": 4, "target": [0.6, 0.3]}]
+  })json");
+  const Result r = run_ductile(dir,
+                               "grad wheels.json --wrt colliders/wheel/angular_velocity "
+                               "--wrt colliders/roller/keyframes/1/rotation,colliders/paddle/rotation "
+                               "--fd-check 3 --out g.json -q");
+  INFO("stderr: " << r.err);
+  REQUIRE(r.code == 0);
+  const auto j = test::read_json(dir.file("g.json"));
+  CHECK(j["gradient"]["colliders/wheel/angular_velocity"].is_number());
+  CHECK(std::fabs(j["gradient"]["colliders/roller/keyframes/1/rotation"].get<double>()) > 1e-6);
+  CHECK(j["gradient"]["colliders/paddle/rotation"].get<double>() == 0.0);  // far from the block
+  CHECK(j["fd_check"]["entries"].size() == 3);
+  CHECK(j["fd_check"]["ok"] == true);
+  CHECK(j["fd_check"]["max_relative_error"].get<double>() < 1e-6);
+  // every name, when the scene and --wrt give none
+  const Result all = run_ductile(dir, "grad wheels.json -q");
+  REQUIRE(all.code == 0);
+  const auto names = nlohmann::json::parse(all.out)["gradient"];
+  for (const char* n : {"colliders/wheel/angular_velocity", "colliders/roller/keyframes/0/rotation",
+                        "colliders/roller/keyframes/1/rotation", "colliders/paddle/rotation"})
+    CHECK_MESSAGE(names.contains(n), n);
+  CHECK(!names.contains("colliders/wheel/rotation"));
 }
 
 TEST_CASE("grad fits positions to a frame written by simulate") {

@@ -70,13 +70,22 @@ struct Fluid {
     return tau;
   }
 
-  // d p / d gamma of p = K/gamma (J^-gamma - 1): K/gamma^2 (1 - e^x + x e^x) with x = -gamma log J, by its
-  // Taylor series K log(J)^2 (1/2 + x/3 + x^2/8 + x^3/30) for small x (gamma -> 0 or J -> 1).
+  // J^-gamma, with pressure's special cases gamma = 1 and -1 as a division and J itself.
   template <class T>
-  DUCTILE_HD static T pressure_gamma_derivative(const T* prm, T J) {
+  DUCTILE_HD static T power(T J, T g) {
+    if (g == T(1)) return T(1) / J;
+    if (g == T(-1)) return J;
+    return std::pow(J, -g);
+  }
+
+  // d p / d gamma of p = K/gamma (J^-gamma - 1): K/gamma^2 (1 - e^x + x e^x) with x = -gamma log J and
+  // e^x = J^-gamma = Jg (given), by its Taylor series K log(J)^2 (1/2 + x/3 + x^2/8 + x^3/30) for small x
+  // (gamma -> 0 or J -> 1).
+  template <class T>
+  DUCTILE_HD static T pressure_gamma_derivative(const T* prm, T J, T Jg) {
     const T K = prm[kBulk], g = prm[kGamma], L = std::log(J), x = -g * L;
     if (std::fabs(x) < T(1e-3)) return K * L * L * (T(0.5) + x * (T(1) / T(3) + x * (T(0.125) + x / T(30))));
-    return K / (g * g) * (T(1) - std::exp(x) + x * std::exp(x));
+    return K / (g * g) * (T(1) - Jg + x * Jg);
   }
 
   // Adjoint of stress. The EOS part f(J) = -p(J) J has f' = -p + K J^-gamma for every gamma; the special
@@ -89,9 +98,10 @@ struct Fluid {
     const T K = prm[kBulk], J = det(F), trA = trace(adj_tau), eta = prm[kViscosity];
     const T unit[4] = {prm[kDensity], T(1), prm[kGamma], eta};
     const T p1 = pressure(unit, J);  // p / K
-    T adj_J = trA * (-K * p1 + K * std::pow(J, -prm[kGamma]));
+    const T Jg = power(J, prm[kGamma]);
+    T adj_J = trA * (-K * p1 + K * Jg);
     adj_prm[kBulk] += -trA * J * p1;
-    adj_prm[kGamma] += -trA * J * pressure_gamma_derivative(prm, J);
+    adj_prm[kGamma] += -trA * J * pressure_gamma_derivative(prm, J, Jg);
     // viscous part 2 eta J dev(sym C): dev and sym are self-adjoint projections
     Mat<T, D> d = sym(C);
     d = d - (trace(d) / T(D)) * Mat<T, D>::identity();

@@ -346,16 +346,19 @@ struct Rows {
         std::memcpy(dst, src, sizeof(T) * w);
     };
     uint32_t projected[kBatch];
+    const Lane* Fo = Fn;
+    Lane pF[D * D], ppl;  // copies for the material (arrays whose address escapes lose vectorization)
     if (k.lanes) {
       // the material's projection of every lane's trial F and plastic state (materials/material_lanes.h)
+      std::memcpy(pF, Fn, sizeof(pF));
       Lane bpl;
-      const T* pl = lanes(k.in.plastic, idx, w, direct, bpl);
-      if (pl != bpl) std::memcpy(bpl, pl, sizeof(Lane));
-      k.lanes->project(k.lanes->prm, k.dt, Fn, bpl, projected);
-      put(k.out.plastic + q0, bpl);
+      std::memcpy(ppl, lanes(k.in.plastic, idx, w, direct, bpl), sizeof(Lane));
+      k.lanes->project(k.lanes->prm, k.dt, pF, ppl, projected);
+      put(k.out.plastic + q0, ppl);
+      Fo = pF;
     }
     for (int c = 0; c < D; ++c) put(k.out.x + c * n + q0, xn[c]), put(k.out.v + c * n + q0, vel[c]);
-    for (int c = 0; c < D * D; ++c) put(k.out.C + c * n + q0, Cn[c]), put(k.out.F + c * n + q0, Fn[c]);
+    for (int c = 0; c < D * D; ++c) put(k.out.C + c * n + q0, Cn[c]), put(k.out.F + c * n + q0, Fo[c]);
     if (direct) {
       // consecutive particles: block copies of the plastic state and the constants
       const int i0 = idx[0];

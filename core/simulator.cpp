@@ -15,9 +15,8 @@ Simulator<T, D>::Simulator(const Model<T, D>& model, Device device) : model_(mod
   // dense grid over the whole domain, for comparison); the CUDA backend a dense one
   const char* grid = std::getenv("DUCTILE_CPU_GRID");
   sparse_grid_ = device == Device::kCpu && !(grid && std::string(grid) == "dense");
-  // DUCTILE_CPU_FUSE=0: the material stages run separately even where they could run inside the transfers
-  const char* fuse = std::getenv("DUCTILE_CPU_FUSE");
-  fuse_allowed_ = device == Device::kCpu && !(fuse && std::string(fuse) == "0");
+  // the material stages inside the CPU transfers (see step())
+  fuse_allowed_ = device == Device::kCpu;
   if (!sparse_grid_) {
     const int64_t nodes = model.grid.num_nodes();
     grid_mass_.resize(device, nodes);
@@ -118,12 +117,25 @@ void Simulator<T, D>::get_state(State<T, D>& s) const {
   s.step = step_;
 }
 
-// one explicit MLS-MPM step: stress -> P2G -> grid update -> G2P -> plastic projection. On the CPU with one
-// material that offers lanes (materials/material_lanes.h), the stress runs inside P2G and the projection
-// inside G2P, with the same results.
+// Whether the stress runs inside P2G and the projection inside G2P (same results): DUCTILE_CPU_FUSE=0 never,
+// =1 for any material that offers lanes, otherwise for the fluid only. Its stress is a few flops per
+// particle. The SVD-based stresses measured slower inside P2G's colour phases than as a pass of their own
+// (fixed-corotated, G = 128, 2 threads: 6.1-6.9 vs 7.4-7.5 M p-steps/s; docs/BENCHMARKS.md).
+template <class T, int D>
+static bool fuse_material(const Model<T, D>& model, MaterialLanes<T, D>& lanes) {
+  if (model.materials.size() != 1) return false;
+  const char* env = std::getenv("DUCTILE_CPU_FUSE");
+  const std::string mode = env ? env : "";
+  if (mode == "0") return false;
+  if (mode != "1" && std::string(model.materials[0]->model()) != "fluid") return false;
+  return model.materials[0]->lanes(lanes);
+}
+
+// one explicit MLS-MPM step: stress -> P2G -> grid update -> G2P -> plastic projection (the material stages
+// inside the transfers where fuse_material says so)
 template <class T, int D>
 void Simulator<T, D>::step() {
-  fused_ = fuse_allowed_ && model_.materials.size() == 1 && model_.materials[0]->lanes(lanes_);
+  fused_ = fuse_allowed_ && fuse_material(model_, lanes_);
   if (!fused_) timed(&StageTimes::stress, [&] { compute_stress(); });
   timed(&StageTimes::p2g, [&] { particle_to_grid(); });
   timed(&StageTimes::grid, [&] { update_grid(); });

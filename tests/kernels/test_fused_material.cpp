@@ -1,8 +1,8 @@
 // The material stages inside the CPU transfers (materials/material_lanes.h): with one analytic material the
 // simulator evaluates the stress in the P2G batches and the plastic projection in the G2P batches. The result
-// is bit-identical to the separate stages (DUCTILE_CPU_FUSE=0) for elastic, fluid and plastic models in 2D
-// and 3D, with either set of particle loops; two materials keep the separate stages; a NaN is still named
-// by the stage and particle where it appeared.
+// is bit-identical to the separate stages (DUCTILE_CPU_FUSE=1 against =0) for elastic, fluid and plastic
+// models in 2D and 3D, with either set of particle loops; two materials keep the separate stages; by default
+// only the fluid is fused; a NaN is still named by the stage and particle where it appeared.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -93,7 +93,8 @@ struct Env {
   }
 };
 
-// `steps` steps with the material stages fused ("") or separate ("0"); `times` gets the stage times.
+// `steps` steps with DUCTILE_CPU_FUSE = fuse ("1" fused, "0" separate, "" the default); `times` gets the
+// stage times.
 template <class T, int D>
 State<T, D> run(const std::string& model_name, bool two, const char* fuse, int steps, StageTimes& times) {
   Env env("DUCTILE_CPU_FUSE", fuse);
@@ -119,7 +120,7 @@ template <class T, int D>
 void check_fused_matches(const std::string& model_name) {
   CAPTURE(model_name);
   StageTimes fused_t, separate_t;
-  const State<T, D> fused = run<T, D>(model_name, false, "", 30, fused_t);
+  const State<T, D> fused = run<T, D>(model_name, false, "1", 30, fused_t);
   const State<T, D> separate = run<T, D>(model_name, false, "0", 30, separate_t);
   CHECK(same_bits(fused.x, separate.x));
   CHECK(same_bits(fused.v, separate.v));
@@ -155,7 +156,7 @@ TEST_CASE("fused material stages: bit-identical to the separate stages, both par
 TEST_CASE("fused material stages: a plastic model yields in the fused run") {
   // snow keeps J_P in `plastic`: it changed, so the projection ran inside G2P
   StageTimes t;
-  const State<float, 3> s = run<float, 3>("snow", false, "", 30, t);
+  const State<float, 3> s = run<float, 3>("snow", false, "1", 30, t);
   Model<float, 3> model;
   State<float, 3> init;
   make_scene<float, 3>("snow", false, model, init);
@@ -164,9 +165,22 @@ TEST_CASE("fused material stages: a plastic model yields in the fused run") {
 
 TEST_CASE("fused material stages: two materials run the separate stages") {
   StageTimes t;
-  run<float, 3>("fixed_corotated", true, "", 3, t);
+  run<float, 3>("fixed_corotated", true, "1", 3, t);
   CHECK(t.stress > 0);
   CHECK(t.project > 0);
+}
+
+TEST_CASE("fused material stages: by default the fluid is fused, the SVD-based models are not") {
+  StageTimes t;
+  run<float, 3>("fluid", false, "", 3, t);
+  CHECK(t.stress == 0);
+  CHECK(t.project == 0);
+  for (const char* m : {"fixed_corotated", "snow"}) {
+    CAPTURE(m);
+    run<float, 3>(m, false, "", 3, t);
+    CHECK(t.stress > 0);
+    CHECK(t.project > 0);
+  }
 }
 
 TEST_CASE("fused material stages: a NaN is named by the same stage and particle as without fusion") {
@@ -186,7 +200,7 @@ TEST_CASE("fused material stages: a NaN is named by the same stage and particle 
     return std::string();
   };
   for (int component : {0, 4}) {
-    const std::string fused = message("", component), separate = message("0", component);
+    const std::string fused = message("1", component), separate = message("0", component);
     INFO(fused);
     CHECK(fused.find("stage stress") != std::string::npos);
     CHECK(fused.find("particle 123") != std::string::npos);

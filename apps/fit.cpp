@@ -304,9 +304,10 @@ class FitRun {
 
 int fit(FitOptions o) {
   if (!fs::is_regular_file(o.scene)) fail(o.scene, "no such scene file");
+  // the memory limit covers the scene's own files too (distance fields of meshes, VDB grids, splats)
+  set_memory_limit(memory_limit_option(o.max_memory, "--max-memory"));
   SceneDocument doc = load_scene_file(o.scene, o.sets);
   for (const auto& w : doc.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-  set_memory_limit(memory_limit_option(o.max_memory, "--max-memory"));
   // parameters: --param, else the scene's gradient.wrt
   if (o.params.empty())
     for (const auto& w : doc.json["gradient"]["wrt"]) o.params.push_back(w.get<std::string>());

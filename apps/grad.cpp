@@ -219,9 +219,10 @@ class GradRun {
 
 int grad(const GradOptions& o) {
   if (!fs::is_regular_file(o.scene)) fail(o.scene, "no such scene file");
+  // the memory limit covers the scene's own files too (distance fields of meshes, VDB grids, splats)
+  set_memory_limit(memory_limit_option(o.max_memory, "--max-memory"));
   SceneDocument doc = load_scene_file(o.scene, o.sets);
   for (const auto& w : doc.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-  set_memory_limit(memory_limit_option(o.max_memory, "--max-memory"));
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const Device dev = choose_device(o.backend);
   const bool dbl = o.precision == "double";

@@ -328,9 +328,10 @@ class OptimizeRun {
 
 int optimize(const OptimizeOptions& o) {
   if (!fs::is_regular_file(o.scene)) fail(o.scene, "no such scene file");
+  // the memory limit covers the scene's own files too (distance fields of meshes, VDB grids, splats)
+  set_memory_limit(memory_limit_option(o.max_memory, "--max-memory"));
   SceneDocument doc = load_scene_file(o.scene, o.sets);
   for (const auto& w : doc.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-  set_memory_limit(memory_limit_option(o.max_memory, "--max-memory"));
   if (!scene_has_robot(doc)) fail(o.scene, "has no 'actuators': nothing to optimize (docs/ROBOTS.md)");
   const bool dbl = o.precision == "double";
   if (doc.dim == 2)

@@ -336,7 +336,9 @@ class Run {
 };
 
 int simulate(const SimulateOptions& o) {
-  // load, override and validate the scene; nothing is written before it and the run are known to be good
+  // load, override and validate the scene (under the memory limit: its meshes, VDB grids and splats are
+  // read then); nothing is written before it and the run are known to be good
+  set_memory_limit(memory_limit_option(o.max_memory, "--max-memory"));
   SceneDocument doc;
   if (o.scene.empty()) {
     doc = load_scene_text(default_scene_text(), fs::current_path().string(), o.sets, "<default>");
@@ -345,7 +347,6 @@ int simulate(const SimulateOptions& o) {
     doc = load_scene_file(o.scene, o.sets);
   }
   for (const auto& w : doc.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-  set_memory_limit(memory_limit_option(o.max_memory, "--max-memory"));
   const std::string name = scene_name(doc, o.scene);
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const Device dev = choose_device(o.backend);

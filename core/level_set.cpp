@@ -23,6 +23,7 @@
 #include "core/error.h"
 #include "core/io/atomic_file.h"
 #include "core/level_set_detail.h"
+#include "core/resources.h"
 
 namespace ductile {
 
@@ -31,6 +32,9 @@ namespace sdf_detail {
 constexpr double kPi = 3.14159265358979323846;
 // Largest array the loaders make (4 bytes a node, plus 8 during the sweep).
 constexpr int64_t kMaxNodes = int64_t(1) << 26;
+// Bytes a node of the box costs at most while a field is made: 4 (value) + 1 (known) + 8 (sweep distance) in
+// the dense array, about 9 in OpenVDB's value, index and mask grids where the band covers it.
+constexpr double kSdfBytesPerNode = 22;
 
 // OpenVDB registers its grid types once per process; openvdb::initialize is not meant to race.
 void init_openvdb() {
@@ -206,6 +210,12 @@ DenseSdf make_dense(const std::string& path, const double lo[3], const double hi
     fail(path, "dx = " + fmt(dx) + " needs a " + std::to_string(s.res[0]) + " x " + std::to_string(s.res[1]) +
                    " x " + std::to_string(s.res[2]) + " array (more than " + std::to_string(kMaxNodes) +
                    " nodes); use a larger dx");
+  // the dense field, its known flags and the sweep's distances, plus OpenVDB's band grids, which fill the
+  // whole box for a solid shape: an upper estimate, checked before OpenVDB or the array allocates
+  check_memory("the signed distance field of " + path, double(nodes) * kSdfBytesPerNode,
+               std::to_string(s.res[0]) + " x " + std::to_string(s.res[1]) + " x " +
+                   std::to_string(s.res[2]) + " nodes at dx = " + fmt(dx),
+               "use a larger sdf_dx or a smaller scale; --max-memory raises the limit");
   s.phi.assign(size_t(nodes), 0.f);
   return s;
 }

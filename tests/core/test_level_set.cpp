@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/level_set.h"
+#include "core/resources.h"
 
 using namespace ductile;
 namespace fs = std::filesystem;
@@ -405,4 +406,24 @@ TEST_CASE("level set: error messages name the file, the line and what is wrong")
     CHECK(starts_with(error_of([&] { write_sdf_vdb(DenseSdf{}, vdb, "surface"); }),
                       vdb + ": cannot write an empty"));
   }
+}
+
+TEST_CASE("level set: a field beyond the memory limit is refused before OpenVDB or the array allocates") {
+  const std::string cube = write_text("cube_mem.obj", cube_obj());
+  // dx = 0.01: 109^3 nodes, about 28 MB at the estimate; a 10 MB limit refuses it, naming the file and size
+  set_memory_limit(10e6);
+  std::string m;
+  try {
+    sdf_from_obj(cube, Placement{}, 0.01);
+  } catch (const Error& e) {
+    m = e.what();
+  }
+  set_memory_limit(0);
+  INFO(m);
+  CHECK(m.find("signed distance field of " + cube) != std::string::npos);
+  CHECK(m.find("109 x 109 x 109 nodes") != std::string::npos);
+  CHECK(m.find("--max-memory") != std::string::npos);
+  CHECK(m.find("larger sdf_dx") != std::string::npos);
+  // the same field is made without the limit
+  CHECK(sdf_from_obj(cube, Placement{}, 0.01).res[0] == 109);
 }

@@ -135,7 +135,7 @@ struct Rows {
       const T* pl = lanes(k.p.plastic, idx, w, direct, bpl);
       const uint32_t bad = k.lanes->stress(k.lanes->prm, F, C, pl, btau) & ((1u << w) - 1);
       for (int c = 0; c < D * D; ++c) tau[c] = btau[c];
-      if (bad)
+      if (bad && k.status)
         for (int j = 0; j < w; ++j)
           if (bad >> j & 1) raise_status(k.status, kStatusNonFinite, idx[j], kStageStress);
     } else {

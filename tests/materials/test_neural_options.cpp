@@ -130,8 +130,10 @@ TEST_CASE("neural material: plastic network, strain scale and plastic scale trav
   CHECK(eval(*back, Fs, 0) == eval(*m, Fs, 0));
   CHECK(eval(*back, Fs, 1) == eval(*m, Fs, 1));
   // the same values given again are accepted
-  auto same = take_material(
-      {{"weights", dir.file("w.safetensors")}, {"plastic", true}, {"strain_scale", 0.05}, {"plastic_scale", 0.02}});
+  auto same = take_material({{"weights", dir.file("w.safetensors")},
+                             {"plastic", true},
+                             {"strain_scale", 0.05},
+                             {"plastic_scale", 0.02}});
   CHECK(eval(*same, Fs, 1) == eval(*m, Fs, 1));
   // elastic-only weights with "plastic": true: the trained elastic law and a fresh (identity) return mapping
   auto el = take_material({{"strain_scale", 0.05}});

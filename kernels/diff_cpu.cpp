@@ -93,15 +93,12 @@ class CpuDiffBackend final : public DiffBackend<T, D> {
   void g2p(const G2P<T, D>& k) override {
     const int n = k.in.n;
     slots(n);
-    cpu_parallel_for((n + kChunk - 1) / kChunk,
-                     [&](int64_t c) {
-                       const int begin = int(c) * kChunk, end = std::min(n, begin + kChunk);
-                       if (avx2_)
-                         gather_range_avx2(k, begin, end);
-                       else
-                         gather_range(k, begin, end);
-                     },
-                     2);
+    slot_chunks(n, [&](int begin, int end) {
+      if (avx2_)
+        gather_range_avx2(k, begin, end);
+      else
+        gather_range(k, begin, end);
+    });
   }
 
   void trial_F(const TrialF<T, D>& k) override { cpu_parallel_for(k.n, k); }
@@ -132,15 +129,12 @@ class CpuDiffBackend final : public DiffBackend<T, D> {
   void p2g_adjoint(const P2GAdjoint<T, D>& k) override {
     const int n = k.fwd.p.n;
     slots(n);
-    cpu_parallel_for((n + kChunk - 1) / kChunk,
-                     [&](int64_t c) {
-                       const int begin = int(c) * kChunk, end = std::min(n, begin + kChunk);
-                       if (avx2_)
-                         p2g_adjoint_range_avx2(k, begin, end);
-                       else
-                         p2g_adjoint_range(k, begin, end);
-                     },
-                     2);
+    slot_chunks(n, [&](int begin, int end) {
+      if (avx2_)
+        p2g_adjoint_range_avx2(k, begin, end);
+      else
+        p2g_adjoint_range(k, begin, end);
+    });
   }
 
   void actuation(const Actuation<T, D>& k) override {
@@ -252,6 +246,18 @@ class CpuDiffBackend final : public DiffBackend<T, D> {
   DUCTILE_DIFF_RANGES(, _avx2)
 #endif
 #undef DUCTILE_DIFF_RANGES
+
+  // Runs fn(begin, end) over the slots 0 .. n - 1 in chunks of kChunk, in parallel (the gathers: each slot is
+  // written by its own chunk only).
+  template <class Fn>
+  void slot_chunks(int n, const Fn& fn) const {
+    cpu_parallel_for((n + kChunk - 1) / kChunk,
+                     [&](int64_t c) {
+                       const int begin = int(c) * kChunk;
+                       fn(begin, std::min(n, begin + kChunk));
+                     },
+                     2);
+  }
 
   // iota_ = 0 .. n - 1: the slots as a batch's particle list.
   void slots(int n) {

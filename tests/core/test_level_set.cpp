@@ -412,12 +412,7 @@ TEST_CASE("level set: a field beyond the memory limit is refused before OpenVDB 
   const std::string cube = write_text("cube_mem.obj", cube_obj());
   // dx = 0.01: 109^3 nodes, about 28 MB at the estimate; a 10 MB limit refuses it, naming the file and size
   set_memory_limit(10e6);
-  std::string m;
-  try {
-    sdf_from_obj(cube, Placement{}, 0.01);
-  } catch (const Error& e) {
-    m = e.what();
-  }
+  const std::string m = error_of([&] { sdf_from_obj(cube, Placement{}, 0.01); });
   set_memory_limit(0);
   INFO(m);
   CHECK(m.find("signed distance field of " + cube) != std::string::npos);

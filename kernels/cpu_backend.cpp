@@ -1,8 +1,9 @@
 // CPU backend: OpenMP loops, vectorized along the grid's last axis.
 //
-// Particle order. Each p2g sorts the particles by the cell of their stencil base (x slowest, ties by slot);
-// g2p then writes particle order_[q] to slot q of the output state, so the particle arrays themselves stay in
-// cell order, loads are sequential, and the next sort only has to repair the few particles that changed cell.
+// Particle order. Each p2g sorts the particles by the cell of their stencil base (kernels/cpu_sort.h: x
+// slowest, ties by slot); g2p then writes particle order()[q] to slot q of the output state, so the particle
+// arrays themselves stay in cell order, loads are sequential, and the next sort only has to repair the few
+// particles that changed cell.
 //
 // Race-free, deterministic P2G. Slabs are kSlab = 2 cells thick along x. A particle of slab s touches nodes
 // [2s, 2s + 3] along x, so slabs s and s + 2 never share a node: the even slabs, then the odd slabs, are
@@ -34,6 +35,7 @@
 #include "core/parallel_for.h"
 #include "kernels/backend.h"
 #include "kernels/cpu_rows.h"
+#include "kernels/cpu_sort.h"
 #include "kernels/cpu_sparse_grid.h"
 
 namespace ductile {
@@ -62,11 +64,7 @@ bool use_avx2() {
 #endif
 }
 
-// Nodes [lo, hi] per axis (inclusive).
-template <int D>
-struct Box {
-  int lo[D], hi[D];
-};
+using cpu::Box;
 
 template <class T, int D>
 class CpuBackend final : public Backend<T, D> {
@@ -80,22 +78,23 @@ class CpuBackend final : public Backend<T, D> {
     if (k.force) fail("cpu backend", "external forces go through the gradient engine's transfers");
     if (!k.tau && !k.lanes) fail("cpu backend", "p2g needs the particles' stress or the material's lanes");
     if (!k.g.mass) return p2g_sparse(k);
-    sort_by_cell(k.p, k.g.spec, false);
+    sort_.sort(k.p, k.g.spec, nullptr, kSlab);
     clear_grid(k.g);
     const cpu::Target<D> t = dense_target(k.g.spec);
     // scatter the even slabs, then the odd slabs, largest first
+    const std::vector<int>& slab_begin = sort_.slab_begin();
     for (int color = 0; color < 2; ++color) {
       slab_list_.clear();
-      for (int s = color; s + 1 < int(slab_begin_.size()); s += 2)
-        if (slab_begin_[s + 1] > slab_begin_[s]) slab_list_.push_back(s);
+      for (int s = color; s + 1 < int(slab_begin.size()); s += 2)
+        if (slab_begin[s + 1] > slab_begin[s]) slab_list_.push_back(s);
       std::stable_sort(slab_list_.begin(), slab_list_.end(), [&](int a, int b) {
-        return slab_begin_[a + 1] - slab_begin_[a] > slab_begin_[b + 1] - slab_begin_[b];
+        return slab_begin[a + 1] - slab_begin[a] > slab_begin[b + 1] - slab_begin[b];
       });
       const int count = int(slab_list_.size());
 #pragma omp parallel for schedule(dynamic, 1)
       for (int j = 0; j < count; ++j) {
         const int s = slab_list_[j];
-        scatter(k, slab_begin_[s], slab_begin_[s + 1], t, k.g.mass, k.g.mv);
+        scatter(k, slab_begin[s], slab_begin[s + 1], t, k.g.mass, k.g.mv);
       }
     }
   }
@@ -119,9 +118,10 @@ class CpuBackend final : public Backend<T, D> {
 
   void g2p(const G2P<T, D>& k) override {
     const int n = k.in.n;
-    if (int(order_.size()) != n) fail("cpu backend", "g2p called before p2g ordered the particles");
+    if (int(sort_.order().size()) != n) fail("cpu backend", "g2p called before p2g ordered the particles");
     if (!k.g.mv) return g2p_sparse(k);
     const cpu::Target<D> t = dense_target(k.g.spec);
+    stream_ = streams(n);
     // contiguous chunks of 256 sorted slots
     const int chunks = (n + 255) / 256;
     cpu_parallel_for(
@@ -129,6 +129,7 @@ class CpuBackend final : public Backend<T, D> {
         [&](int64_t c) {
           const int begin = int(c) * 256, end = std::min(n, begin + 256);
           gather(k, begin, end, t, k.g.mv);
+          cpu::stream_fence();
         },
         2);
   }
@@ -154,12 +155,13 @@ class CpuBackend final : public Backend<T, D> {
   // Sparse grid: sort by block, allocate the touched blocks, scatter each colour's blocks in parallel.
   void p2g_sparse(const P2G<T, D>& k) {
     grid_.reset(k.g.spec);
-    sort_by_cell(k.p, k.g.spec, true);
-    grid_.activate(runs_);
+    sort_.sort(k.p, k.g.spec, grid_.blocks_per_axis(), kSlab);
+    const std::vector<cpu::BlockRun>& runs = sort_.runs();
+    grid_.activate(runs);
     for (auto& c : colour_) c.clear();
-    for (size_t r = 0; r < runs_.size(); ++r) {
+    for (size_t r = 0; r < runs.size(); ++r) {
       int c[D], colour = 0;
-      grid_.coords(runs_[r].block, c);
+      grid_.coords(runs[r].block, c);
       for (int d = 0; d < D; ++d) colour |= (c[d] & 1) << d;
       colour_[colour].push_back(int(r));
     }
@@ -171,12 +173,12 @@ class CpuBackend final : public Backend<T, D> {
       const int count = int(list.size());
 #pragma omp parallel for schedule(dynamic, 1)
       for (int j = 0; j < count; ++j) {
-        const cpu::BlockRun& run = runs_[list[j]];
+        const cpu::BlockRun& run = runs[list[j]];
         int corner[D];
         block_corner(run.block, corner);
         T* s = scratch_[omp_get_thread_num()].data();
         std::memset(s, 0, sizeof(T) * Grid::kChannels * Grid::kScratch);
-        const cpu::Target<D> t = Grid::scratch_target(corner, sorted_.data());
+        const cpu::Target<D> t = Grid::scratch_target(corner, sort_.keys().data());
         scatter(k, run.begin, run.end, t, s, s + Grid::kScratch);
         grid_.flush(corner, s);
       }
@@ -186,22 +188,36 @@ class CpuBackend final : public Backend<T, D> {
   // Sparse grid: each block's velocities into a scratch, then its particles gathered from it.
   void g2p_sparse(const G2P<T, D>& k) {
     prepare_scratch(Grid::kChannels * Grid::kScratch);
-    const int count = int(runs_.size());
+    stream_ = streams(k.in.n);
+    const std::vector<cpu::BlockRun>& runs = sort_.runs();
+    const int count = int(runs.size());
 #pragma omp parallel for schedule(dynamic, 1)
     for (int j = 0; j < count; ++j) {
-      const cpu::BlockRun& run = runs_[j];
+      const cpu::BlockRun& run = runs[j];
       int corner[D];
       block_corner(run.block, corner);
       T* s = scratch_[omp_get_thread_num()].data();
       grid_.fill(corner, s);
-      gather(k, run.begin, run.end, Grid::scratch_target(corner, sorted_.data()), s);
+      gather(k, run.begin, run.end, Grid::scratch_target(corner, sort_.keys().data()), s);
+      cpu::stream_fence();
     }
+  }
+
+  // Whether g2p streams its outputs: when they are larger than the caches hold (DUCTILE_CPU_STREAM=0 or 1
+  // overrides). The next p2g reads them from memory anyway, and streaming skips reading every output line
+  // before writing it.
+  static bool streams(int n) {
+    const char* env = std::getenv("DUCTILE_CPU_STREAM");
+    if (env && std::string(env) == "0") return false;
+    if (env && std::string(env) == "1") return true;
+    return int64_t(n) * (2 * D + 2 * D * D + 5) * int64_t(sizeof(T)) > (int64_t(32) << 20);
   }
 
   // Orders run indices by decreasing particle count (ties by index).
   void by_size(std::vector<int>& list) const {
     std::stable_sort(list.begin(), list.end(), [&](int a, int b) {
-      return runs_[a].end - runs_[a].begin > runs_[b].end - runs_[b].begin;
+      const std::vector<cpu::BlockRun>& r = sort_.runs();
+      return r[a].end - r[a].begin > r[b].end - r[b].begin;
     });
   }
 
@@ -253,15 +269,18 @@ class CpuBackend final : public Backend<T, D> {
     cpu::Target<D> tb = t;                                                                                \
     for (int q = begin; q < end; q += kBatch) {                                                           \
       if (t.keys) tb.keys = t.keys + q;                                                                   \
-      R::scatter_batch(k, order_.data() + q, std::min(kBatch, end - q), tb, gm, gmv);                     \
+      R::scatter_batch(k, sort_.order().data() + q, std::min(kBatch, end - q), tb, gm, gmv);              \
     }                                                                                                     \
   }                                                                                                       \
   ATTR void gather_range##SUFFIX(const G2P<T, D>& k, int begin, int end, const cpu::Target<D>& t,         \
                                  const T* gv) const {                                                     \
     cpu::Target<D> tb = t;                                                                                \
-    for (int q = begin; q < end; q += kBatch) {                                                           \
+    /* batches end at slots whose x starts a cache line, so that the whole batches can be streamed */     \
+    const int lead = int((reinterpret_cast<uintptr_t>(k.out.x) / sizeof(T) + unsigned(begin)) % kBatch);  \
+    for (int q = begin, w = lead ? kBatch - lead : kBatch; q < end; q += w, w = kBatch) {                 \
+      w = std::min(w, end - q);                                                                           \
       if (t.keys) tb.keys = t.keys + q;                                                                   \
-      R::gather_batch(k, order_.data() + q, q, std::min(kBatch, end - q), tb, gv);                        \
+      R::gather_batch(k, sort_.order().data() + q, q, w, tb, gv, stream_);                                \
     }                                                                                                     \
   }
   DUCTILE_CPU_RANGES(__attribute__((flatten)), )
@@ -271,140 +290,6 @@ class CpuBackend final : public Backend<T, D> {
   DUCTILE_CPU_RANGES(, _avx2)
 #endif
 #undef DUCTILE_CPU_RANGES
-
-  // Orders particles by the cell of their stencil base (x slowest, ties by slot index), finds slab ranges and
-  // the box of touched nodes. A stable counting sort by x slice (per-thread histograms over contiguous
-  // chunks, so the result does not depend on the thread count), then an insertion sort by the rest of the
-  // cell index within each slice: cheap because the particles are stored in last step's cell order.
-  void sort_by_cell(const ParticleView<T, D>& p, const GridSpec<T, D>& spec, bool sparse) {
-    const int n = p.n;
-    // slices: x cells (dense grid) or x blocks (sparse grid, kernels/cpu_sparse_grid.h)
-    const int* nb = grid_.blocks_per_axis();
-    const int nx = sparse ? nb[0] : spec.res[0];
-    const int threads = omp_get_max_threads();
-    slice_.resize(n);
-    entry_.resize(n);
-    hist_.assign(size_t(threads) * nx, 0);
-    std::vector<Box<D>> boxes(threads);
-    sorted_.resize(n);
-    slice_begin_.assign(nx + 1, 0);
-    int used = 1;
-#pragma omp parallel num_threads(threads)
-    {
-      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-      const int begin = int(int64_t(n) * t / nt), end = int(int64_t(n) * (t + 1) / nt);
-      int* hist = hist_.data() + size_t(t) * nx;
-      // cell of every particle and box of this thread's contiguous chunk (a loop the compiler vectorizes:
-      // scalar reductions), then the chunk's slice histogram
-      int lo0 = spec.res[0], lo1 = spec.res[1], lo2 = spec.res[D - 1], hi0 = -1, hi1 = -1, hi2 = -1;
-      int32_t* const slice = slice_.data();
-      uint64_t* const entry = entry_.data();
-      const T* const px = p.x;
-      const GridSpec<T, D> g = spec;
-      for (int i = begin; i < end; ++i) {
-        int c[D];
-        bool outside = false;
-        for (int d = 0; d < D; ++d) {
-          const int base = floor_int((px[d * n + i] - g.origin[d]) * g.inv_dx - T(0.5));
-          c[d] = std::min(std::max(base, 0), g.res[d] - 1);
-          outside = outside | (base < 0) | (base + 2 >= g.res[d]);
-        }
-        lo0 = std::min(lo0, c[0]), hi0 = std::max(hi0, c[0]);
-        lo1 = std::min(lo1, c[1]), hi1 = std::max(hi1, c[1]);
-        lo2 = std::min(lo2, c[D - 1]), hi2 = std::max(hi2, c[D - 1]);
-        uint32_t rest;
-        if (sparse) {
-          // (block y, block z) then the cell within the block, kBits bits per axis (x, y, z)
-          constexpr int kBits = Grid::kBits;
-          uint32_t block = 0, local = 0;
-          for (int d = 1; d < D; ++d) block = block * uint32_t(nb[d]) + uint32_t(c[d] >> kBits);
-          for (int d = 0; d < D; ++d) local = local << kBits | uint32_t(c[d] & (Grid::kBlock - 1));
-          slice[i] = c[0] >> kBits;
-          rest = block << (kBits * D) | local;
-        } else {
-          slice[i] = c[0];
-          rest = uint32_t(c[1]);
-          if (D == 3) rest = rest * uint32_t(g.res[D - 1]) + uint32_t(c[D - 1]);
-        }
-        // bit 31: (sparse grid) the stencil leaves the grid, so the transfers skip the particle
-        entry[i] = uint64_t(rest) << 32 | uint32_t(i) | uint32_t(sparse && outside) << 31;
-      }
-      for (int i = begin; i < end; ++i) ++hist[slice[i]];
-      Box<D> b;
-      b.lo[0] = lo0, b.hi[0] = hi0, b.lo[1] = lo1, b.hi[1] = hi1;
-      b.lo[D - 1] = lo2, b.hi[D - 1] = hi2;
-      boxes[t] = b;
-#pragma omp barrier
-      // slice starts, and each chunk's first position within every slice (chunks in index order)
-#pragma omp single
-      {
-        used = nt;
-        for (int s = 0; s < nx; ++s) {
-          int total = 0;
-          for (int u = 0; u < nt; ++u) {
-            const int c = hist_[size_t(u) * nx + s];
-            hist_[size_t(u) * nx + s] = slice_begin_[s] + total;
-            total += c;
-          }
-          slice_begin_[s + 1] = slice_begin_[s] + total;
-        }
-      }
-      // scatter the (cell, index) entries by slice, stable
-      for (int i = begin; i < end; ++i) sorted_[hist[slice_[i]]++] = entry_[i];
-    }
-    // within each slice by cell, then by index (the entries compare as (cell, index))
-    order_.resize(n);
-    if (sparse) slice_runs_.resize(nx);
-    int64_t per_slice = 1;
-    for (int d = 1; d < D; ++d) per_slice *= nb[d];
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int s = 0; s < nx; ++s) {
-      uint64_t* a = sorted_.data();
-      const int lo = slice_begin_[s], hi = slice_begin_[s + 1];
-      int64_t moves = 0, budget = 8 * int64_t(hi - lo) + 64;
-      for (int j = lo + 1; j < hi && moves <= budget; ++j) {
-        const uint64_t e = a[j];
-        int m = j;
-        for (; m > lo && a[m - 1] > e; --m) a[m] = a[m - 1];
-        a[m] = e;
-        moves += j - m;
-      }
-      // far from sorted (the first step of a shuffled state): a full sort gives the same unique order
-      if (moves > budget) std::sort(a + lo, a + hi);
-      for (int q = lo; q < hi; ++q) order_[q] = int32_t(uint32_t(a[q]) & 0x7fffffffu);
-      if (!sparse) continue;
-      // runs of particles in one block
-      auto& runs = slice_runs_[s];
-      runs.clear();
-      for (int q = lo; q < hi; ++q) {
-        const int64_t block = s * per_slice + int64_t(a[q] >> (32 + Grid::kBits * D));
-        if (runs.empty() || runs.back().block != block)
-          runs.push_back({q, q + 1, block});
-        else
-          runs.back().end = q + 1;
-      }
-    }
-    if (sparse) {
-      runs_.clear();
-      for (const auto& r : slice_runs_) runs_.insert(runs_.end(), r.begin(), r.end());
-      return;
-    }
-    // slab ranges
-    const int slabs = (nx + kSlab - 1) / kSlab;
-    slab_begin_.resize(slabs + 1);
-    for (int s = 0; s <= slabs; ++s) slab_begin_[s] = slice_begin_[std::min(s * kSlab, nx)];
-    // the box of stencil nodes
-    Box<D> b = boxes[0];
-    for (int t = 1; t < used; ++t)
-      for (int d = 0; d < D; ++d) {
-        b.lo[d] = std::min(b.lo[d], boxes[t].lo[d]);
-        b.hi[d] = std::max(b.hi[d], boxes[t].hi[d]);
-      }
-    for (int d = 0; d < D; ++d) b.hi[d] = std::min(b.hi[d] + 2, spec.res[d] - 1);
-    if (n == 0)
-      for (int d = 0; d < D; ++d) b.lo[d] = 0, b.hi[d] = -1;
-    box_ = b;
-  }
 
   // Clears the nodes the last p2g into this grid wrote (or the whole grid the first time), then remembers the
   // new box as the one to clear next time.
@@ -426,7 +311,7 @@ class CpuBackend final : public Backend<T, D> {
     } else {
       clear_box(g, it->second.box);
     }
-    it->second.box = box_;
+    it->second.box = sort_.box();
     it->second.spec_nodes = nodes;
   }
 
@@ -464,18 +349,14 @@ class CpuBackend final : public Backend<T, D> {
     int64_t spec_nodes = 0;
   };
 
-  std::vector<int32_t> slice_;
-  std::vector<uint64_t> entry_, sorted_;  // (cell within slice) << 32 | particle index
-  std::vector<int> hist_, slice_begin_, slab_begin_, slab_list_;
-  std::vector<int32_t> order_;
-  Grid grid_;                        // the sparse grid (GridViews without storage)
-  std::vector<cpu::BlockRun> runs_;  // sorted slots per block
-  std::vector<std::vector<cpu::BlockRun>> slice_runs_;
-  std::vector<int> colour_[1 << D];      // runs_ by block parity
+  cpu::CellSort<T, D> sort_;  // the particle order (kernels/cpu_sort.h)
+  std::vector<int> slab_list_;
+  Grid grid_;                            // the sparse grid (GridViews without storage)
+  std::vector<int> colour_[1 << D];      // the runs by block parity
   std::vector<std::vector<T>> scratch_;  // one block scratch per thread
-  Box<D> box_;
   std::vector<std::pair<const T*, Dirty>> dirty_;
   const bool avx2_ = use_avx2();
+  bool stream_ = false;  // g2p writes whole batches with non-temporal stores (see streams())
 };
 
 }  // namespace

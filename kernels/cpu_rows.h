@@ -10,6 +10,13 @@
 #include <cstring>
 #include <type_traits>
 
+#if defined(__x86_64__) || defined(__SSE2__)
+#include <emmintrin.h>
+#define DUCTILE_CPU_STREAM 1
+#else
+#define DUCTILE_CPU_STREAM 0
+#endif
+
 #include "kernels/g2p.h"
 #include "kernels/lanes.h"
 #include "kernels/p2g.h"
@@ -66,6 +73,22 @@ struct Lanes8<double> {
   typedef double V __attribute__((vector_size(64)));
   typedef int64_t M __attribute__((vector_size(64)));
 };
+
+// Non-temporal stores (x86-64): whole cache lines written without reading them first. fence() makes them
+// visible to the other threads; call it before the end of the parallel loop that streamed.
+inline void stream_lines(void* dst, const void* src, size_t bytes) {
+#if DUCTILE_CPU_STREAM
+  for (size_t i = 0; i < bytes / 16; ++i)
+    _mm_stream_si128(static_cast<__m128i*>(dst) + i, _mm_loadu_si128(static_cast<const __m128i*>(src) + i));
+#else
+  std::memcpy(dst, src, bytes);
+#endif
+}
+inline void stream_fence() {
+#if DUCTILE_CPU_STREAM
+  _mm_sfence();
+#endif
+}
 
 template <class T, int D>
 struct Rows {
@@ -285,7 +308,7 @@ struct Rows {
   // Gathers from velocities gv (laid out by t), advects and writes particles idx[0..w) into slots q0.. of
   // k.out.
   static void gather_batch(const G2P<T, D>& k, const int32_t* idx, int q0, int w, const Target<D>& t,
-                           const T* gv) {
+                           const T* gv, bool stream) {
     const GridSpec<T, D>& spec = k.g.spec;
     const int n = k.in.n;
     const bool direct = consecutive(idx, w);
@@ -338,13 +361,16 @@ struct Rows {
       for (int c = 0; c < D; ++c) xn[c][j] = xo[c];
       for (int c = 0; c < D * D; ++c) Cn[c][j] = Cj.m[c / D][c % D], Fn[c][j] = Fo.m[c / D][c % D];
     }
-    // write slots q0.., carry the constants, report faults
-    auto put = [w](T* dst, const Lane& src) {
-      if (w == kBatch)
-        std::memcpy(dst, src, sizeof(Lane));  // a fixed size copies inline
+    // write slots q0.., carry the constants, report faults (streamed: whole batches starting a cache line)
+    auto put_bytes = [w, stream](void* dst, const void* src, size_t lane_bytes) {
+      if (stream && w == kBatch && (reinterpret_cast<uintptr_t>(dst) & 63) == 0)
+        stream_lines(dst, src, lane_bytes * kBatch);
+      else if (w == kBatch)
+        std::memcpy(dst, src, lane_bytes * kBatch);
       else
-        std::memcpy(dst, src, sizeof(T) * w);
+        std::memcpy(dst, src, lane_bytes * w);
     };
+    auto put = [&](T* dst, const Lane& src) { put_bytes(dst, src, sizeof(T)); };
     uint32_t projected[kBatch];
     const Lane* Fo = Fn;
     Lane pF[D * D], ppl;  // copies for the material (arrays whose address escapes lose vectorization)
@@ -362,11 +388,11 @@ struct Rows {
     if (direct) {
       // consecutive particles: block copies of the plastic state and the constants
       const int i0 = idx[0];
-      if (!k.lanes) std::memcpy(k.out.plastic + q0, k.in.plastic + i0, sizeof(Lane));
-      if (k.out_mass) std::memcpy(k.out_mass + q0, k.in.mass + i0, sizeof(Lane));
-      if (k.out_vol0) std::memcpy(k.out_vol0 + q0, k.in.vol0 + i0, sizeof(Lane));
-      if (k.out_material) std::memcpy(k.out_material + q0, k.in.material + i0, sizeof(int32_t) * kBatch);
-      if (k.out_id) std::memcpy(k.out_id + q0, k.in_id + i0, sizeof(int32_t) * kBatch);
+      if (!k.lanes) put_bytes(k.out.plastic + q0, k.in.plastic + i0, sizeof(T));
+      if (k.out_mass) put_bytes(k.out_mass + q0, k.in.mass + i0, sizeof(T));
+      if (k.out_vol0) put_bytes(k.out_vol0 + q0, k.in.vol0 + i0, sizeof(T));
+      if (k.out_material) put_bytes(k.out_material + q0, k.in.material + i0, sizeof(int32_t));
+      if (k.out_id) put_bytes(k.out_id + q0, k.in_id + i0, sizeof(int32_t));
     } else {
       for (int j = 0; j < w; ++j) {
         if (!k.lanes) k.out.plastic[q0 + j] = k.in.plastic[idx[j]];

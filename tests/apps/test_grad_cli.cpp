@@ -121,6 +121,89 @@ TEST_CASE("grad fits positions to a frame written by simulate") {
   CHECK(j["fd_check"]["ok"] == true);
 }
 
+// A wrong analytic gradient (the hidden test option --test-scale-analytic scales it by 1.001) fails the check
+// with exit code 3; the same run unscaled passes.
+TEST_CASE("grad --fd-check fails a wrong gradient with a non-zero exit") {
+  test::TempDir dir;
+  test::write_text(dir.file("toss.json"),
+                   scene_with(R"(, "loss": [{"type": "center_of_mass", "object": "block", "frame": 4,
+                                             "target": [0.5, 0.25]}])"));
+  const std::string args =
+      "grad toss.json --frames 4 --wrt objects/block/velocity,gravity --fd-check 4 -q --out g.json";
+  const Result good = run_ductile(dir, args + " --test-scale-analytic 1");
+  INFO("stderr: " << good.err);
+  REQUIRE(good.code == 0);
+  CHECK(test::read_json(dir.file("g.json"))["fd_check"]["passed"] == 4);
+  const Result bad = run_ductile(dir, args + " --test-scale-analytic 1.001");
+  INFO("stderr: " << bad.err);
+  CHECK(bad.code == 3);
+  CHECK(bad.err.find("4 of 4 entries fail") != std::string::npos);
+  const auto j = test::read_json(dir.file("g.json"));
+  CHECK(j["fd_check"]["ok"] == false);
+  CHECK(j["fd_check"]["failed"] == 4);
+  for (const auto& e : j["fd_check"]["entries"]) {
+    CHECK(e["status"] == "fail");
+    CHECK(e["relative_error"].get<double>() > 5e-4);
+    CHECK(e["absolute_error"].get<double>() > 100 * e["uncertainty"].get<double>());
+  }
+}
+
+// Two blocks far apart: the loss is dominated by one far from its target (|L| ~ 2e6), so a central difference
+// at h = 1e-6 carries a round-off of ~eps |L| / h ~ 4e-4 in any entry; the other block's velocity gradient
+// (~1e-2) is below that resolution: reported as such, neither passed nor failed.
+TEST_CASE("grad --fd-check reports entries below the finite differences' resolution, not as failures") {
+  test::TempDir dir;
+  test::write_text(dir.file("two.json"), R"json({
+    "format": 1, "dimension": 2,
+    "domain": {"min": [0, 0], "max": [1, 1], "dx": 0.03125},
+    "time": {"dt": 5e-4, "frame_dt": 0.005, "frames": 4},
+    "materials": [{"name": "jelly", "model": "fixed_corotated", "E": 5e3, "nu": 0.3, "density": 1000}],
+    "objects": [{"name": "block", "material": "jelly", "velocity": [1, 0],
+                 "shape": {"type": "box", "center": [0.25, 0.5], "size": [0.1, 0.1]}},
+                {"name": "pebble", "material": "jelly", "velocity": [-1, 0.5],
+                 "shape": {"type": "box", "center": [0.75, 0.5], "size": [0.06, 0.06]}}],
+    "loss": [{"type": "center_of_mass", "object": "block", "frame": 4, "target": [1000, 1000]},
+             {"type": "center_of_mass", "object": "pebble", "frame": 4, "target": [0.7, 0.45]}]
+  })json");
+  const Result r = run_ductile(
+      dir, "grad two.json --wrt objects/block/velocity,objects/pebble/velocity --fd-check 4 --out g.json");
+  INFO("stderr: " << r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.err.find("below FD resolution") != std::string::npos);
+  const auto j = test::read_json(dir.file("g.json"));
+  const auto& fd = j["fd_check"];
+  CHECK(j["loss"].get<double>() > 1e6);
+  CHECK(fd["ok"] == true);
+  CHECK(fd["failed"] == 0);
+  CHECK(fd["passed"] == 2);
+  CHECK(fd["below_resolution"] == 2);
+  CHECK(fd["max_relative_error"].get<double>() > fd["tolerance"].get<double>());  // the old check failed here
+  REQUIRE(fd["entries"].size() == 4);
+  for (const auto& e : fd["entries"]) {
+    INFO(e.dump());
+    const double a = e["analytic"].get<double>(), rel = e["relative_error"].get<double>();
+    const double u = e["uncertainty"].get<double>(), roundoff = e["roundoff"].get<double>();
+    CHECK(roundoff == doctest::Approx(3 * 2.220446049250313e-16 * j["loss"].get<double>() / 1e-6));
+    CHECK(u >= roundoff);
+    if (e["parameter"] == "objects/block/velocity") {
+      CHECK(e["status"] == "pass");
+      CHECK(std::fabs(a) > 1e4 * u);
+    } else {
+      CHECK(e["status"] == "below_resolution");
+      CHECK(rel > 1e-4);
+      CHECK(e["absolute_error"].get<double>() <= u);
+    }
+  }
+  // checking only the entries below resolution verifies nothing: exit code 4, not ok
+  const Result only = run_ductile(dir, "grad two.json --wrt objects/pebble/velocity --fd-check 2 -q");
+  INFO("stderr: " << only.err);
+  CHECK(only.code == 4);
+  CHECK(only.err.find("no entry verified") != std::string::npos);
+  const auto k = nlohmann::json::parse(only.out)["fd_check"];
+  CHECK(k["ok"] == false);
+  CHECK(k["below_resolution"] == 2);
+}
+
 TEST_CASE("grad refuses bad requests with the name of what is wrong") {
   test::TempDir dir;
   const std::string com = R"(, "loss": [{"type": "center_of_mass", "frame": 2, "target": [0.5, 0.25]}])";

@@ -12,8 +12,10 @@
 #include "core/error.h"
 #include "core/level_set.h"
 #include "core/resources.h"
+#include "test_util.h"
 
 using namespace ductile;
+using ductile::test::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -119,15 +121,6 @@ DenseSdf sphere_sdf(double r, double dx, const double c[3]) {
         s.phi[s.index(i, j, k)] = float(std::sqrt(p[0] * p[0] + p[1] * p[1] + p[2] * p[2]) - r);
       }
   return s;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 bool starts_with(const std::string& s, const std::string& prefix) {

@@ -15,8 +15,10 @@
 #include "core/scene.h"
 #include "core/teacher_forcing.h"
 #include "io/temp_dir.h"
+#include "test_util.h"
 
 using namespace ductile;
+using ductile::test::error_of;
 
 namespace {
 
@@ -63,15 +65,6 @@ Observations observe(SceneData<double, 2>& s, bool with_F = true) {
     obs.frames.push_back(o);
   }
   return obs;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace

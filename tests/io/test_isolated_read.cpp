@@ -12,39 +12,28 @@
 #include "core/io/isolated_read.h"
 #include "core/io/vdb_volume.h"
 #include "core/level_set.h"
+#include "test_util.h"
 
 using namespace ductile;
-
-namespace {
-
-std::string message_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-}  // namespace
+using ductile::test::error_of;
 
 TEST_CASE("isolated read: a reader that crashes, throws or hangs in the child is a clear error") {
   // a clean read returns
   CHECK_NOTHROW(io::vet_in_child("f.bin", "test file", [] {}));
   // a crash (a segmentation fault raised in the child) names the file and the signal
   const std::string crash =
-      message_of([] { io::vet_in_child("f.bin", "test file", [] { std::raise(SIGSEGV); }); });
+      error_of([] { io::vet_in_child("f.bin", "test file", [] { std::raise(SIGSEGV); }); });
   CHECK(crash.find("f.bin: the test file reader crashed on this file (signal 11") == 0);
   // an abort without a signal (a sanitizer's report exits with a status)
-  const std::string died = message_of([] { io::vet_in_child("f.bin", "test file", [] { std::_Exit(1); }); });
+  const std::string died = error_of([] { io::vet_in_child("f.bin", "test file", [] { std::_Exit(1); }); });
   CHECK(died.find("f.bin: the test file reader failed on this file (exit 1") == 0);
   // an exception's message comes back as it was
-  const std::string threw = message_of(
+  const std::string threw = error_of(
       [] { io::vet_in_child("f.bin", "test file", [] { fail("f.bin", "bad header at byte 12"); }); });
   CHECK(threw == "f.bin: bad header at byte 12");
   // a hang is stopped at the time limit
   const auto start = std::chrono::steady_clock::now();
-  const std::string hung = message_of([] {
+  const std::string hung = error_of([] {
     io::vet_in_child(
         "f.bin", "test file", [] { std::this_thread::sleep_for(std::chrono::seconds(30)); }, 0.3);
   });

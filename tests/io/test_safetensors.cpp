@@ -5,26 +5,18 @@
 
 #include <cmath>
 #include <cstdint>
-#include <functional>
 #include <limits>
 #include <string>
 
 #include "core/error.h"
 #include "core/io/safetensors.h"
 #include "io/temp_dir.h"
+#include "test_util.h"
 
 using namespace ductile;
+using ductile::test::error_of;
 
 namespace {
-
-std::string message_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // A file from a header's text and data bytes (the header length written in front).
 std::string file_of(const std::string& header, const std::string& data = "") {
@@ -36,7 +28,7 @@ std::string file_of(const std::string& header, const std::string& data = "") {
 
 // The parse error of bytes, which must name the file.
 std::string refused(const std::string& bytes) {
-  const std::string m = message_of([&] { io::parse_safetensors(bytes, "w.safetensors"); });
+  const std::string m = error_of([&] { io::parse_safetensors(bytes, "w.safetensors"); });
   CHECK_MESSAGE(m.rfind("w.safetensors: ", 0) == 0,
                 "accepted, or an error not naming the file: '" << m << "'");
   return m;
@@ -162,7 +154,7 @@ TEST_CASE("safetensors: damaged or hostile files are refused with an error namin
   // not UTF-8
   CHECK(refused(file_of("{\"\xff\": {}}")).find("not valid JSON") != std::string::npos);
   // a missing file, and the zip magic of LibTorch archives
-  CHECK(message_of([] {
+  CHECK(error_of([] {
           io::read_safetensors("/nonexistent/w.safetensors");
         }).find("/nonexistent/w.safetensors") == 0);
   CHECK(io::is_zip_archive(std::string("PK\x03\x04rest", 8)));

@@ -6,26 +6,18 @@
 
 #include <cmath>
 #include <filesystem>
-#include <functional>
 #include <limits>
 #include <string>
 
 #include "core/error.h"
 #include "io/temp_dir.h"
 #include "materials/neural_weights_file.h"
+#include "test_util.h"
 
 using namespace ductile;
+using ductile::test::error_of;
 
 namespace {
-
-std::string message_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 NeuralSpec spec_of(int width, int depth, bool plastic) {
   NeuralSpec s;
@@ -56,7 +48,7 @@ io::SafeTensors valid(int D, const NeuralSpec& s) {
 // The error of reading damaged contents as a D-dimensional material's weights; it must name the file.
 std::string refused(const io::SafeTensors& f, int D) {
   const std::string m =
-      message_of([&] { neural::parse_weights_file(io::safetensors_bytes(f), "w.safetensors", D); });
+      error_of([&] { neural::parse_weights_file(io::safetensors_bytes(f), "w.safetensors", D); });
   CHECK_MESSAGE(m.rfind("w.safetensors: ", 0) == 0,
                 "accepted, or an error not naming the file: '" << m << "'");
   return m;
@@ -165,7 +157,7 @@ TEST_CASE(
   f.metadata["plastic"] = "true";
   CHECK(refused(f, 2).find("tensor 'plastic.0.weight' missing") != std::string::npos);
   // a LibTorch archive is not a safetensors file
-  CHECK(message_of([] {
+  CHECK(error_of([] {
           neural::parse_weights_file(std::string("PK\x03\x04", 4), "w.pt", 2);
         }).rfind("w.pt: ", 0) == 0);
 }
@@ -175,7 +167,7 @@ TEST_CASE("neural weights file: invalid contents are not written, and nothing is
   const NeuralSpec s = spec_of(2, 1, false);
   auto t = tensors_of(3, s, "F64");
   t["elastic.0.weight"].values[0] = std::numeric_limits<double>::quiet_NaN();
-  CHECK(message_of([&] {
+  CHECK(error_of([&] {
           neural::write_weights_file(dir.file("w.safetensors"), 3, s, t);
         }).find("non-finite") != std::string::npos);
   CHECK(std::filesystem::is_empty(dir.path()));

@@ -275,8 +275,9 @@ class CpuBackend final : public Backend<T, D> {
   ATTR void gather_range##SUFFIX(const G2P<T, D>& k, int begin, int end, const cpu::Target<D>& t,         \
                                  const T* gv) const {                                                     \
     cpu::Target<D> tb = t;                                                                                \
-    /* batches end at slots whose x starts a cache line, so that the whole batches can be streamed */     \
-    const int lead = int((reinterpret_cast<uintptr_t>(k.out.x) / sizeof(T) + unsigned(begin)) % kBatch);  \
+    /* streaming: batches end at slots whose x starts a cache line, so that whole batches stream */       \
+    const int lead =                                                                                      \
+        stream_ ? int((reinterpret_cast<uintptr_t>(k.out.x) / sizeof(T) + unsigned(begin)) % kBatch) : 0; \
     for (int q = begin, w = lead ? kBatch - lead : kBatch; q < end; q += w, w = kBatch) {                 \
       w = std::min(w, end - q);                                                                           \
       if (t.keys) tb.keys = t.keys + q;                                                                   \

@@ -58,6 +58,13 @@ struct KeptOf<Model, T, D, true> {
   using type = typename Model::template Kept<T, D>;
 };
 
+// Whether a model has its own batched stress (static stress_lanes<T, D>(prm, F, C, plastic, tau), the same
+// arguments as MaterialLanes::StressFn less the fault mask), bit-identical to its per-particle stress.
+template <class M, class = void>
+struct HasStressLanes : std::false_type {};
+template <class M>
+struct HasStressLanes<M, std::void_t<decltype(&M::template stress_lanes<float, 3>)>> : std::true_type {};
+
 // Kirchhoff stress of one particle of the batch (and, where kept is set, what the adjoint reuses, at k).
 template <class Model, class T, int D>
 struct StressKernel {
@@ -117,6 +124,12 @@ uint32_t stress_lanes(const T* params, const T* const* F, const T* const* C, con
   T prm[kMaxMaterialParams];
   for (int q = 0; q < kMaxMaterialParams; ++q) prm[q] = params[q];
   uint32_t bad = 0;
+  if constexpr (HasStressLanes<Model>::value) {
+    Model::template stress_lanes<T, D>(prm, F, C, plastic, tau);
+    for (int c = 0; c < D * D; ++c)
+      for (int j = 0; j < kLaneBatch; ++j) bad |= std::isfinite(tau[c][j]) ? 0u : (1u << j);
+    return bad;
+  }
   for (int j = 0; j < kLaneBatch; ++j) {
     Mat<T, D> Fj, Cj;
     for (int c = 0; c < D * D; ++c) Fj.m[c / D][c % D] = F[c][j], Cj.m[c / D][c % D] = C[c][j];

@@ -2,15 +2,46 @@
 // eq. 5):
 //   psi = mu sum_i (sigma_i - 1)^2 + lambda/2 (J - 1)^2,
 //   Kirchhoff stress tau = 2 mu (F - R) F^T + lambda J (J - 1) I.
+// The stress takes R from core/polar.h (Newton's polar iteration, branch-free across a batch); the adjoint
+// and the energy use the SVD.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
+#include "core/polar.h"
 #include "core/svd.h"
 #include "materials/elastic_params.h"
+#include "materials/material_lanes.h"
 #include "materials/principal_adjoint.h"
 
 namespace ductile {
+
+// tau = 2 mu (F - R) F^T + lambda J (J - 1) I of L lanes (components c = a * D + b, lane j of F[c]) with
+// per-lane two_mu = 2 mu and lambda; R the nearest rotation (core/polar.h). One lane is the per-particle
+// stress, so a batch gives the same bits as particle by particle.
+template <class T, int D, int L>
+DUCTILE_HD inline void corotated_stress_lanes(const T (&two_mu)[L], const T (&lambda)[L],
+                                              const T (&F)[D * D][L], T (&tau)[D * D][L]) {
+  T R[D * D][L];
+  nearest_rotation_lanes<T, D, L>(F, R);
+  for (int j = 0; j < L; ++j) {
+    T J;
+    if constexpr (D == 2)
+      J = F[0][j] * F[3][j] - F[1][j] * F[2][j];
+    else
+      J = F[0][j] * (F[4][j] * F[8][j] - F[5][j] * F[7][j]) +
+          F[1][j] * (F[5][j] * F[6][j] - F[3][j] * F[8][j]) +
+          F[2][j] * (F[3][j] * F[7][j] - F[4][j] * F[6][j]);
+    const T vol = lambda[j] * J * (J - T(1));
+    for (int a = 0; a < D; ++a)
+      for (int b = 0; b < D; ++b) {
+        T s = 0;
+        for (int k = 0; k < D; ++k) s += (F[a * D + k][j] - R[a * D + k][j]) * F[b * D + k][j];
+        tau[a * D + b][j] = two_mu[j] * s + (a == b ? vol : T(0));
+      }
+  }
+}
 
 // Adjoint of the corotated Kirchhoff stress tau = 2 mu (F - R) F^T + lambda J (J - 1) I for given Lame
 // parameters (shared with snow). With F = U Sigma V^T and R = U V^T, tau = U diag(t) U^T with principal
@@ -83,20 +114,40 @@ struct FixedCorotated : PurelyElastic {
   template <class T, int D>
   using Kept = Svd<T, D>;
 
-  template <class T, int D>
-  DUCTILE_HD static Mat<T, D> stress_kept(const T* prm, const Mat<T, D>& F, const Mat<T, D>&, T,
-                                          Kept<T, D>& s) {
+  // The stress of L lanes (the per-particle stress is L = 1).
+  template <class T, int D, int L>
+  DUCTILE_HD static void stress_soa(const T* prm, const T (&F)[D * D][L], T (&tau)[D * D][L]) {
     T mu, lambda;
     lame(prm[kE], prm[kNu], mu, lambda);
-    s = svd(F);
-    Mat<T, D> R = polar_rotation(s);
-    T J = det(F);
-    return (T(2) * mu) * ((F - R) * transpose(F)) + (lambda * J * (J - T(1))) * Mat<T, D>::identity();
+    T two_mu[L], lam[L];
+    for (int j = 0; j < L; ++j) two_mu[j] = T(2) * mu, lam[j] = lambda;
+    corotated_stress_lanes<T, D, L>(two_mu, lam, F, tau);
   }
   template <class T, int D>
-  DUCTILE_HD static Mat<T, D> stress(const T* prm, const Mat<T, D>& F, const Mat<T, D>& C, T plastic) {
-    Kept<T, D> s;
-    return stress_kept<T, D>(prm, F, C, plastic, s);
+  DUCTILE_HD static Mat<T, D> stress(const T* prm, const Mat<T, D>& F, const Mat<T, D>&, T) {
+    T f[D * D][1], tau[D * D][1];
+    for (int c = 0; c < D * D; ++c) f[c][0] = F.m[c / D][c % D];
+    stress_soa<T, D, 1>(prm, f, tau);
+    Mat<T, D> r;
+    for (int c = 0; c < D * D; ++c) r.m[c / D][c % D] = tau[c][0];
+    return r;
+  }
+  // The same stress, keeping the SVD of F for the adjoint.
+  template <class T, int D>
+  DUCTILE_HD static Mat<T, D> stress_kept(const T* prm, const Mat<T, D>& F, const Mat<T, D>& C, T plastic,
+                                          Kept<T, D>& s) {
+    s = svd(F);
+    return stress<T, D>(prm, F, C, plastic);
+  }
+  // A CPU batch of kLaneBatch particles (materials/analytic.h, stress_lanes).
+  template <class T, int D>
+  static void stress_lanes(const T* prm, const T* const* F, const T* const*, const T*, T (*tau)[kLaneBatch]) {
+    T f[D * D][kLaneBatch], t[D * D][kLaneBatch];
+    for (int c = 0; c < D * D; ++c)
+      for (int j = 0; j < kLaneBatch; ++j) f[c][j] = F[c][j];
+    stress_soa<T, D, kLaneBatch>(prm, f, t);
+    for (int c = 0; c < D * D; ++c)
+      for (int j = 0; j < kLaneBatch; ++j) tau[c][j] = t[c][j];
   }
 
   // Adjoint of stress (no dependence on C or plastic); adj_prm[kE], adj_prm[kNu] through the Lame parameters.

@@ -5,7 +5,8 @@
 // Stress: fixed-corotated on F_E with hardened Lame parameters
 //   mu = mu_0 h, lambda = lambda_0 h, h = exp(xi (1 - J_P)) clamped to [0.1, 5] (the mpm128 clamp, which
 //   keeps fully compacted snow from becoming arbitrarily stiff and loose snow from losing all stiffness; the
-//   paper itself does not clamp); tau = 2 mu (F_E - R_E) F_E^T + lambda J_E (J_E - 1) I.
+//   paper itself does not clamp); tau = 2 mu (F_E - R_E) F_E^T + lambda J_E (J_E - 1) I (R_E from
+//   core/polar.h, as fixed-corotated).
 // Plasticity: each singular value of the trial F_E is clamped to [1 - theta_c, 1 + theta_s]; the removed part
 // goes into F_P, J_P <- J_P prod(sigma_i / sigma_i_clamped). An inverted trial F (last sigma < 0) makes J_P
 // negative, as in the references; h then saturates at its upper clamp.
@@ -59,14 +60,39 @@ struct Snow {
     return hardening_factor(prm, plastic) * (mu * e + T(0.5) * lambda * (J - T(1)) * (J - T(1)));
   }
 
-  template <class T, int D>
-  DUCTILE_HD static Mat<T, D> stress(const T* prm, const Mat<T, D>& F, const Mat<T, D>&, T plastic) {
+  // The stress of L lanes (the per-particle stress is L = 1): fixed-corotated's with hardened Lame
+  // parameters.
+  template <class T, int D, int L>
+  DUCTILE_HD static void stress_soa(const T* prm, const T (&F)[D * D][L], const T* plastic,
+                                    T (&tau)[D * D][L]) {
     T mu, lambda;
     lame(prm[kE], prm[kNu], mu, lambda);
-    const T h = hardening_factor(prm, plastic);
-    Mat<T, D> R = polar_rotation(svd(F));
-    T J = det(F);
-    return (T(2) * mu * h) * ((F - R) * transpose(F)) + (lambda * h * J * (J - T(1))) * Mat<T, D>::identity();
+    T two_mu[L], lam[L];
+    for (int j = 0; j < L; ++j) {
+      const T h = hardening_factor(prm, plastic[j]);
+      two_mu[j] = T(2) * mu * h, lam[j] = lambda * h;
+    }
+    corotated_stress_lanes<T, D, L>(two_mu, lam, F, tau);
+  }
+  template <class T, int D>
+  DUCTILE_HD static Mat<T, D> stress(const T* prm, const Mat<T, D>& F, const Mat<T, D>&, T plastic) {
+    T f[D * D][1], tau[D * D][1];
+    for (int c = 0; c < D * D; ++c) f[c][0] = F.m[c / D][c % D];
+    stress_soa<T, D, 1>(prm, f, &plastic, tau);
+    Mat<T, D> r;
+    for (int c = 0; c < D * D; ++c) r.m[c / D][c % D] = tau[c][0];
+    return r;
+  }
+  // A CPU batch of kLaneBatch particles (materials/analytic.h, stress_lanes).
+  template <class T, int D>
+  static void stress_lanes(const T* prm, const T* const* F, const T* const*, const T* plastic,
+                           T (*tau)[kLaneBatch]) {
+    T f[D * D][kLaneBatch], t[D * D][kLaneBatch];
+    for (int c = 0; c < D * D; ++c)
+      for (int j = 0; j < kLaneBatch; ++j) f[c][j] = F[c][j];
+    stress_soa<T, D, kLaneBatch>(prm, f, plastic, t);
+    for (int c = 0; c < D * D; ++c)
+      for (int j = 0; j < kLaneBatch; ++j) tau[c][j] = t[c][j];
   }
 
   // Adjoint of stress: the corotated adjoint with hardened Lame parameters, and the hardening factor's

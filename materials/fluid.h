@@ -53,8 +53,9 @@ DUCTILE_HD inline float fluid_cbrt(float x) {
     const double y3 = y * y * y;
     y = y * (y3 + 2.0 * a) / (2.0 * y3 + a);
   }
-  const float r = float(x < 0 ? -y : y);
-  return x == 0 || !(std::fabs(x) <= FLT_MAX) ? x : r;
+  const float r = float(y) * (x < 0 ? -1.f : 1.f);  // (written so that GCC vectorizes the lane loops)
+  const bool special = (x == 0) | !(std::fabs(x) <= FLT_MAX);
+  return special ? x : r;
 #endif
 }
 

@@ -118,16 +118,19 @@ void Simulator<T, D>::get_state(State<T, D>& s) const {
 }
 
 // Whether the stress runs inside P2G and the projection inside G2P (same results): DUCTILE_CPU_FUSE=0 never,
-// =1 for any material that offers lanes, otherwise for the fluid only. Its stress is a few flops per
-// particle. The SVD-based stresses measured slower inside P2G's colour phases than as a pass of their own
-// (fixed-corotated, G = 128, 2 threads: 6.1-6.9 vs 7.4-7.5 M p-steps/s; docs/BENCHMARKS.md).
+// =1 for any material that offers lanes, otherwise for the fluid and fixed-corotated, whose batched stresses
+// are branch-free (fixed-corotated's R: core/polar.h; fused, its step takes 23% fewer instructions than
+// before, and it runs faster than unfused: docs/BENCHMARKS.md, "Branch-free polar decomposition"). While its
+// stress took a Jacobi SVD, fixed-corotated measured slower fused; the models that still take an SVD per
+// particle (snow's projection, von Mises, Drucker-Prager) stay unfused, not re-measured.
 template <class T, int D>
 static bool fuse_material(const Model<T, D>& model, MaterialLanes<T, D>& lanes) {
   if (model.materials.size() != 1) return false;
   const char* env = std::getenv("DUCTILE_CPU_FUSE");
   const std::string mode = env ? env : "";
   if (mode == "0") return false;
-  if (mode != "1" && std::string(model.materials[0]->model()) != "fluid") return false;
+  const std::string name = model.materials[0]->model();
+  if (mode != "1" && name != "fluid" && name != "fixed_corotated") return false;
   return model.materials[0]->lanes(lanes);
 }
 

@@ -23,7 +23,8 @@ namespace ductile {
 template <class T, int D, int L>
 DUCTILE_HD inline void corotated_stress_lanes(const T (&two_mu)[L], const T (&lambda)[L],
                                               const T (&F)[D * D][L], T (&tau)[D * D][L]) {
-  T R[D * D][L];
+  // into local arrays: tau might alias F for all the compiler knows, which would stop it vectorizing
+  T R[D * D][L], out[D * D][L];
   nearest_rotation_lanes<T, D, L>(F, R);
   for (int j = 0; j < L; ++j) {
     T J;
@@ -38,9 +39,11 @@ DUCTILE_HD inline void corotated_stress_lanes(const T (&two_mu)[L], const T (&la
       for (int b = 0; b < D; ++b) {
         T s = 0;
         for (int k = 0; k < D; ++k) s += (F[a * D + k][j] - R[a * D + k][j]) * F[b * D + k][j];
-        tau[a * D + b][j] = two_mu[j] * s + (a == b ? vol : T(0));
+        out[a * D + b][j] = two_mu[j] * s + (a == b ? vol : T(0));
       }
   }
+  for (int c = 0; c < D * D; ++c)
+    for (int j = 0; j < L; ++j) tau[c][j] = out[c][j];
 }
 
 // Adjoint of the corotated Kirchhoff stress tau = 2 mu (F - R) F^T + lambda J (J - 1) I for given Lame

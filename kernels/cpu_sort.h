@@ -54,45 +54,14 @@ class CellSort {
       const int t = omp_get_thread_num(), nt = omp_get_num_threads();
       const int begin = int(int64_t(n) * t / nt), end = int(int64_t(n) * (t + 1) / nt);
       int* hist = hist_.data() + size_t(t) * nx;
-      // cell of every particle and box of this thread's contiguous chunk (a loop the compiler vectorizes:
-      // scalar reductions), then the chunk's slice histogram
-      int lo0 = spec.res[0], lo1 = spec.res[1], lo2 = spec.res[D - 1], hi0 = -1, hi1 = -1, hi2 = -1;
-      int32_t* const slice = slice_.data();
-      uint64_t* const entry = entry_.data();
-      const T* const px = p.x;
-      const GridSpec<T, D> g = spec;
-      const int nb1 = sparse && D == 3 ? nb[1] : 1;
-      for (int i = begin; i < end; ++i) {
-        int c[D];
-        bool outside = false;
-        for (int d = 0; d < D; ++d) {
-          const int base = floor_int((px[d * n + i] - g.origin[d]) * g.inv_dx - T(0.5));
-          c[d] = std::min(std::max(base, 0), g.res[d] - 1);
-          outside = outside | (base < 0) | (base + 2 >= g.res[d]);
-        }
-        lo0 = std::min(lo0, c[0]), hi0 = std::max(hi0, c[0]);
-        lo1 = std::min(lo1, c[1]), hi1 = std::max(hi1, c[1]);
-        lo2 = std::min(lo2, c[D - 1]), hi2 = std::max(hi2, c[D - 1]);
-        uint32_t rest;
-        if (sparse) {
-          // (block y, block z) then the cell within the block, kBits bits per axis (x, y, z)
-          uint32_t block = 0, local = 0;
-          for (int d = 1; d < D; ++d) block = block * uint32_t(nb[d]) + uint32_t(c[d] >> kBits);
-          for (int d = 0; d < D; ++d) local = local << kBits | uint32_t(c[d] & (kBlock - 1));
-          slice[i] = (c[0] >> kBits) * nb1 + (D == 3 ? c[1] >> kBits : 0);
-          rest = block << (kBits * D) | local;
-        } else {
-          slice[i] = c[0];
-          rest = uint32_t(c[1]);
-          if (D == 3) rest = rest * uint32_t(g.res[D - 1]) + uint32_t(c[D - 1]);
-        }
-        // bit 31: (sparse grid) the stencil leaves the grid, so the transfers skip the particle
-        entry[i] = uint64_t(rest) << 32 | uint32_t(i) | uint32_t(sparse && outside) << 31;
-      }
-      for (int i = begin; i < end; ++i) ++hist[slice[i]];
+      // cell of every particle and box of this thread's contiguous chunk, then the chunk's slice histogram
       Box<D> b;
-      b.lo[0] = lo0, b.hi[0] = hi0, b.lo[1] = lo1, b.hi[1] = hi1;
-      b.lo[D - 1] = lo2, b.hi[D - 1] = hi2;
+      if (sparse)
+        b = cells<true>(p, spec, nb, begin, end, slice_.data(), entry_.data());
+      else
+        b = cells<false>(p, spec, nb, begin, end, slice_.data(), entry_.data());
+      const int32_t* const slice = slice_.data();
+      for (int i = begin; i < end; ++i) ++hist[slice[i]];
       boxes_[t] = b;
 #pragma omp barrier
       // slice starts, and each chunk's first position within every slice (chunks in index order)
@@ -200,6 +169,53 @@ class CellSort {
   }
 
  private:
+  // Slots [begin, end): slice and (key, slot) entry of every particle, and the box of their stencil bases.
+  // One loop per grid kind, without branches, so that the compiler vectorizes it (scalar reductions for the
+  // box).
+  template <bool Sparse>
+  static Box<D> cells(const ParticleView<T, D>& p, const GridSpec<T, D>& spec, const int* nb_in, int begin,
+                      int end, int32_t* __restrict slice, uint64_t* __restrict entry) {
+    const int n = p.n;
+    const T* const px = p.x;
+    T origin[D], inv_dx = spec.inv_dx;
+    int res[D], nb[D];
+    for (int d = 0; d < D; ++d)
+      origin[d] = spec.origin[d], res[d] = spec.res[d], nb[d] = Sparse ? nb_in[d] : 1;
+    const int nb1 = D == 3 ? nb[1] : 1;
+    int lo0 = res[0], lo1 = res[1], lo2 = res[D - 1], hi0 = -1, hi1 = -1, hi2 = -1;
+    for (int i = begin; i < end; ++i) {
+      int c[D];
+      bool outside = false;
+      for (int d = 0; d < D; ++d) {
+        const int base = floor_int((px[d * n + i] - origin[d]) * inv_dx - T(0.5));
+        c[d] = std::min(std::max(base, 0), res[d] - 1);
+        outside = outside | (base < 0) | (base + 2 >= res[d]);
+      }
+      lo0 = std::min(lo0, c[0]), hi0 = std::max(hi0, c[0]);
+      lo1 = std::min(lo1, c[1]), hi1 = std::max(hi1, c[1]);
+      lo2 = std::min(lo2, c[D - 1]), hi2 = std::max(hi2, c[D - 1]);
+      uint32_t rest;
+      if constexpr (Sparse) {
+        // (block y, block z) then the cell within the block, kBits bits per axis (x, y, z)
+        uint32_t block = 0, local = 0;
+        for (int d = 1; d < D; ++d) block = block * uint32_t(nb[d]) + uint32_t(c[d] >> kBits);
+        for (int d = 0; d < D; ++d) local = local << kBits | uint32_t(c[d] & (kBlock - 1));
+        slice[i] = (c[0] >> kBits) * nb1 + (D == 3 ? c[1] >> kBits : 0);
+        rest = block << (kBits * D) | local;
+      } else {
+        slice[i] = c[0];
+        rest = uint32_t(c[1]);
+        if (D == 3) rest = rest * uint32_t(res[D - 1]) + uint32_t(c[D - 1]);
+      }
+      // bit 31: (sparse grid) the stencil leaves the grid, so the transfers skip the particle
+      entry[i] = uint64_t(rest) << 32 | uint32_t(i) | uint32_t(Sparse && outside) << 31;
+    }
+    Box<D> b;
+    b.lo[0] = lo0, b.hi[0] = hi0, b.lo[1] = lo1, b.hi[1] = hi1;
+    b.lo[D - 1] = lo2, b.hi[D - 1] = hi2;
+    return b;
+  }
+
   std::vector<int32_t> slice_;
   std::vector<uint64_t> entry_, sorted_;  // (cell within slice) << 32 | particle index
   std::vector<int> hist_, slice_begin_, slab_begin_, tasks_;

@@ -74,6 +74,7 @@ nlohmann::json run_one(const std::string& scene, int G, int steps, const std::st
           {"checkpoint", policy},
           {"interval", st.interval},
           {"recomputed_steps", st.recomputed},
+          {"grids_kept", st.grids_kept},
           {"threads", omp_get_max_threads()},
           {"fast_forward_seconds", fast},
           {"tape_forward_seconds", st.forward_seconds},

@@ -104,11 +104,20 @@ double Tape<T, D>::forward(const State<T, D>& initial, int64_t steps,
   const int64_t count = (steps + I.K - 1) / I.K;
   I.checkpoints.resize(size_t(count));
   I.segment.resize(size_t(I.K > 1 ? I.K - 1 : 0));
+  // the recomputed steps' grids are kept (the backward pass then skips their P2G and grid update) when they
+  // take at most as much as the states, and fit the budget and the memory limit
+  const double states = checkpoint_bytes(steps, I.K, S), grids = double(I.segment.size()) * I.grid_bytes(),
+               need = states + I.fixed_bytes() + grids;
+  I.keep_grids = grids > 0 && grids <= states &&
+                 (I.policy.kind != CheckpointPolicy::Kind::kBudget || need <= I.policy.budget_bytes) &&
+                 (memory_limit() <= 0 || need <= memory_limit());
+  I.seg_grids.resize(I.keep_grids ? I.segment.size() : 0);
   stats_ = TapeStats{};
   stats_.steps = steps;
   stats_.interval = I.K;
   stats_.state_bytes = S;
-  stats_.peak_bytes = checkpoint_bytes(steps, I.K, S) + I.fixed_bytes();
+  stats_.grid_bytes = I.grid_bytes();
+  stats_.peak_bytes = states + I.fixed_bytes() + (I.keep_grids ? grids : 0);
   // run
   I.cur.upload(s0);
   double loss = I.evaluate_losses(I.cur, 0);
@@ -160,6 +169,7 @@ Gradients<T, D> Tape<T, D>::backward() {
     if (auto it = adj->find(I.steps); it != adj->end()) I.adj1.add_xv(it->second.first, it->second.second);
   if (I.actuation) I.actuation->backward_final(I.cur, I.adj1);
   stats_.recomputed = 0;
+  stats_.grids_kept = 0;
   int64_t done = 0;
   for (int64_t seg = int64_t(I.checkpoints.size()) - 1; seg >= 0; --seg) {
     const int64_t a = seg * I.K, b = std::min<int64_t>(a + I.K, I.steps);
@@ -168,6 +178,14 @@ Gradients<T, D> Tape<T, D>::backward() {
       auto& dst = I.segment[size_t(t - a - 1)];
       dst.resize(I.dev, n);
       I.step(t == a + 1 ? I.checkpoints[size_t(seg)] : I.segment[size_t(t - a - 2)], dst, t - 1);
+      if (I.keep_grids) {
+        auto& kept = I.seg_grids[size_t(t - a - 1)];
+        if (kept.mass.size() == 0) {
+          kept.mass.resize(I.dev, I.gmass.size());
+          kept.mom.resize(I.dev, I.gmom.size()), kept.mv.resize(I.dev, I.gmv.size());
+        }
+        I.swap_grid(kept);  // step t - 1's grid
+      }
       ++stats_.recomputed;
     }
     // state b: the next checkpoint, or the final state (in cur since the forward pass)
@@ -175,7 +193,9 @@ Gradients<T, D> Tape<T, D>::backward() {
     for (int64_t t = b - 1; t >= a; --t) {
       auto& in = t == a ? I.checkpoints[size_t(seg)] : I.segment[size_t(t - a - 1)];
       auto& next = t + 1 == b ? last : I.segment[size_t(t - a)];
-      I.backward_step(in, next, t, I.adj1, I.adj0, g, false);
+      const bool kept = I.keep_grids && t + 1 < b;
+      if (kept) I.swap_grid(I.seg_grids[size_t(t - a)]), ++stats_.grids_kept;
+      I.backward_step(in, next, t, I.adj1, I.adj0, g, false, kept);
       std::swap(I.adj0, I.adj1);
       ++done;
       if (progress_ && (I.steps < 100 || done % (I.steps / 100) == 0)) progress_("backward", done, I.steps);

@@ -38,7 +38,9 @@ struct TapeStats {
   int interval = 1;        // checkpoint segment length K
   int64_t recomputed = 0;  // forward steps recomputed by the backward pass (grids excluded)
   double state_bytes = 0;  // one particle state
-  double peak_bytes = 0;   // checkpoints + segment states + working arrays, at most
+  double peak_bytes = 0;   // checkpoints + segment states + kept grids + working arrays, at most
+  double grid_bytes = 0;   // one grid as a segment's recomputation keeps it
+  int64_t grids_kept = 0;  // backward steps that used the grid kept from the segment's recomputation
   double forward_seconds = 0, backward_seconds = 0;
 };
 

@@ -1,6 +1,7 @@
 // The adjoint of one tape step (../shared/DESIGN.md, "Tape"). The step's grid is recomputed from the stored
 // state (stress, P2G, grid update; materials may keep what their stress adjoint reuses, such as the SVD,
-// materials/keep_for_vjp.h); G2P is not: its outputs x, v and C are those of the next state, kept by
+// materials/keep_for_vjp.h), or, for a step the segment's recomputation has just run, its kept grid is used
+// and only the stress recomputed; G2P is not: its outputs x, v and C are those of the next state, kept by
 // the tape, and the trial F = (I + dt C) F is formed per particle. Then the adjoints run in reverse order of
 // the forward stages: plastic projection, G2P, grid update, P2G, stress, actuation, losses.
 #include <string>
@@ -13,8 +14,9 @@ namespace ductile {
 // Per step: recompute the transfers, then the adjoints in reverse order of the forward stages.
 template <class T, int D>
 void Tape<T, D>::Impl::backward_step(Fields& in, Fields& after, int64_t t, Fields& A1, Fields& A0,
-                                     Gradients<T, D>& g, bool locate) {
-  // the grid of step t; the materials may keep for their adjoints below what the stress computed
+                                     Gradients<T, D>& g, bool locate, bool grid_kept) {
+  // the grid of step t (unless kept from the segment's recomputation); the materials may keep for their
+  // adjoints below what the stress computed
   struct Keep {
     Impl& I;
     explicit Keep(Impl& i) : I(i) { I.keep_for_vjp(true); }
@@ -22,7 +24,8 @@ void Tape<T, D>::Impl::backward_step(Fields& in, Fields& after, int64_t t, Field
   };
   {
     Keep keep(*this);
-    to_grid(in, t);
+    particle_stress(in, t);
+    if (!grid_kept) grid_of(in, t);
   }
   backend->trial_F({n, model.dt, after.C.data(), in.F.data(), trial_F.data()});
   backend->fetch_status(status.data());  // the forward pass checked these stages
@@ -110,7 +113,7 @@ void Tape<T, D>::Impl::backward_step(Fields& in, Fields& after, int64_t t, Field
     backend->check_finite(f, w, 5, n, kStageStress, status.data());
   }
   Status s = backend->fetch_status(status.data());
-  if (s.bits && !locate) return backward_step(in, after, t, A1, A0, g, true);
+  if (s.bits && !locate) return backward_step(in, after, t, A1, A0, g, true, grid_kept);
   if (locate)
     fail("backward pass", "a NaN or infinity at step " + std::to_string(t) +
                               " did not reproduce when the step was rerun stage by stage");
@@ -151,7 +154,7 @@ void Tape<T, D>::Impl::collider_adjoints(int64_t t, Gradients<T, D>& g) {
 // the three per-step members, for every precision and dimension
 #define DUCTILE_TAPE_BACKWARD(T, D)                                                                 \
   template void Tape<T, D>::Impl::backward_step(Fields&, Fields&, int64_t, Fields&, Fields&,        \
-                                                Gradients<T, D>&, bool);                            \
+                                                Gradients<T, D>&, bool, bool);                      \
   template void Tape<T, D>::Impl::backward_fault(const Status&, int64_t, const char*, const char*); \
   template void Tape<T, D>::Impl::collider_adjoints(int64_t, Gradients<T, D>&);
 DUCTILE_TAPE_BACKWARD(float, 2)

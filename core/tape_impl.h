@@ -39,6 +39,13 @@ struct Tape<T, D>::Impl {
   std::vector<Fields> checkpoints, segment;
   Buffer<T> tau, trial_F, adj_tau, adj_F_trial, adj_mass;
   Buffer<T> gmass, gmv, gmom, adj_gv, adj_gmv, adj_gmass, row_params, step_params;
+  // the grids of a segment's recomputed steps (mass, momentum, updated velocity), kept when the memory
+  // allows so that their backward steps skip P2G and the grid update; swapped with gmass, gmom and gmv
+  struct Grid {
+    Buffer<T> mass, mom, mv;
+  };
+  std::vector<Grid> seg_grids;
+  bool keep_grids = false;
   std::vector<Buffer<T>> adj_params;
   std::vector<Buffer<T>> collider_sdf;
   Buffer<ColliderData<T, D>> colliders;
@@ -111,16 +118,32 @@ struct Tape<T, D>::Impl {
     return GridUpdate<T, D>{g, model.gravity, model.dt, model.walls, colliders.data(), int(cs.size())};
   }
 
-  // Stress, P2G and grid update of step t from `in`: the grid keeps the momentum in gmom and the updated
-  // velocities in gmv.
-  void to_grid(Fields& in, int64_t t) {
+  // Bytes of one kept grid (seg_grids).
+  double grid_bytes() const { return double(model.grid.num_nodes()) * (1 + 2 * D) * sizeof(T); }
+
+  // Exchanges the working grid (gmass, gmom, gmv) with a kept one: no copy.
+  void swap_grid(Grid& g) { std::swap(gmass, g.mass), std::swap(gmom, g.mom), std::swap(gmv, g.mv); }
+
+  // The particles' order and the stress (tau) of step t from `in`.
+  void particle_stress(Fields& in, int64_t t) {
     auto pin = view(in);
     backend->order(in.x.data(), n, model.grid);
     for (size_t m = 0; m < model.materials.size(); ++m)
       if (batch_count[m])
         model.materials[m]->stress(dev, pin, {batch[m].data(), batch_count[m]}, tau.data(), status.data());
     if (actuation) actuation->add_stress(*backend, t, in.F.data(), tau.data());
-    P2G<T, D> p2g{pin, tau.data(), GridView<T, D>{model.grid, gmass.data(), gmom.data()}, model.dt,
+  }
+
+  // Stress, P2G and grid update of step t from `in`: the grid keeps the momentum in gmom and the updated
+  // velocities in gmv.
+  void to_grid(Fields& in, int64_t t) {
+    particle_stress(in, t);
+    grid_of(in, t);
+  }
+
+  // P2G and grid update of step t from `in` and tau.
+  void grid_of(Fields& in, int64_t t) {
+    P2G<T, D> p2g{view(in), tau.data(), GridView<T, D>{model.grid, gmass.data(), gmom.data()}, model.dt,
                   status.data()};
     p2g.force = force_at(t);
     backend->p2g(p2g);
@@ -192,9 +215,10 @@ struct Tape<T, D>::Impl {
   }
 
   // The adjoint of step t (state `in` to state `after`): from A1, the adjoint of `after`, into A0, that of
-  // `in`; parameter adjoints into adj_params and g. `locate` checks every stage (core/tape_backward.cpp).
+  // `in`; parameter adjoints into adj_params and g. `locate` checks every stage; `grid_kept`: gmass, gmom
+  // and gmv already hold step t's grid (core/tape_backward.cpp).
   void backward_step(Fields& in, Fields& after, int64_t t, Fields& A1, Fields& A0, Gradients<T, D>& g,
-                     bool locate);
+                     bool locate, bool grid_kept);
   [[noreturn]] void backward_fault(const Status& s, int64_t t, const char* stage, const char* what);
   void collider_adjoints(int64_t t, Gradients<T, D>& g);
 };

@@ -194,6 +194,7 @@ class RolloutImpl final : public Rollout {
     if (!tape_) return r;
     const TapeStats& s = tape_->stats();
     r["steps"] = s.steps, r["interval"] = s.interval, r["recomputed"] = s.recomputed;
+    r["grids_kept"] = s.grids_kept;
     r["state_bytes"] = s.state_bytes, r["peak_bytes"] = s.peak_bytes;
     r["forward_seconds"] = s.forward_seconds, r["backward_seconds"] = s.backward_seconds;
     return r;

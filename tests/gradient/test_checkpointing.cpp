@@ -114,20 +114,51 @@ TEST_CASE("checkpoint: sqrt, every:K and budget give the store-all gradient bit 
     check_identical(g, all);
     return stats;
   };
+  CHECK(all_stats.grids_kept == 0);
   const int sqrt_k = int(std::ceil(std::sqrt(double(kSteps))));
   CHECK(sqrt_k == 8);
-  check_policy(CheckpointPolicy::parse("sqrt", "test"), sqrt_k);
-  check_policy(CheckpointPolicy::parse("every:3", "test"), 3);
-  check_policy(CheckpointPolicy::parse("every:7", "test"), 7);
-  // a budget that holds ceil(50 / 4) + 3 = 16 states but not the 19 of K = 3 picks K = 4
-  const double S = all_stats.state_bytes, fixed = all_stats.peak_bytes - double(kSteps) * S;
+  // a recomputed step's grid is kept for its backward step when the K - 1 grids take at most what the states
+  // take (and fit the budget and the memory limit; none is set here)
+  const double S = all_stats.state_bytes, grid = all_stats.grid_bytes;
+  INFO("one grid " << grid << " bytes, one state " << S);
+  REQUIRE(grid > 0);
+  auto kept_if_small = [&](const TapeStats& st) {
+    const bool small = (st.interval - 1) * grid <= checkpoint_bytes(kSteps, st.interval, S);
+    CHECK(st.grids_kept == (small ? st.recomputed : 0));
+    return int(small);
+  };
+  const TapeStats sq = check_policy(CheckpointPolicy::parse("sqrt", "test"), sqrt_k);
+  kept_if_small(sq);
+  // every:3 keeps its segments' 2 grids (about 10 states' worth beside 19 states), every:7 does not
+  CHECK(kept_if_small(check_policy(CheckpointPolicy::parse("every:3", "test"), 3)) == 1);
+  CHECK(kept_if_small(check_policy(CheckpointPolicy::parse("every:7", "test"), 7)) == 0);
+  // a budget that holds ceil(50 / 4) + 3 = 16 states but not the 19 of K = 3 picks K = 4; the 3 grids of
+  // a segment do not fit beside them, so its backward pass recomputes every grid
+  const double fixed = all_stats.peak_bytes - double(kSteps) * S;
   CHECK(fixed > 0);
   CheckpointPolicy budget;
   budget.kind = CheckpointPolicy::Kind::kBudget;
   budget.budget_bytes = checkpoint_bytes(kSteps, 4, S) + fixed + 0.5 * S;
   const TapeStats b = check_policy(budget, 4);
+  CHECK(b.grids_kept == 0);
   CHECK(b.peak_bytes <= budget.budget_bytes);
   CHECK(b.peak_bytes < all_stats.peak_bytes);
+  // with room for them too (the budget's K is the smallest whose states fit), the grids are kept if small
+  REQUIRE(3 * grid > 0.5 * S);
+  int kept_cases = 0;
+  for (int k : {4, 8, 12, 25}) {
+    budget.budget_bytes = checkpoint_bytes(kSteps, k, S) + fixed + (k - 1) * grid + 0.25 * S;
+    const int picked = checkpoint_interval(budget, kSteps, S, fixed);
+    const TapeStats bg = check_policy(budget, picked);
+    const bool fits =
+        checkpoint_bytes(kSteps, picked, S) + fixed + (picked - 1) * grid <= budget.budget_bytes;
+    if (fits)
+      kept_cases += kept_if_small(bg);
+    else
+      CHECK(bg.grids_kept == 0);
+    CHECK(bg.peak_bytes <= budget.budget_bytes);
+  }
+  CHECK(kept_cases > 0);
   // a generous budget stores every step
   check_policy(CheckpointPolicy::parse("budget:1GB", "test"), 1);
 }

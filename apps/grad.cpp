@@ -119,6 +119,7 @@ class GradRun {
     r["checkpoint"] = {{"policy", policy_.describe()},
                        {"interval", st.interval},
                        {"recomputed_steps", st.recomputed},
+                       {"grids_kept", st.grids_kept},
                        {"tape_megabytes", st.peak_bytes / 1e6}};
     r["seconds"] = {{"forward", st.forward_seconds},
                     {"backward", st.backward_seconds},

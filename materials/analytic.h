@@ -25,6 +25,7 @@
 #include "core/error.h"
 #include "core/memory.h"
 #include "core/parallel_for.h"
+#include "materials/elastic_params.h"
 #include "materials/keep_for_vjp.h"
 #include "materials/material.h"
 
@@ -142,6 +143,28 @@ uint32_t stress_lanes(const T* params, const T* const* F, const T* const* C, con
 template <class Model, class T, int D>
 void project_lanes(const T* params, T dt, typename MaterialLanes<T, D>::Lane* F, T (&plastic)[kLaneBatch],
                    uint32_t* fault) {
+  if constexpr (std::is_base_of_v<PurelyElastic, Model>) {
+    // no projection: only ProjectKernel's checks of F and plastic, across the lanes (x - x is 0 exactly
+    // where x is finite)
+    T finite[kLaneBatch], J[kLaneBatch];
+    for (int j = 0; j < kLaneBatch; ++j) {
+      T z = plastic[j] - plastic[j];
+      for (int c = 0; c < D * D; ++c) z += F[c][j] - F[c][j];
+      finite[j] = z;
+      if constexpr (D == 2)
+        J[j] = F[0][j] * F[3][j] - F[1][j] * F[2][j];
+      else
+        J[j] = F[0][j] * (F[4][j] * F[8][j] - F[5][j] * F[7][j]) -
+               F[1][j] * (F[3][j] * F[8][j] - F[5][j] * F[6][j]) +
+               F[2][j] * (F[3][j] * F[7][j] - F[4][j] * F[6][j]);
+    }
+    for (int j = 0; j < kLaneBatch; ++j)
+      fault[j] = !(finite[j] == T(0)) ? uint32_t(kStatusNonFinite)
+                 : !(J[j] > T(0))     ? uint32_t(kStatusInverted)
+                                      : 0u;
+    (void)params, (void)dt;
+    return;
+  }
   T prm[kMaxMaterialParams];
   for (int q = 0; q < kMaxMaterialParams; ++q) prm[q] = params[q];
   for (int j = 0; j < kLaneBatch; ++j) {

@@ -36,8 +36,8 @@ class DiffBackend {
   virtual ~DiffBackend() = default;
   virtual Device device() const = 0;
   // Prepares the scatters of one step for particles at positions x (n particles, SoA): the CPU groups them
-  // into slabs along x so that scatters never race and add in a fixed order (deterministic for any thread
-  // count); the GPU adds atomically.
+  // into tiles of 2 x 2 cells across x and y so that scatters never race and add in a fixed order
+  // (deterministic for any thread count); the GPU adds atomically.
   virtual void order(const T* x, int n, const GridSpec<T, D>& spec) = 0;
   // Clears mass and momentum, then scatters every particle.
   virtual void p2g(const P2G<T, D>& k) = 0;

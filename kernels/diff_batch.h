@@ -164,7 +164,7 @@ struct BatchP2G {
   }
 };
 
-// P2G scatter of a batch (kernels/diff_cpu.cpp runs batches of one slab in order).
+// P2G scatter of a batch (kernels/diff_cpu.cpp runs batches of one tile in order).
 template <class T, int D>
 inline void scatter_batch(const P2G<T, D>& k, const int32_t* idx, int w) {
   const Batch<T, D> b(idx, w);

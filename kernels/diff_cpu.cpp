@@ -1,12 +1,15 @@
-// CPU half of the gradient engine: OpenMP loops; scatters ordered by slabs of two cells along x; grid work
-// limited to the box of nodes the particles touch; the transfers and their adjoints run the per-particle
-// arithmetic across batches of 16 particles (kernels/diff_batch.h) and move stencil rows as vectors
-// (kernels/diff_rows.h), in loops compiled twice: generic and AVX2 (same bits).
+// CPU half of the gradient engine: OpenMP loops; scatters ordered by tiles of 2 x 2 cells across x and y;
+// grid work limited to the box of nodes the particles touch; the transfers and their adjoints run the
+// per-particle arithmetic across batches of 16 particles (kernels/diff_batch.h) and move stencil rows as
+// vectors (kernels/diff_rows.h), in loops compiled twice: generic and AVX2 (same bits).
 //
-// A particle whose stencil starts in slab s (base_x / 2) touches nodes [2s, 2s + 3] along x, so slabs s and
-// s + 2 never share a node: the even slabs, then the odd slabs, are scattered in parallel, each slab's
-// particles in index order. Every node adds its contributions in an order that does not depend on the number
-// of threads.
+// A particle whose stencil starts at cell b along x (or y) lies in tile s = b / 2 there and touches nodes
+// [2s, 2s + 3], so tiles s and s + 2 never share a node along either axis: the tiles of one colour (the
+// parities of the x and y tile indices) are scattered in parallel, largest first, the four colours one after
+// the other, each tile's particles in index order. Every node adds its contributions in an order that does
+// not depend on the number of threads.
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -50,26 +53,70 @@ class CpuDiffBackend final : public DiffBackend<T, D> {
 
   void order(const T* x, int n, const GridSpec<T, D>& spec) override {
     spec_ = spec;
-    // counting sort by slab (stable: index order within a slab), and the box of nodes the stencils touch
-    const int slabs = (spec.res[0] + 1) / 2 + 1;
-    slab_.resize(n);
-    begin_.assign(slabs + 1, 0);
-    for (int d = 0; d < D; ++d) box_.lo[d] = spec.res[d], box_.hi[d] = -1;
-    for (int p = 0; p < n; ++p) {
-      for (int d = 0; d < D; ++d) {
-        const int b = floor_int((x[size_t(d) * n + p] - spec.origin[d]) * spec.inv_dx - T(0.5));
-        box_.lo[d] = std::min(box_.lo[d], std::max(b, 0));
-        box_.hi[d] = std::max(box_.hi[d], std::min(b + 2, spec.res[d] - 1));
+    // tile of each particle and the box of nodes the stencils touch (in parallel over parts of the
+    // particles), then a stable counting sort by tile: index order within a tile, whatever the parts
+    for (int d = 0; d < 2; ++d) tiles_[d] = (spec.res[d] + 1) / tile_cells(d) + 1;
+    const int tiles = tiles_[0] * tiles_[1];
+    const int parts = n >= 4096 ? std::max(1, omp_get_max_threads()) : 1;
+    tile_.resize(size_t(n));
+    order_.resize(size_t(n));
+    count_.assign(size_t(parts) * tiles, 0);
+    std::vector<Box> boxes(static_cast<size_t>(parts));
+    cpu_parallel_for(
+        parts,
+        [&](int64_t part) {
+          const int p0 = int(int64_t(n) * part / parts), p1 = int(int64_t(n) * (part + 1) / parts);
+          Box& box = boxes[size_t(part)];
+          for (int d = 0; d < D; ++d) box.lo[d] = spec.res[d], box.hi[d] = -1;
+          int* count = count_.data() + part * tiles;
+          for (int p = p0; p < p1; ++p) {
+            int t[2] = {0, 0};
+            for (int d = 0; d < D; ++d) {
+              const int b = floor_int((x[size_t(d) * n + p] - spec.origin[d]) * spec.inv_dx - T(0.5));
+              box.lo[d] = std::min(box.lo[d], std::max(b, 0));
+              box.hi[d] = std::max(box.hi[d], std::min(b + 2, spec.res[d] - 1));
+              if (d < 2) t[d] = std::min(std::max(b / tile_cells(d), 0), tiles_[d] - 1);
+            }
+            const int key = t[0] * tiles_[1] + t[1];
+            tile_[size_t(p)] = key;
+            ++count[key];
+          }
+        },
+        2);
+    box_ = boxes[0];
+    for (const Box& b : boxes)
+      for (int d = 0; d < D; ++d)
+        box_.lo[d] = std::min(box_.lo[d], b.lo[d]), box_.hi[d] = std::max(box_.hi[d], b.hi[d]);
+    // each part's first position in each tile (tile by tile, parts in order), and the tiles' ranges
+    begin_.assign(size_t(tiles) + 1, 0);
+    int at = 0;
+    for (int t = 0; t < tiles; ++t) {
+      begin_[size_t(t)] = at;
+      for (int part = 0; part < parts; ++part) {
+        int& c = count_[size_t(part) * tiles + t];
+        const int k = c;
+        c = at, at += k;
       }
-      int s = floor_int((x[p] - spec.origin[0]) * spec.inv_dx - T(0.5)) / 2;
-      s = std::min(std::max(s, 0), slabs - 1);
-      slab_[p] = s;
-      ++begin_[s + 1];
     }
-    for (int s = 0; s < slabs; ++s) begin_[s + 1] += begin_[s];
-    order_.resize(n);
-    std::vector<int> fill(begin_.begin(), begin_.end() - 1);
-    for (int p = 0; p < n; ++p) order_[fill[slab_[p]]++] = p;
+    begin_[size_t(tiles)] = at;
+    cpu_parallel_for(
+        parts,
+        [&](int64_t part) {
+          const int p0 = int(int64_t(n) * part / parts), p1 = int(int64_t(n) * (part + 1) / parts);
+          int* next = count_.data() + part * tiles;
+          for (int p = p0; p < p1; ++p) order_[size_t(next[tile_[size_t(p)]]++)] = p;
+        },
+        2);
+    // the non-empty tiles of each colour, largest first (a colour's tiles write disjoint nodes: any order
+    // gives the same sums; largest first lets the threads finish a colour together)
+    for (auto& list : colour_) list.clear();
+    for (int t = 0; t < tiles; ++t)
+      if (begin_[size_t(t) + 1] > begin_[size_t(t)])
+        colour_[(t / tiles_[1] & 1) | (t % tiles_[1] & 1) << 1].push_back(t);
+    for (auto& list : colour_)
+      std::stable_sort(list.begin(), list.end(), [&](int a, int b) {
+        return begin_[size_t(a) + 1] - begin_[size_t(a)] > begin_[size_t(b) + 1] - begin_[size_t(b)];
+      });
   }
 
   void p2g(const P2G<T, D>& k) override {
@@ -266,32 +313,25 @@ class CpuDiffBackend final : public DiffBackend<T, D> {
     for (int i = 0; i < n; ++i) iota_[size_t(i)] = i;
   }
 
-  // Runs fn(begin, end) for the particles order_[begin, end) of every slab, even slabs then odd slabs.
+  // Runs fn(begin, end) for the particles order_[begin, end) of every tile, colour by colour.
   template <class Fn>
   void scatter_ranges(const Fn& fn) {
-    const int slabs = int(begin_.size()) - 1;
-    for (int color = 0; color < 2; ++color) {
-      const int count = (slabs - color + 1) / 2;
-#pragma omp parallel for schedule(dynamic, 1) if (begin_.back() >= 256)
+    for (const auto& list : colour_) {
+      const int count = int(list.size());
+#pragma omp parallel for schedule(dynamic, 1) if (begin_.back() >= 256 && count > 1)
       for (int j = 0; j < count; ++j) {
-        const int s = color + 2 * j;
-        if (begin_[s + 1] > begin_[s]) fn(begin_[s], begin_[s + 1]);
+        const int t = list[size_t(j)];
+        fn(begin_[size_t(t)], begin_[size_t(t) + 1]);
       }
     }
   }
 
-  // Runs fn(i) for every particle, even slabs then odd slabs, each slab in index order.
+  // Runs fn(i) for every particle, tile by tile as scatter_ranges, each tile in index order.
   template <class Fn>
   void scatter(const Fn& fn) {
-    const int slabs = int(begin_.size()) - 1;
-    for (int color = 0; color < 2; ++color) {
-      const int count = (slabs - color + 1) / 2;
-#pragma omp parallel for schedule(dynamic, 1) if (begin_.back() >= 256)
-      for (int j = 0; j < count; ++j) {
-        const int s = color + 2 * j;
-        for (int q = begin_[s]; q < begin_[s + 1]; ++q) fn(order_[q]);
-      }
-    }
+    scatter_ranges([&](int begin, int end) {
+      for (int q = begin; q < end; ++q) fn(order_[size_t(q)]);
+    });
   }
 
   // Rows of the box along the last axis: fn(row index in the whole grid, first z, last z), in parallel over
@@ -329,7 +369,13 @@ class CpuDiffBackend final : public DiffBackend<T, D> {
   Box box_{};
   GridSpec<T, D> spec_{};
   static constexpr int kBatch = rows::Batch<T, D>::kBatch, kChunk = 256;
-  std::vector<int> slab_, begin_, order_, iota_;
+  // cells per tile along x and y (>= 2 keeps a colour's tiles' stencils apart)
+  static constexpr int tile_cells(int) {
+    return 2;
+  }
+  int tiles_[2] = {1, 1};  // tiles along x and y
+  std::vector<int> tile_, begin_, order_, iota_, count_;
+  std::vector<int> colour_[4];  // the non-empty tiles of each colour, largest first
   const bool avx2_ = diff_use_avx2();
 };
 

@@ -32,7 +32,7 @@ void Tape<T, D>::Impl::backward_step(Fields& in, Fields& after, int64_t t, Field
   // the rerun checks whole node arrays: what earlier steps left outside this step's nodes must be zero
   if (locate) adj_gmv.zero(), adj_gmass.zero();
   A0.zero();
-  adj_F_trial.zero();
+  parallel_zero(adj_F_trial);
   // with `locate`, every stage is checked for non-finite adjoints so that the message names it
   auto check = [&](const char* stage, std::initializer_list<const T*> fields, std::initializer_list<int> w) {
     if (!locate) return;
@@ -85,7 +85,7 @@ void Tape<T, D>::Impl::backward_step(Fields& in, Fields& after, int64_t t, Field
                       adj_tau.data(),
                       has_force ? adj_force.data() + size_t(t) * D * n : nullptr,
                       adj_mass.data()};
-  adj_tau.zero();
+  parallel_zero(adj_tau);
   backend->p2g_adjoint(pa);
   check("p2g", {A0.x.data(), A0.v.data(), A0.C.data(), adj_tau.data(), adj_mass.data()},
         {D, D, D * D, D * D, 1});

@@ -1,7 +1,8 @@
 // The nearest rotation of core/polar.h (Newton's polar iteration with an SVD fallback), which the corotated
 // stresses use: orthogonal with det +1, R^T F symmetric (so F = R S), and equal to the SVD's U V^T to float
-// or double round-off, for F at rest, near a rotation, random, near-degenerate and inverted; the batched form
-// gives the same bits as one matrix at a time; which lanes took the SVD.
+// or double round-off, for F at rest, near a rotation, random, near-degenerate and inverted (2D takes the
+// SVD, checked the same way); the batched form gives the same bits as one matrix at a time; which lanes took
+// the SVD.
 #include <doctest/doctest.h>
 
 #include <cmath>

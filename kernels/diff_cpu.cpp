@@ -369,9 +369,12 @@ class CpuDiffBackend final : public DiffBackend<T, D> {
   Box box_{};
   GridSpec<T, D> spec_{};
   static constexpr int kBatch = rows::Batch<T, D>::kBatch, kChunk = 256;
-  // cells per tile along x and y (>= 2 keeps a colour's tiles' stencils apart)
-  static constexpr int tile_cells(int) {
-    return 2;
+  // cells per tile along x and y: 2 keeps the stencils of a colour's tiles apart (a tile's bases 2t, 2t + 1
+  // touch nodes 2t .. 2t + 3); along the grid's last axis (y in 2D) 3, because a row is added as four lanes
+  // (kernels/lanes.h add_row), rewriting the node after the stencil: bases 3t .. 3t + 2 touch 3t .. 3t + 5,
+  // and the next tile of the colour starts at 3t + 6
+  static constexpr int tile_cells(int d) {
+    return d == D - 1 ? 3 : 2;
   }
   int tiles_[2] = {1, 1};  // tiles along x and y
   std::vector<int> tile_, begin_, order_, iota_, count_;

@@ -135,12 +135,18 @@ struct FixedCorotated : PurelyElastic {
     for (int c = 0; c < D * D; ++c) r.m[c / D][c % D] = tau[c][0];
     return r;
   }
-  // The same stress, keeping the SVD of F for the adjoint.
+  // The same stress with R = U V^T from the SVD of F, kept for the adjoint (the tape's backward pass, which
+  // needs the SVD anyway: a second decomposition for R would cost as much again; R agrees with the Newton
+  // rotation of `stress` to round-off, tests/materials/test_nearest_rotation.cpp).
   template <class T, int D>
-  DUCTILE_HD static Mat<T, D> stress_kept(const T* prm, const Mat<T, D>& F, const Mat<T, D>& C, T plastic,
+  DUCTILE_HD static Mat<T, D> stress_kept(const T* prm, const Mat<T, D>& F, const Mat<T, D>&, T,
                                           Kept<T, D>& s) {
     s = svd(F);
-    return stress<T, D>(prm, F, C, plastic);
+    T mu, lambda;
+    lame(prm[kE], prm[kNu], mu, lambda);
+    const T J = det(F);
+    return (T(2) * mu) * ((F - polar_rotation(s)) * transpose(F)) +
+           (lambda * J * (J - T(1))) * Mat<T, D>::identity();
   }
   // A CPU batch of kLaneBatch particles (materials/analytic.h, stress_lanes).
   template <class T, int D>

@@ -55,7 +55,8 @@ class CpuDiffBackend final : public DiffBackend<T, D> {
     spec_ = spec;
     // tile of each particle and the box of nodes the stencils touch (in parallel over parts of the
     // particles), then a stable counting sort by tile: index order within a tile, whatever the parts
-    for (int d = 0; d < 2; ++d) tiles_[d] = (spec.res[d] + 1) / tile_cells(d) + 1;
+    tiles_[0] = (spec.res[0] + 1) / tile_cells(0) + 1;
+    tiles_[1] = kTileY ? (spec.res[1] + 1) / tile_cells(1) + 1 : 1;
     const int tiles = tiles_[0] * tiles_[1];
     const int parts = n >= 4096 ? std::max(1, omp_get_max_threads()) : 1;
     tile_.resize(size_t(n));
@@ -369,6 +370,11 @@ class CpuDiffBackend final : public DiffBackend<T, D> {
   Box box_{};
   GridSpec<T, D> spec_{};
   static constexpr int kBatch = rows::Batch<T, D>::kBatch, kChunk = 256;
+  // whether to tile along y as well (false: slabs two cells thick along x, two colours). Tiles across x and
+  // y balance better from 4 threads on, but a tile's particles lie scattered through the cell-ordered slots
+  // (x slowest): in interleaved runs at 2 threads (fluid, G = 64, store-all) the tape's backward took
+  // 0.72-0.81 s with 2 x 2 tiles and 0.47-0.64 s with slabs (0.45-0.67 s before the tiles)
+  static constexpr bool kTileY = false;
   // cells per tile along x and y: 2 keeps the stencils of a colour's tiles apart (a tile's bases 2t, 2t + 1
   // touch nodes 2t .. 2t + 3); along the grid's last axis (y in 2D) 3, because a row is added as four lanes
   // (kernels/lanes.h add_row), rewriting the node after the stencil: bases 3t .. 3t + 2 touch 3t .. 3t + 5,

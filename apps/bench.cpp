@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -50,6 +51,7 @@ struct BenchOptions {
   bool gradient = false;
   std::string checkpoints = "all,sqrt";
   std::string domain_scales = "1";  // comma-separated S: domain [0, S]^3 around the same particles
+  bool compare_cpu = false;         // CUDA runs: run the same steps on the CPU and compare the particles
 };
 
 struct BenchResult {
@@ -61,6 +63,8 @@ struct BenchResult {
   double seconds = 0;
   double cpu_seconds = 0;  // user + system time of all threads (meaningful when other jobs share the CPU)
   StageTimes stages;
+  double max_dx_cpu = -1, mean_dx_cpu = -1;  // --compare-cpu: |x - x_cpu| over particles, in cells
+  double max_dv_cpu = -1;                    // and max |v - v_cpu| over max |v_cpu|
   double rate() const { return double(n) * steps / seconds; }
 };
 
@@ -139,7 +143,7 @@ double cpu_time() {
 }
 
 BenchResult run_one(const std::string& scene, int G, int steps, int warmup, int threads, Device dev,
-                    int domain_scale) {
+                    int domain_scale, State<float, 3>* end = nullptr) {
   omp_set_num_threads(threads);
   Model<float, 3> model;
   State<float, 3> state;
@@ -147,19 +151,45 @@ BenchResult run_one(const std::string& scene, int G, int steps, int warmup, int 
   Simulator<float, 3> sim(model, dev);
   sim.set_state(state);
   for (int s = 0; s < warmup; ++s) sim.step();
-  sim.set_timing(true);
+  // on a GPU the stage times wait for the device after every stage: there the rate is timed without them,
+  // and the stages over as many steps after
+  const bool gpu = dev != Device::kCpu;
+  sim.set_timing(!gpu);
   const double c0 = cpu_time();
   auto t0 = std::chrono::steady_clock::now();
   for (int s = 0; s < steps; ++s) sim.step();
   BenchResult r;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.cpu_seconds = cpu_time() - c0;
+  if (end) sim.get_state(*end);
+  if (gpu) {
+    sim.set_timing(true);
+    for (int s = 0; s < steps; ++s) sim.step();
+  }
   r.scene = scene, r.n = state.n, r.grid = G, r.steps = steps, r.threads = threads;
   r.stages = sim.stage_times();
   r.domain_scale = domain_scale;
   r.grid_bytes = sim.grid_bytes(), r.grid_blocks = sim.grid_blocks(), r.nodes = model.grid.num_nodes();
   r.rss_mb = proc_status_mb("VmRSS:"), r.peak_rss_mb = proc_status_mb("VmHWM:");
   return r;
+}
+
+// The largest and mean distance between the particles of two runs of the same scene, in cells.
+void compare_states(const State<float, 3>& a, const State<float, 3>& b, int G, BenchResult& r) {
+  double max_d = 0, sum = 0, max_dv = 0, max_v = 0;
+  for (int p = 0; p < a.n; ++p) {
+    double d2 = 0, v2 = 0, dv2 = 0;
+    for (int d = 0; d < 3; ++d) {
+      const size_t k = size_t(d) * a.n + p;
+      const double e = double(a.x[k]) - double(b.x[k]), f = double(a.v[k]) - double(b.v[k]);
+      d2 += e * e, dv2 += f * f, v2 += double(b.v[k]) * double(b.v[k]);
+    }
+    max_d = std::max(max_d, std::sqrt(d2) * G);
+    sum += std::sqrt(d2) * G;
+    max_dv = std::max(max_dv, std::sqrt(dv2)), max_v = std::max(max_v, std::sqrt(v2));
+  }
+  r.max_dx_cpu = max_d, r.mean_dx_cpu = a.n ? sum / a.n : 0;
+  r.max_dv_cpu = max_v > 0 ? max_dv / max_v : max_dv;
 }
 
 void print_header() {
@@ -180,26 +210,30 @@ void print_row(const BenchResult& r) {
 
 nlohmann::json to_json(const BenchResult& r) {
   const double k = 1e3 / r.steps;
-  return {{"scene", r.scene},
-          {"particles", r.n},
-          {"grid", r.grid},
-          {"threads", r.threads},
-          {"steps", r.steps},
-          {"seconds", r.seconds},
-          {"cpu_seconds", r.cpu_seconds},
-          {"particle_steps_per_second", r.rate()},
-          {"domain_scale", r.domain_scale},
-          {"domain_nodes", r.nodes},
-          {"grid_bytes", r.grid_bytes},
-          {"grid_blocks", r.grid_blocks},
-          {"rss_mb_after_run", r.rss_mb},
-          {"process_peak_rss_mb", r.peak_rss_mb},
-          {"ms_per_step",
-           {{"stress", r.stages.stress * k},
-            {"p2g", r.stages.p2g * k},
-            {"grid", r.stages.grid * k},
-            {"g2p", r.stages.g2p * k},
-            {"project", r.stages.project * k}}}};
+  nlohmann::json j = {{"scene", r.scene},
+                      {"particles", r.n},
+                      {"grid", r.grid},
+                      {"threads", r.threads},
+                      {"steps", r.steps},
+                      {"seconds", r.seconds},
+                      {"cpu_seconds", r.cpu_seconds},
+                      {"particle_steps_per_second", r.rate()},
+                      {"domain_scale", r.domain_scale},
+                      {"domain_nodes", r.nodes},
+                      {"grid_bytes", r.grid_bytes},
+                      {"grid_blocks", r.grid_blocks},
+                      {"rss_mb_after_run", r.rss_mb},
+                      {"process_peak_rss_mb", r.peak_rss_mb},
+                      {"ms_per_step",
+                       {{"stress", r.stages.stress * k},
+                        {"p2g", r.stages.p2g * k},
+                        {"grid", r.stages.grid * k},
+                        {"g2p", r.stages.g2p * k},
+                        {"project", r.stages.project * k}}}};
+  if (r.max_dx_cpu >= 0)
+    j["against_cpu"] = {
+        {"max_cells", r.max_dx_cpu}, {"mean_cells", r.mean_dx_cpu}, {"max_dv_rel", r.max_dv_cpu}};
+  return j;
 }
 
 // The median of the rates of a scene, grid and thread count over its repeats.
@@ -258,8 +292,20 @@ void run_bench(const BenchOptions& o) {
       for (int t : threads)
         for (int r = 0; r < o.repeat; ++r)
           for (int S : scales) {
-            results.push_back(run_one(s, G, o.steps, o.warmup, t, dev, S));
+            State<float, 3> gpu, cpu;
+            const bool compare = o.compare_cpu && dev != Device::kCpu;
+            results.push_back(run_one(s, G, o.steps, o.warmup, t, dev, S, compare ? &gpu : nullptr));
             print_row(results.back());
+            if (compare) {
+              const BenchResult c = run_one(s, G, o.steps, o.warmup, t, Device::kCpu, S, &cpu);
+              compare_states(gpu, cpu, G, results.back());
+              const BenchResult& g = results.back();
+              std::printf(
+                  "  against the CPU (%.3f s, %.2f M p-steps/s there): |x - x_cpu| max %.3g, mean %.3g "
+                  "cells; "
+                  "max |v - v_cpu| / max |v_cpu| %.3g\n",
+                  c.seconds, c.rate() * 1e-6, g.max_dx_cpu, g.mean_dx_cpu, g.max_dv_cpu);
+            }
           }
   std::printf("peak RSS of this process: %.1f MB\n", proc_status_mb("VmHWM:"));
   // thread scaling: median rate with the most threads over the median rate with one, per scene and grid
@@ -353,6 +399,9 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--domain-scale", o->domain_scales,
                   "Comma-separated S: run each scene in the domain [0, S]^3 (S^3 times the volume, same "
                   "particles and dx; the sparse grid's benchmark), e.g. 1,4");
+  cmd->add_flag("--compare-cpu", o->compare_cpu,
+                "With --backend cuda: run each configuration on the CPU too and print how far apart the "
+                "particles end, in cells (float atomics sum in another order on the GPU)");
   cmd->add_flag("--gradient", o->gradient,
                 "Time gradients instead: tape forward, backward, ratio and memory");
   cmd->add_option("--checkpoint", o->checkpoints,

@@ -1,24 +1,79 @@
 #!/usr/bin/env bash
-# One call on a GPU machine (the `device` tool): build from source against the torch found there, run the CUDA
-# tests (simulator and gradient tape against the CPU), then the GPU benchmarks (forward at 1 to 16 million
-# particles, and a gradient run), printing everything. Results also go to $OUT (or bench/results) as JSON.
-# Usage: bench/gpu.sh [BUILD_DIR]      (about 5 minutes on one H200, most of it the build)
-set -euo pipefail
+# One call on a GPU machine (the `device` tool): the CUDA tests (simulator, materials and gradient tape against
+# the CPU), a memory check of the CUDA step, then the GPU benchmarks (forward at 1 to 16 million particles, a
+# gradient run), printing everything. Results also go to $OUT (or bench/results) as JSON and logs.
+#
+# Usage: bench/gpu.sh [--bundle FILE] [--quick] [BUILD_DIR]
+#   --bundle FILE  run the programs of FILE (made here by bench/gpu_bundle.sh) instead of building: for a GPU
+#                  machine without ductile's Debian libraries or network
+#   --quick        the forward benchmark at G = 128 and 256 only
+#   otherwise      builds from source in BUILD_DIR (default build-gpu) with CUDA, for the visible GPU
+# Each stage has its own time limit, so one hang still leaves the others' results.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-build=${1:-build-gpu}
+bundle="" quick=0 build=build-gpu
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --bundle) bundle=$2; shift 2 ;;
+    --quick) quick=1; shift ;;
+    *) build=$1; shift ;;
+  esac
+done
 out=${OUT:-bench/results}
 mkdir -p "$out"
-echo "== machine"; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
-nproc
-# build: CUDA on, architecture of the visible GPU; no tests of the CPU-only kind are rebuilt twice
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DDUCTILE_WITH_CUDA=ON >/dev/null
-cmake --build "$build" -j"$(nproc)" 2>&1 | tail -3
-"$build/ductile" version
-echo "== CUDA tests"
-(cd "$build" && OMP_WAIT_POLICY=passive ctest --output-on-failure -R "cuda|CUDA" --timeout 300) || echo "CUDA TESTS FAILED"
-echo "== forward: G = 160, 256, 400 (about 1, 4 and 16 million particles)"
-"$build/ductile" bench --backend cuda --scenes fluid,fixed_corotated --grid 160,256,400 --steps 50 \
-  --json "$out/gpu_forward.json" || echo "FORWARD BENCH FAILED"
-echo "== gradient: G = 128"
-"$build/ductile" bench --backend cuda --gradient --scenes fluid --grid 128 --steps 50 --checkpoint all,sqrt \
-  --json "$out/gpu_gradient.json" || echo "GRADIENT BENCH FAILED"
+t_start=$(date +%s)
+stamp() { echo "[$(($(date +%s) - t_start)) s] $*"; }
+stamp "== machine"
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader || true
+echo "$(nproc) cores"
+
+# programs: from the bundle, or built here
+if [ -n "$bundle" ]; then
+  root=/tmp/ductile-gpu
+  rm -rf "$root" && mkdir -p "$root"
+  tar -C "$root" -xJf "$bundle" 2>/dev/null ||
+    python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" "$bundle" "$root" || exit 1
+  bin=$root/bin
+  export LD_LIBRARY_PATH=$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  stamp "bundle of commit $(cat $root/commit 2>/dev/null)"
+else
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DDUCTILE_WITH_CUDA=ON -DDUCTILE_WITH_TORCH=OFF \
+    -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null || exit 1
+  cmake --build "$build" -j"$(nproc)" 2>&1 | tail -3
+  bin=$build; ln -sf tests/ductile_tests "$build/ductile_tests" 2>/dev/null
+fi
+"$bin/ductile" version || exit 1
+export OMP_WAIT_POLICY=passive
+
+stamp "== CUDA tests (CPU against GPU)"
+timeout 300 "$bin/ductile_tests" -tc='*cuda*,*GPU if any*,*batched stress_vjp and project_vjp*' 2>&1 |
+  tee "$out/gpu_tests.log" | tail -40
+stamp "tests exit ${PIPESTATUS[0]}"
+
+if command -v compute-sanitizer >/dev/null; then
+  stamp "== compute-sanitizer memcheck: the CUDA step against the CPU (2D and 3D, every P2G variant)"
+  timeout 240 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/ductile_tests" \
+    -tc='cuda backend*' 2>&1 | tail -15
+  stamp "memcheck exit ${PIPESTATUS[0]}"
+fi
+
+if [ "${GPU_KERNELS:-0}" = 1 ]; then stamp "== kernel times"; bash bench/gpu_kernels.sh "$bin" 256; fi
+stamp "== forward (float, 3D) against the CPU: G = 128 (0.5 million particles)"
+timeout 200 "$bin/ductile" bench --backend cuda --scenes fluid,fixed_corotated --grid 128 --steps 100 \
+  --warmup 10 --compare-cpu --json "$out/gpu_compare.json" 2>&1 | tee "$out/gpu_compare.log"
+stamp "compare exit ${PIPESTATUS[0]}"
+grids=128,256
+[ $quick = 0 ] && grids=128,256,400
+for variant in ${GPU_VARIANTS:-DUCTILE_CUDA_SORT=0 DUCTILE_CUDA_P2G=global DUCTILE_CUDA_P2G=tile-contiguous DUCTILE_CUDA_P2G=tile}; do
+  stamp "== forward (float, 3D), $variant: G = $grids (0.5, 4.2 and 16 million particles)"
+  env $variant timeout 300 "$bin/ductile" bench --backend cuda --scenes fluid,fixed_corotated \
+    --grid $grids --steps 100 --warmup 10 --json "$out/gpu_forward_${variant#*=}.json" 2>&1
+  stamp "forward exit ${PIPESTATUS[0]}"
+done
+
+[ "${GPU_GRADIENT:-1}" = 0 ] && { stamp "done"; exit 0; }
+stamp "== gradient (tape on the GPU): G = 64, 128"
+timeout 300 "$bin/ductile" bench --backend cuda --gradient --scenes fluid,fixed_corotated --grid 64,128 \
+  --steps 20 --checkpoint all,sqrt --json "$out/gpu_gradient.json" 2>&1 | tee "$out/gpu_gradient.log"
+stamp "gradient exit ${PIPESTATUS[0]}"
+stamp "done"

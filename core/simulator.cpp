@@ -12,7 +12,8 @@ template <class T, int D>
 Simulator<T, D>::Simulator(const Model<T, D>& model, Device device) : model_(model), device_(device) {
   backend_ = device == Device::kCpu ? make_cpu_backend<T, D>() : make_cuda_backend<T, D>();
   // the CPU backend keeps a sparse grid of the blocks the particles touch (DUCTILE_CPU_GRID=dense: the
-  // dense grid over the whole domain, for comparison); the CUDA backend a dense one
+  // dense grid over the whole domain, for comparison); the CUDA backend a dense one. Both store the particles
+  // in their own order (the slot of particle p follows the ids).
   const char* grid = std::getenv("DUCTILE_CPU_GRID");
   sparse_grid_ = device == Device::kCpu && !(grid && std::string(grid) == "dense");
   // the material stages inside the CPU transfers (see step())
@@ -226,8 +227,8 @@ void Simulator<T, D>::grid_to_particle() {
   k.in_id = in.id.data(), k.out_id = out.id.data();
   if (fused_) k.lanes = &lanes_;
   backend_->g2p(k);
-  // the projection and the next step index the new buffer
-  if (device_ == Device::kCpu) rebuild_batches(cur_ ^ 1);
+  // the projection and the next step index the new buffer (both backends reorder the particles)
+  rebuild_batches(cur_ ^ 1);
 }
 
 // return mapping per material on the trial F

@@ -135,12 +135,10 @@ DUCTILE_HD DUCTILE_INLINE void adj_p2g_particle(const GridSpec<T, D>& g, T dt, c
   for (int d = 0; d < D; ++d) adj_x[d] += g.inv_dx * adj_fx[d];
 }
 
-// Adds what one particle scatters to its stencil node by node through add(pointer, value) (mass only where
-// mass is not null).
-template <class T, int D, class Add>
-DUCTILE_HD DUCTILE_INLINE void scatter_particle(const P2GParticle<T, D>& pp, const GridSpec<T, D>& spec,
-                                                T* mass, T* mv, Add&& add) {
-  const int64_t nodes = spec.num_nodes();
+// Visits what one particle scatters, node by node: fn(c, w, qo) for stencil node c with weight w, which
+// receives mass w m and momentum w qo, qo = q + A (o - 1).
+template <class T, int D, class Fn>
+DUCTILE_HD DUCTILE_INLINE void for_each_scatter_node(const P2GParticle<T, D>& pp, Fn&& fn) {
   int c[D];
   const int rows = D == 2 ? 3 : 9;
   for (int r = 0; r < rows; ++r) {
@@ -157,12 +155,24 @@ DUCTILE_HD DUCTILE_INLINE void scatter_particle(const P2GParticle<T, D>& pp, con
       c[0] = pp.base[0] + a;
       if (D == 3) c[1] = pp.base[1] + b;
       c[D - 1] = pp.base[D - 1] + cz;
-      const int64_t idx = spec.index(c);
-      const T w = wr * pp.w[D - 1][cz];
-      if (mass) add(mass + idx, w * pp.m);
-      for (int k = 0; k < D; ++k) add(mv + k * nodes + idx, w * (qr[k] + pp.A(k, D - 1) * T(cz - 1)));
+      Vec<T, D> qo;
+      for (int k = 0; k < D; ++k) qo[k] = qr[k] + pp.A(k, D - 1) * T(cz - 1);
+      fn(c, wr * pp.w[D - 1][cz], qo);
     }
   }
+}
+
+// Adds what one particle scatters to its stencil node by node through add(pointer, value) (mass only where
+// mass is not null).
+template <class T, int D, class Add>
+DUCTILE_HD DUCTILE_INLINE void scatter_particle(const P2GParticle<T, D>& pp, const GridSpec<T, D>& spec,
+                                                T* mass, T* mv, Add&& add) {
+  const int64_t nodes = spec.num_nodes();
+  for_each_scatter_node(pp, [&](const int* c, T w, const Vec<T, D>& qo) {
+    const int64_t idx = spec.index(c);
+    if (mass) add(mass + idx, w * pp.m);
+    for (int k = 0; k < D; ++k) add(mv + k * nodes + idx, w * qo[k]);
+  });
 }
 
 template <class T, int D>

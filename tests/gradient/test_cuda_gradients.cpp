@@ -112,8 +112,11 @@ void compare(const Gradients<A, D>& a, const Gradients<double, D>& ref, const St
 
 // Double precision: the devices differ only in the order of their sums (atomics on the GPU), round-off of
 // about 1e-16 that a perturbation of the initial state by 1e-15 of itself shows to grow to at most ~1e-11
-// in the gradients over these rollouts: 1e-9 leaves a wide margin and still catches any wrong term.
-const Tolerance kDouble{1e-9, 1e-9, 1e-9, 1e-12};
+// in the gradients over these rollouts: 1e-9 leaves a wide margin and still catches any wrong term. An entry
+// that vanishes in exact arithmetic (a 2D collider's rotations about x and y) is round-off of cancelling
+// terms in either order (seen on the H200: -6.5e-20 on the GPU against -1.1e-19 on the CPU, loss 1.28): the
+// floor 1e-7 |loss| makes its absolute tolerance 1e-16 |loss|, the double epsilon of the loss.
+const Tolerance kDouble{1e-9, 1e-9, 1e-9, 1e-7};
 
 // Float: each tape is compared with the CPU double tape. Float round-off (6e-8) grows through the rollout to
 // about 1e-7 of the loss, 7e-5 of the particle adjoints' largest value, 3e-4 of the sand's Drucker-Prager

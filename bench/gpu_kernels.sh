@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Per-kernel GPU times of a few simulation steps under Nsight Compute (`ncu`, on a machine whose runtime lets
+# it read the counters), for each P2G variant of the CUDA backend; and which shared-memory atomics the
+# compiled P2G uses. Usage: bench/gpu_kernels.sh BIN_DIR [GRID]   (BIN_DIR holds ductile; GRID default 256)
+set -uo pipefail
+bin=${1:?usage: bench/gpu_kernels.sh BIN_DIR [GRID]}
+grid=${2:-256}
+if command -v cuobjdump >/dev/null; then
+  echo "== shared-memory atomics in the binary's SASS"
+  cuobjdump --dump-sass "$bin/ductile" 2>/dev/null | grep -oE "ATOMS\.[A-Z0-9.]+" | sort | uniq -c
+fi
+command -v ncu >/dev/null || { echo "no ncu"; exit 0; }
+log=${OUT:-/tmp}/gpu_kernels.txt
+: >"$log"
+for variant in ${GPU_KERNEL_VARIANTS:-DUCTILE_CUDA_P2G=cells}; do
+  echo "== $variant: fluid, G = $grid, 3 steps after 1 (kernel; its duration min, max, mean)" | tee -a "$log"
+  env $variant timeout 120 ncu --clock-control none --metrics gpu__time_duration.sum --print-summary per-kernel \
+    "$bin/ductile" bench --backend cuda --scenes fluid --grid "$grid" --steps 3 --warmup 1 >/tmp/ncu.txt 2>&1
+  cat /tmp/ncu.txt >>"$log"
+  awk '/\(([0-9]+, ){2}[0-9]+\)x\(/ {name = substr($0, 1, 100)} /gpu__time_duration.sum/ {print name "\n      " $0}' /tmp/ncu.txt
+done
+echo "== the default P2G and G2P kernels in detail (the third launch of each: particles already sorted)"
+timeout 120 ncu --clock-control none -k regex:"p2g_cells|g2p_tiled" --launch-skip 4 --launch-count 2 \
+  --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats --section MemoryWorkloadAnalysis \
+  "$bin/ductile" bench --backend cuda --scenes fluid --grid "$grid" --steps 3 --warmup 1 >/tmp/ncu.txt 2>&1
+cat /tmp/ncu.txt >>"$log"
+grep -E "p2g_cells|g2p_tiled|Duration|Throughput|Registers Per|Achieved Occupancy|Theoretical Occupancy|Block Limit|Warp Cycles Per Issued|Shared Memory Configuration Size|Dynamic Shared|L1/TEX Hit|L2 Hit|Mem Busy|Max Bandwidth" /tmp/ncu.txt | cut -c1-140

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # One call on a GPU machine (the `device` tool): the CUDA tests (simulator, materials and gradient tape against
-# the CPU), a memory check of the CUDA step, then the GPU benchmarks (forward at 1 to 16 million particles, a
-# gradient run), printing everything. Results also go to $OUT (or bench/results) as JSON and logs.
+# the CPU), a memory check of the CUDA step, then the GPU benchmarks (forward at 0.5 to 33.5 million particles,
+# unsorted and default; a gradient run), printing everything. Results also go to $OUT (or bench/results) as
+# JSON and logs. GPU_VARIANTS, GPU_KERNELS=1 (bench/gpu_kernels.sh) and GPU_GRADIENT=0 change what runs.
 #
 # Usage: bench/gpu.sh [--bundle FILE] [--quick] [BUILD_DIR]
 #   --bundle FILE  run the programs of FILE (made here by bench/gpu_bundle.sh) instead of building: for a GPU
 #                  machine without ductile's Debian libraries or network
-#   --quick        the forward benchmark at G = 128 and 256 only
+#   --quick        the forward benchmark at G = 128 and 256 only (else also 160, 400 and 512: 1 to 33.5 M)
 #   otherwise      builds from source in BUILD_DIR (default build-gpu) with CUDA, for the visible GPU
 # Each stage has its own time limit, so one hang still leaves the others' results.
 set -uo pipefail
@@ -63,9 +64,9 @@ timeout 200 "$bin/ductile" bench --backend cuda --scenes fluid,fixed_corotated -
   --warmup 10 --compare-cpu --json "$out/gpu_compare.json" 2>&1 | tee "$out/gpu_compare.log"
 stamp "compare exit ${PIPESTATUS[0]}"
 grids=128,256
-[ $quick = 0 ] && grids=128,256,400
-for variant in ${GPU_VARIANTS:-DUCTILE_CUDA_SORT=0 DUCTILE_CUDA_P2G=global DUCTILE_CUDA_P2G=tile-contiguous DUCTILE_CUDA_P2G=tile}; do
-  stamp "== forward (float, 3D), $variant: G = $grids (0.5, 4.2 and 16 million particles)"
+[ $quick = 0 ] && grids=128,160,256,400,512
+for variant in ${GPU_VARIANTS:-DUCTILE_CUDA_SORT=0 DUCTILE_CUDA_P2G=cells}; do
+  stamp "== forward (float, 3D), $variant: G = $grids (N = G^3 / 4 particles)"
   env $variant timeout 300 "$bin/ductile" bench --backend cuda --scenes fluid,fixed_corotated \
     --grid $grids --steps 100 --warmup 10 --json "$out/gpu_forward_${variant#*=}.json" 2>&1
   stamp "forward exit ${PIPESTATUS[0]}"

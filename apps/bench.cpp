@@ -275,6 +275,8 @@ void run_bench(const BenchOptions& o) {
   const double load = load_average();
   const int procs = omp_get_num_procs();
   const Device dev = choose_device(o.backend);
+  if (o.compare_cpu && dev == Device::kCpu)
+    std::fprintf(stderr, "note: --compare-cpu compares a GPU run with the CPU; this run is on the CPU\n");
   std::printf("ductile bench: %d timed steps after %d warm-up steps, float, 3D, %s\n", o.steps, o.warmup,
               dev == Device::kCpu ? "CPU" : cuda_device_description().c_str());
   std::printf("machine: %s, %d hardware threads, particle loops %s, load average %.2f\n", cpu_model().c_str(),

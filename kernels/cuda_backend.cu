@@ -46,18 +46,20 @@ struct G2PLaunch {
   __device__ void operator()(long long q) const { order ? k(order[q], int(q)) : k(int(q)); }
 };
 
-// The grid update in place, with 32-bit index arithmetic (the grid has under 2^32 nodes): an empty node
+// The grid update in place, with 32-bit division for the node's coordinates (the grid has under 2^32 nodes;
+// the component offsets are 64-bit): an empty node
 // (no mass, no momentum) already holds its velocity, zero, and is not written.
 template <class T, int D>
 struct GridUpdateInPlace {
   GridUpdate<T, D> k;
   __device__ void operator()(long long i) const {
-    const uint32_t idx = uint32_t(i), nodes = uint32_t(k.g.spec.num_nodes());
+    const uint32_t idx = uint32_t(i);
+    const size_t nodes = size_t(k.g.spec.num_nodes());
     const T m = k.g.mass[idx];
     Vec<T, D> mv;
     bool empty = !(m > T(0));
     for (int d = 0; d < D; ++d) {
-      mv[d] = k.g.mv[d * nodes + idx];
+      mv[d] = k.g.mv[size_t(d) * nodes + idx];
       empty = empty && mv[d] == T(0);
     }
     if (empty) return;
@@ -68,7 +70,7 @@ struct GridUpdateInPlace {
       rest /= uint32_t(k.g.spec.res[d]);
     }
     const Vec<T, D> v = k.velocity(c, m, mv);
-    for (int d = 0; d < D; ++d) k.g.mv[d * nodes + idx] = v[d];
+    for (int d = 0; d < D; ++d) k.g.mv[size_t(d) * nodes + idx] = v[d];
   }
 };
 
@@ -264,6 +266,8 @@ class CudaBackend final : public Backend<T, D> {
     sorted_ = !(s && std::string(s) == "0");
     const char* p = std::getenv("DUCTILE_CUDA_P2G");
     const std::string mode = p ? p : "";
+    if (!(mode.empty() || mode == "cells" || mode == "tile" || mode == "tile-contiguous" || mode == "global"))
+      fail("DUCTILE_CUDA_P2G", "unknown value '" + mode + "' (cells, tile, tile-contiguous or global)");
     tiled_ = mode != "global";
     strided_ = mode != "tile-contiguous";
     cells_ = kCellsFit<T, D> && tiled_ && (mode.empty() || mode == "cells");

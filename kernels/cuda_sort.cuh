@@ -79,7 +79,7 @@ struct CudaBlockOfKey {
 template <class T, int D>
 class CudaCellSort {
  public:
-  // Sorts the n particles at positions x (SoA) by block; order()[q] is the slot of the q-th particle.
+  // Sorts the n particles at positions x (SoA) by block and cell; order()[q] is the slot of the q-th one.
   void sort(const GridSpec<T, D>& spec, const T* x, int n) {
     for (int d = 0; d < D; ++d) blocks_.nb[d] = (spec.res[d] + kCudaBlock<D> - 1) / kCudaBlock<D>;
     const int64_t nblocks = blocks_.count();
@@ -100,7 +100,7 @@ class CudaCellSort {
     if (num_runs_.size() == 0) num_runs_.resize(Device::kCuda, 1);
     if (n == 0) return;
     cuda_parallel_for(n, CudaBlockKeys<T, D>{spec, blocks_, x, n, keys_.data(), slots_.data()});
-    // sort (key, slot) pairs, then the runs of equal keys and their starts
+    // sort (key, slot) pairs, then the runs of one block and their starts
     size_t need = 0, bytes = 0;
     DUCTILE_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, bytes, keys_.data(), sorted_keys_.data(),
                                                        slots_.data(), order_.data(), n, 0, bits));

@@ -15,6 +15,7 @@
 
 #include "core/simulator.h"
 #include "materials/registry.h"
+#include "random_block.h"
 
 using namespace ductile;
 
@@ -40,21 +41,11 @@ void make_scene(Model<float, D>& model, State<float, D>& state, bool two_materia
     model.material_names.push_back(m ? "stiff" : "soft");
     model.materials.push_back(std::move(mat));
   }
-  const int n = D == 3 ? 4000 : 3000;
-  state.resize(n);
-  uint64_t seed = 12345;
-  auto uniform = [&] {
-    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-    return float(seed >> 40) * (1.0f / 16777216.0f);
-  };
-  const float vol = D == 3 ? dx * dx * dx / 8 : dx * dx / 4;
-  for (int p = 0; p < n; ++p) {
-    for (int d = 0; d < D; ++d) state.x[size_t(d) * n + p] = 0.3f + 0.4f * uniform();
-    for (int d = 0; d < D; ++d) state.v[size_t(d) * n + p] = 2.0f * uniform() - 1.0f;
-    state.vol0[p] = vol;
-    state.mass[p] = 1000 * vol * (1 + 1e-3f * float(p % 7));  // distinct masses catch a lost permutation
-    state.material[p] = two_materials && state.x[p] > 0.5f ? 1 : 0;
-  }
+  test::RandomBlock<float> block;
+  block.n = D == 3 ? 4000 : 3000, block.seed = 12345, block.lo = 0.3f, block.size = 0.4f;
+  block.mass_period = 7, block.mass_jitter = 1e-3f;
+  test::fill_random_block(state, dx, block);
+  for (int p = 0; p < block.n; ++p) state.material[p] = two_materials && state.x[p] > 0.5f ? 1 : 0;
 }
 
 template <int D>

@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/simulator.h"
 #include "materials/registry.h"
+#include "random_block.h"
 
 using namespace ductile;
 
@@ -55,21 +56,10 @@ void make_scene(const std::string& model_name, bool two, Model<T, D>& model, Sta
     model.material_names.push_back(m ? "stiff" : "soft");
     model.materials.push_back(std::move(mat));
   }
-  const int n = D == 3 ? 3000 : 2000;
-  state.resize(n);
-  uint64_t seed = 4242;
-  auto uniform = [&] {
-    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-    return T(seed >> 40) * T(1.0 / 16777216.0);
-  };
-  const T vol = D == 3 ? dx * dx * dx / 8 : dx * dx / 4;
-  for (int p = 0; p < n; ++p) {
-    for (int d = 0; d < D; ++d) state.x[size_t(d) * n + p] = T(0.2) + T(0.3) * uniform();
-    for (int d = 0; d < D; ++d) state.v[size_t(d) * n + p] = T(3) * uniform() - T(1.5);
-    state.vol0[p] = vol;
-    state.mass[p] = 1000 * vol;
-    state.material[p] = two && state.x[p] > T(0.35) ? 1 : 0;
-  }
+  test::RandomBlock<T> block;
+  block.n = D == 3 ? 3000 : 2000, block.seed = 4242, block.vmax = T(1.5);
+  test::fill_random_block(state, dx, block);
+  for (int p = 0; p < block.n; ++p) state.material[p] = two && state.x[p] > T(0.35) ? 1 : 0;
 }
 
 // Sets an environment variable for the lifetime of the object ("" unsets it).

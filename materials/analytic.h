@@ -25,6 +25,7 @@
 #include "core/error.h"
 #include "core/memory.h"
 #include "core/parallel_for.h"
+#include "materials/adjoint_scale.h"
 #include "materials/elastic_params.h"
 #include "materials/keep_for_vjp.h"
 #include "materials/material.h"
@@ -210,7 +211,11 @@ struct StressVjpKernel {
   DUCTILE_HD DUCTILE_INLINE void operator()(int64_t k) const {
     const int i = index[k];
     const Mat<T, D> F = load_mat<T, D>(p.F, p.n, i), C = load_mat<T, D>(p.C, p.n, i);
-    const Mat<T, D> a_tau = load_mat<T, D>(adj_tau, p.n, i);
+    Mat<T, D> a_tau = load_mat<T, D>(adj_tau, p.n, i);
+    // a tiny adj_tau scaled by 2^-e to unit size, the results by 2^e (the VJP is linear in it): exact, and
+    // no subnormal floats inside the model's adjoint (materials/adjoint_scale.h)
+    const int e = adjoint_scale_exponent(a_tau);
+    if (e != 0) a_tau = pow2<T>(-e) * a_tau;
     Mat<T, D> aF = Mat<T, D>::zero(), aC = Mat<T, D>::zero();
     T aP = 0;
     ParamPack<T> aprm{};
@@ -221,6 +226,11 @@ struct StressVjpKernel {
         Model::template adj_stress<T, D>(prm.v, F, C, p.plastic[i], a_tau, aF, aC, aP, aprm.v);
     } else {
       Model::template adj_stress<T, D>(prm.v, F, C, p.plastic[i], a_tau, aF, aC, aP, aprm.v);
+    }
+    if (e != 0) {
+      const T up = pow2<T>(e);
+      aF = up * aF, aC = up * aC, aP *= up;
+      for (int q = 0; q < nparams; ++q) aprm.v[q] *= up;
     }
     if (!all_finite(aF) || !all_finite(aC) || !std::isfinite(aP) || !all_finite(aprm, nparams))
       raise_status(status, kStatusNonFinite, i, kStageStress);

@@ -6,13 +6,14 @@
 // box falling for 20 steps); products of such adjoints with a rotation's near-zero entries or with
 // sigma - 1 ~ 1e-7 then fall below float's smallest normal 1.2e-38, and x86 computes subnormal operands and
 // results in microcode assists, about 100 times slower. Scaled to unit size first, the same VJP stays in the
-// normal range (fixed-corotated's stress adjoint on the benchmark's step 19: 53.8 -> 3.4 ms,
+// normal range (fixed-corotated's stress adjoint on the benchmark's step 19: 53.8 -> 5.3 ms,
 // docs/BENCHMARKS.md).
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "core/hd.h"
 #include "core/math.h"
@@ -51,19 +52,24 @@ DUCTILE_HD DUCTILE_INLINE T pow2(int k) {
 // The exponent e <= 0 by which an output adjoint a is scaled down (a 2^-e, with its largest entry in [1, 2)):
 // 0 where max |a_ij| >= 1 (left as it is: scaling down could push products with small factors below the
 // normal range instead), where a is zero, or where an entry is not finite (the NaN or infinity reaches the
-// result unchanged and is reported there); at least -120, so that 2^-e is a normal float.
+// result unchanged and is reported there); at least -120, so that 2^-e is a normal float. Works on the bit
+// patterns: without the sign bit, non-negative floats (and above them infinity, then NaN) order like
+// unsigned integers.
 template <class T, int D>
 DUCTILE_HD DUCTILE_INLINE int adjoint_scale_exponent(const Mat<T, D>& a) {
-  T m = 0;
-  bool finite = true;
+  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+  constexpr int kMantissa = sizeof(T) == 4 ? 23 : 52, kBias = sizeof(T) == 4 ? 127 : 1023;
+  constexpr Bits kAbs = ~(Bits(1) << (8 * sizeof(T) - 1)), kOne = Bits(kBias) << kMantissa;
+  Bits m = 0;
   for (int i = 0; i < D; ++i)
     for (int j = 0; j < D; ++j) {
-      const T v = std::fabs(a(i, j));
-      finite = finite && std::isfinite(v);
-      m = v > m ? v : m;
+      Bits b;
+      memcpy(&b, &a(i, j), sizeof b);
+      b &= kAbs;
+      m = b > m ? b : m;
     }
-  if (!finite || !(m < T(1)) || m == T(0)) return 0;
-  const int e = binary_exponent(m);
+  if (m >= kOne || m == 0) return 0;
+  const int e = int(m >> kMantissa) - kBias;
   return e < -120 ? -120 : e;
 }
 

@@ -186,6 +186,12 @@ DUCTILE_HD DUCTILE_INLINE void add_mat(T* a, int n, int p, const Mat<T, D>& r) {
   for (int i = 0; i < D; ++i)
     for (int j = 0; j < D; ++j) a[(i * D + j) * n + p] += r(i, j);
 }
+// a += s r for a SoA matrix.
+template <class T, int D>
+DUCTILE_HD DUCTILE_INLINE void add_mat(T* a, int n, int p, const Mat<T, D>& r, T s) {
+  for (int i = 0; i < D; ++i)
+    for (int j = 0; j < D; ++j) a[(i * D + j) * n + p] += s * r(i, j);
+}
 
 template <class T>
 DUCTILE_HD DUCTILE_INLINE bool all_finite(const ParamPack<T>& a, int count) {
@@ -193,6 +199,14 @@ DUCTILE_HD DUCTILE_INLINE bool all_finite(const ParamPack<T>& a, int count) {
     if (!std::isfinite(a.v[q])) return false;
   return true;
 }
+
+// The stress VJP's per-particle body inlined into its CPU loop: with the adjoint scaling GCC stopped inlining
+// it, and the fluid's VJP took 136 M instead of 114 M instructions (callgrind, G = 32, 20 steps).
+#if defined(__CUDACC__)
+#define DUCTILE_VJP_INLINE __forceinline__
+#else
+#define DUCTILE_VJP_INLINE inline __attribute__((always_inline))
+#endif
 
 // Adjoint of the stress of one particle of the batch: accumulates the particle's adjoints of F, C and plastic
 // and writes its parameter adjoints to column k of rows (rows[q * count + k]), reduced afterwards in a fixed
@@ -208,14 +222,15 @@ struct StressVjpKernel {
   T *adj_F, *adj_C, *adj_plastic, *rows;
   Status* status;
   const Kept* kept = nullptr;
-  DUCTILE_HD DUCTILE_INLINE void operator()(int64_t k) const {
+  DUCTILE_HD DUCTILE_VJP_INLINE void operator()(int64_t k) const {
     const int i = index[k];
     const Mat<T, D> F = load_mat<T, D>(p.F, p.n, i), C = load_mat<T, D>(p.C, p.n, i);
-    Mat<T, D> a_tau = load_mat<T, D>(adj_tau, p.n, i);
     // a tiny adj_tau scaled by 2^-e to unit size, the results by 2^e (the VJP is linear in it): exact, and
     // no subnormal floats inside the model's adjoint (materials/adjoint_scale.h)
+    Mat<T, D> a_tau = load_mat<T, D>(adj_tau, p.n, i);
     const int e = adjoint_scale_exponent(a_tau);
-    if (e != 0) a_tau = pow2<T>(-e) * a_tau;
+    const T up = pow2<T>(e);
+    a_tau = pow2<T>(-e) * a_tau;
     Mat<T, D> aF = Mat<T, D>::zero(), aC = Mat<T, D>::zero();
     T aP = 0;
     ParamPack<T> aprm{};
@@ -227,18 +242,14 @@ struct StressVjpKernel {
     } else {
       Model::template adj_stress<T, D>(prm.v, F, C, p.plastic[i], a_tau, aF, aC, aP, aprm.v);
     }
-    if (e != 0) {
-      const T up = pow2<T>(e);
-      aF = up * aF, aC = up * aC, aP *= up;
-      for (int q = 0; q < nparams; ++q) aprm.v[q] *= up;
-    }
+    // (finite before the scaling back by up <= 1 exactly where finite after it)
     if (!all_finite(aF) || !all_finite(aC) || !std::isfinite(aP) || !all_finite(aprm, nparams))
       raise_status(status, kStatusNonFinite, i, kStageStress);
-    add_mat<T, D>(adj_F, p.n, i, aF);
-    if (adj_C) add_mat<T, D>(adj_C, p.n, i, aC);
-    if (adj_plastic) adj_plastic[i] += aP;
+    add_mat<T, D>(adj_F, p.n, i, aF, up);
+    if (adj_C) add_mat<T, D>(adj_C, p.n, i, aC, up);
+    if (adj_plastic) adj_plastic[i] += up * aP;
     if (rows)
-      for (int q = 0; q < nparams; ++q) rows[int64_t(q) * count + k] = aprm.v[q];
+      for (int q = 0; q < nparams; ++q) rows[int64_t(q) * count + k] = up * aprm.v[q];
   }
 };
 

@@ -55,8 +55,9 @@ DUCTILE_HD DUCTILE_INLINE T pow2(int k) {
 // result unchanged and is reported there); at least -120, so that 2^-e is a normal float. Works on the bit
 // patterns: without the sign bit, non-negative floats (and above them infinity, then NaN) order like
 // unsigned integers.
+// With b: the exponent common to a and the scalar b (a projection's adjoints of F and of the plastic state).
 template <class T, int D>
-DUCTILE_HD DUCTILE_INLINE int adjoint_scale_exponent(const Mat<T, D>& a) {
+DUCTILE_HD DUCTILE_INLINE int adjoint_scale_exponent(const Mat<T, D>& a, T b = T(0)) {
   using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
   constexpr int kMantissa = sizeof(T) == 4 ? 23 : 52, kBias = sizeof(T) == 4 ? 127 : 1023;
   constexpr Bits kAbs = ~(Bits(1) << (8 * sizeof(T) - 1)), kOne = Bits(kBias) << kMantissa;
@@ -68,6 +69,10 @@ DUCTILE_HD DUCTILE_INLINE int adjoint_scale_exponent(const Mat<T, D>& a) {
       b &= kAbs;
       m = b > m ? b : m;
     }
+  Bits bb;
+  memcpy(&bb, &b, sizeof bb);
+  bb &= kAbs;
+  m = bb > m ? bb : m;
   if (m >= kOne || m == 0) return 0;
   const int e = int(m >> kMantissa) - kBias;
   return e < -120 ? -120 : e;

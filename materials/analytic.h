@@ -200,8 +200,9 @@ DUCTILE_HD DUCTILE_INLINE bool all_finite(const ParamPack<T>& a, int count) {
   return true;
 }
 
-// The stress VJP's per-particle body inlined into its CPU loop: with the adjoint scaling GCC stopped inlining
-// it, and the fluid's VJP took 136 M instead of 114 M instructions (callgrind, G = 32, 20 steps).
+// The VJPs' per-particle bodies inlined into their CPU loops: with the adjoint scaling GCC stopped inlining
+// the stress VJP's, and the fluid's VJP took 136 M instead of 114 M instructions (callgrind, G = 32, 20
+// steps).
 #if defined(__CUDACC__)
 #define DUCTILE_VJP_INLINE __forceinline__
 #else
@@ -264,20 +265,26 @@ struct ProjectVjpKernel {
   const T *adj_F_out, *adj_plastic_out;
   T *adj_F_trial, *adj_plastic_in, *rows;
   Status* status;
-  DUCTILE_HD DUCTILE_INLINE void operator()(int64_t k) const {
+  DUCTILE_HD DUCTILE_VJP_INLINE void operator()(int64_t k) const {
     const int i = index[k];
-    const Mat<T, D> F = load_mat<T, D>(trial.F, trial.n, i), aFo = load_mat<T, D>(adj_F_out, trial.n, i);
-    const T aPo = adj_plastic_out ? adj_plastic_out[i] : T(0);
+    const Mat<T, D> F = load_mat<T, D>(trial.F, trial.n, i);
+    // tiny output adjoints scaled by one power of two to unit size, the results back, as in the stress VJP
+    // (linear in both; materials/adjoint_scale.h)
+    Mat<T, D> aFo = load_mat<T, D>(adj_F_out, trial.n, i);
+    T aPo = adj_plastic_out ? adj_plastic_out[i] : T(0);
+    const int e = adjoint_scale_exponent(aFo, aPo);
+    const T up = pow2<T>(e), down = pow2<T>(-e);
+    aFo = down * aFo, aPo = down * aPo;
     Mat<T, D> aF = Mat<T, D>::zero();
     T aP = 0;
     ParamPack<T> aprm{};
     Model::template adj_project<T, D>(prm.v, dt, F, trial.plastic[i], aFo, aPo, aF, aP, aprm.v);
     if (!all_finite(aF) || !std::isfinite(aP) || !all_finite(aprm, nparams))
       raise_status(status, kStatusNonFinite, i, kStageProject);
-    add_mat<T, D>(adj_F_trial, trial.n, i, aF);
-    if (adj_plastic_in) adj_plastic_in[i] += aP;
+    add_mat<T, D>(adj_F_trial, trial.n, i, aF, up);
+    if (adj_plastic_in) adj_plastic_in[i] += up * aP;
     if (rows)
-      for (int q = 0; q < nparams; ++q) rows[int64_t(q) * count + k] = aprm.v[q];
+      for (int q = 0; q < nparams; ++q) rows[int64_t(q) * count + k] = up * aprm.v[q];
   }
 };
 

@@ -60,28 +60,44 @@ TEST_CASE("adjoint scale: exponent of an output adjoint") {
 
 namespace {
 
+// 48 particles at rest whose F is diagonal, stretched by `stretch` times a standard normal per entry, with
+// off-diagonal entries of 1e-12 to 1e-9 (random signs): the gradient benchmark's kind of F, whose SVD has
+// rotations with entries that small.
+template <class T, int D>
+struct NearDiagonal {
+  static constexpr int n = 48;
+  std::vector<T> x = std::vector<T>(D * n), v = std::vector<T>(D * n), C = std::vector<T>(D * D * n, T(0)),
+                 F = std::vector<T>(D * D * n), plastic = std::vector<T>(n, T(1)),
+                 mass = std::vector<T>(n, T(1)), vol0 = std::vector<T>(n, T(1));
+  std::vector<int32_t> index = std::vector<int32_t>(n);
+  NearDiagonal(std::mt19937_64& rng, double stretch) {
+    std::normal_distribution<double> normal;
+    std::uniform_real_distribution<double> uniform(-12, -9);
+    for (int p = 0; p < n; ++p)
+      for (int i = 0; i < D; ++i)
+        for (int j = 0; j < D; ++j)
+          F[size_t(i * D + j) * n + p] = i == j
+                                             ? T(1 + stretch * normal(rng))
+                                             : T((normal(rng) < 0 ? -1 : 1) * std::pow(10.0, uniform(rng)));
+    for (int p = 0; p < n; ++p) index[p] = p;
+  }
+  ParticleView<T, D> view() {
+    return {n, x.data(), v.data(), C.data(), F.data(), plastic.data(), mass.data(), vol0.data(), nullptr};
+  }
+};
+
 template <class T, int D>
 void check_tiny_adjoint(const std::string& model) {
   CAPTURE(model);
   CAPTURE(D);
   std::mt19937_64 rng(11);
   std::normal_distribution<double> normal;
-  std::uniform_real_distribution<double> uniform(-12, -9);
-  const int n = 48;
-  // F: diagonal, stretched by up to 1e-3, with off-diagonal entries of 1e-12 to 1e-9 (random signs)
-  std::vector<T> x(D * n), v(D * n), C(D * D * n, T(0)), F(D * D * n), plastic(n, T(1));
-  std::vector<T> mass(n, T(1)), vol0(n, T(1));
-  for (int p = 0; p < n; ++p)
-    for (int i = 0; i < D; ++i)
-      for (int j = 0; j < D; ++j)
-        F[size_t(i * D + j) * n + p] =
-            i == j ? T(1 + 1e-3 * normal(rng)) : T((normal(rng) < 0 ? -1 : 1) * std::pow(10.0, uniform(rng)));
+  NearDiagonal<T, D> ps(rng, 1e-3);
+  const int n = ps.n;
   std::vector<T> adj_tau(D * D * n);
   for (auto& a : adj_tau) a = T(normal(rng));
-  std::vector<int32_t> index(n);
-  for (int p = 0; p < n; ++p) index[p] = p;
-  ParticleView<T, D> pv{n,           x.data(),    v.data(), C.data(), F.data(), plastic.data(),
-                        mass.data(), vol0.data(), nullptr};
+  std::vector<int32_t>& index = ps.index;
+  const ParticleView<T, D> pv = ps.view();
   auto mat = MaterialRegistry::instance().make<T, D>(model);
   auto vjp = [&](const std::vector<T>& a, std::vector<T>& aF, std::vector<T>& ap) {
     aF.assign(size_t(D * D) * n, T(0));
@@ -117,22 +133,13 @@ void check_tiny_projection_adjoint(const std::string& model) {
   CAPTURE(D);
   std::mt19937_64 rng(12);
   std::normal_distribution<double> normal;
-  std::uniform_real_distribution<double> uniform(-12, -9);
-  const int n = 48;
-  std::vector<T> x(D * n), v(D * n), C(D * D * n, T(0)), F(D * D * n), plastic(n, T(1));
-  std::vector<T> mass(n, T(1)), vol0(n, T(1));
-  for (int p = 0; p < n; ++p)
-    for (int i = 0; i < D; ++i)
-      for (int j = 0; j < D; ++j)
-        F[size_t(i * D + j) * n + p] =
-            i == j ? T(1 + 0.1 * normal(rng)) : T((normal(rng) < 0 ? -1 : 1) * std::pow(10.0, uniform(rng)));
+  NearDiagonal<T, D> ps(rng, 0.1);
+  const int n = ps.n;
   std::vector<T> adj_F(D * D * n), adj_p(n);
   for (auto& a : adj_F) a = T(normal(rng));
   for (auto& a : adj_p) a = T(normal(rng));
-  std::vector<int32_t> index(n);
-  for (int p = 0; p < n; ++p) index[p] = p;
-  ParticleView<T, D> pv{n,           x.data(),    v.data(), C.data(), F.data(), plastic.data(),
-                        mass.data(), vol0.data(), nullptr};
+  std::vector<int32_t>& index = ps.index;
+  const ParticleView<T, D> pv = ps.view();
   auto mat = MaterialRegistry::instance().make<T, D>(model);
   auto vjp = [&](const std::vector<T>& aFo, const std::vector<T>& aPo, std::vector<T>& aF, std::vector<T>& aP,
                  std::vector<T>& ap) {

@@ -85,6 +85,22 @@ json parse_scene_json(const std::string& text, const std::string& name) {
     const std::string lead = "syntax error ";
     if (msg.compare(0, lead.size(), lead) == 0) msg = msg.substr(lead.size());
     throw Error(name + ":" + std::to_string(line) + ":" + std::to_string(col) + ": syntax error: " + msg);
+  } catch (const json::out_of_range& e) {
+    // a number beyond a double's range (nlohmann's error 406 names the number, not where it stands): the
+    // place where the text first has it
+    const std::string msg = e.what();
+    const size_t q0 = msg.find('\''), q1 = q0 == std::string::npos ? q0 : msg.find('\'', q0 + 1);
+    const std::string number = q1 == std::string::npos ? std::string() : msg.substr(q0 + 1, q1 - q0 - 1);
+    size_t line = 1, col = 1;
+    const size_t at = number.empty() ? std::string::npos : text.find(number);
+    for (size_t i = 0; at != std::string::npos && i < at; ++i) {
+      if (text[i] == '\n')
+        ++line, col = 1;
+      else
+        ++col;
+    }
+    throw Error(name + ":" + std::to_string(line) + ":" + std::to_string(col) +
+                ": number out of range: " + (number.empty() ? msg : number + " is beyond a double's range"));
   }
 }
 

@@ -104,6 +104,8 @@ void apply_scene_override(json& doc, const std::string& assignment) {
       value = json::parse(text);
     } catch (const json::parse_error&) {
       value = text;  // a bare string
+    } catch (const json::out_of_range&) {
+      fail("value", "'" + text + "' is a number beyond a double's range");
     }
     doc[json::json_pointer(ptr)] = value;
   } catch (const Error& e) {

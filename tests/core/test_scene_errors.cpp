@@ -68,6 +68,12 @@ TEST_CASE("scene errors: format, top-level keys and syntax") {
   j = scene3();
   j["dimension"] = 4;
   CHECK(error_of(j) == "/dimension: expected an integer in [2, 3], got 4");
+  // a number beyond a double's range: file:line:column and the number (found by the fuzzer: it escaped as
+  // nlohmann's out_of_range)
+  CHECK(error_of(std::string("{\n  \"format\": 1,\n  \"time\": {\"dt\": 0.007e8125}\n}")) ==
+        "scene.json:3:18: number out of range: 0.007e8125 is beyond a double's range");
+  CHECK(error_of(scene3(), {"time.dt=1e999"}) ==
+        "--set time.dt=1e999: value: '1e999' is a number beyond a double's range");
   // syntax errors give file:line:column
   const std::string bad = "{\n  \"format\": 1,\n  \"domain\": {\"dx\": 0.1,}\n}\n";
   const std::string msg = error_of(bad);

@@ -7,6 +7,9 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <string>
+#include <tuple>
+#include <utility>
 
 #include "core/error.h"
 #include "core/scene_detail.h"
@@ -55,6 +58,18 @@ class DuplicateKeyCheck {
   std::vector<Frame> stack_;
 };
 
+// Line and column (from 1) of byte `at` of text (clamped to its end).
+std::pair<size_t, size_t> line_column(const std::string& text, size_t at) {
+  size_t line = 1, col = 1;
+  for (size_t i = 0; i < at && i < text.size(); ++i) {
+    if (text[i] == '\n')
+      ++line, col = 1;
+    else
+      ++col;
+  }
+  return {line, col};
+}
+
 // The JSON text parsed (comments allowed); syntax errors become "name:line:column: syntax error: ...".
 json parse_scene_json(const std::string& text, const std::string& name) {
   try {
@@ -68,16 +83,8 @@ json parse_scene_json(const std::string& text, const std::string& name) {
     std::string msg = e.what();
     size_t line = 1, col = 1;
     const size_t at = msg.find("at line ");
-    if (at == std::string::npos ||
-        std::sscanf(msg.c_str() + at, "at line %zu, column %zu", &line, &col) != 2) {
-      line = col = 1;
-      for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
-        if (text[i] == '\n')
-          ++line, col = 1;
-        else
-          ++col;
-      }
-    }
+    if (at == std::string::npos || std::sscanf(msg.c_str() + at, "at line %zu, column %zu", &line, &col) != 2)
+      std::tie(line, col) = line_column(text, e.byte ? e.byte - 1 : 0);
     // nlohmann's message after its "parse error at line L, column C: " prefix
     const size_t c = msg.find("column");
     if (c != std::string::npos && msg.find(": ", c) != std::string::npos)
@@ -91,14 +98,9 @@ json parse_scene_json(const std::string& text, const std::string& name) {
     const std::string msg = e.what();
     const size_t q0 = msg.find('\''), q1 = q0 == std::string::npos ? q0 : msg.find('\'', q0 + 1);
     const std::string number = q1 == std::string::npos ? std::string() : msg.substr(q0 + 1, q1 - q0 - 1);
-    size_t line = 1, col = 1;
     const size_t at = number.empty() ? std::string::npos : text.find(number);
-    for (size_t i = 0; at != std::string::npos && i < at; ++i) {
-      if (text[i] == '\n')
-        ++line, col = 1;
-      else
-        ++col;
-    }
+    const auto [line, col] =
+        at == std::string::npos ? std::pair<size_t, size_t>{1, 1} : line_column(text, at);
     throw Error(name + ":" + std::to_string(line) + ":" + std::to_string(col) +
                 ": number out of range: " + (number.empty() ? msg : number + " is beyond a double's range"));
   }

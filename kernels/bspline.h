@@ -65,20 +65,28 @@ DUCTILE_HD DUCTILE_INLINE bool stencil_inside(const GridSpec<T, D>& g, const int
 template <class T, int D, class Fn>
 DUCTILE_HD DUCTILE_INLINE void for_each_stencil_node(const Stencil<T, D>& s, T dx, Fn&& fn) {
   if constexpr (D == 2) {
-    for (int a = 0; a < 3; ++a)
+    DUCTILE_UNROLL
+    for (int a = 0; a < 3; ++a) {
+      DUCTILE_UNROLL
       for (int b = 0; b < 3; ++b) {
         int off[2] = {a, b};
         Vec<T, 2> dpos{{(T(a) - s.fx[0]) * dx, (T(b) - s.fx[1]) * dx}};
         fn(off, s.w[0][a] * s.w[1][b], dpos);
       }
+    }
   } else {
-    for (int a = 0; a < 3; ++a)
-      for (int b = 0; b < 3; ++b)
+    DUCTILE_UNROLL
+    for (int a = 0; a < 3; ++a) {
+      DUCTILE_UNROLL
+      for (int b = 0; b < 3; ++b) {
+        DUCTILE_UNROLL
         for (int c = 0; c < 3; ++c) {
           int off[3] = {a, b, c};
           Vec<T, 3> dpos{{(T(a) - s.fx[0]) * dx, (T(b) - s.fx[1]) * dx, (T(c) - s.fx[2]) * dx}};
           fn(off, s.w[0][a] * s.w[1][b] * s.w[2][c], dpos);
         }
+      }
+    }
   }
 }
 
@@ -90,22 +98,29 @@ DUCTILE_HD DUCTILE_INLINE void for_each_stencil_index(const Stencil<T, D>& s, co
   const int64_t base = g.index(s.base);
   if constexpr (D == 2) {
     const int64_t sx = g.res[1];
-    for (int a = 0; a < 3; ++a)
+    DUCTILE_UNROLL
+    for (int a = 0; a < 3; ++a) {
+      DUCTILE_UNROLL
       for (int b = 0; b < 3; ++b) {
         int off[2] = {a, b};
         fn(off, s.w[0][a] * s.w[1][b], base + a * sx + b);
       }
+    }
   } else {
     const int64_t sy = g.res[2], sx = int64_t(g.res[1]) * sy;
-    for (int a = 0; a < 3; ++a)
+    DUCTILE_UNROLL
+    for (int a = 0; a < 3; ++a) {
+      DUCTILE_UNROLL
       for (int b = 0; b < 3; ++b) {
         const T wab = s.w[0][a] * s.w[1][b];
         const int64_t row = base + a * sx + b * sy;
+        DUCTILE_UNROLL
         for (int c = 0; c < 3; ++c) {
           int off[3] = {a, b, c};
           fn(off, wab * s.w[2][c], row + c);
         }
       }
+    }
   }
 }
 

@@ -16,8 +16,6 @@ Simulator<T, D>::Simulator(const Model<T, D>& model, Device device) : model_(mod
   // in their own order (the slot of particle p follows the ids).
   const char* grid = std::getenv("DUCTILE_CPU_GRID");
   sparse_grid_ = device == Device::kCpu && !(grid && std::string(grid) == "dense");
-  // the material stages inside the CPU transfers (see step())
-  fuse_allowed_ = device == Device::kCpu;
   if (!sparse_grid_) {
     const int64_t nodes = model.grid.num_nodes();
     grid_mass_.resize(device, nodes);
@@ -118,20 +116,13 @@ void Simulator<T, D>::get_state(State<T, D>& s) const {
   s.step = step_;
 }
 
-// Whether the stress runs inside P2G and the projection inside G2P (same results): DUCTILE_CPU_FUSE=0 never,
-// =1 for any material that offers lanes, otherwise for the fluid and fixed-corotated, whose batched stresses
-// are branch-free (fixed-corotated's R: core/polar.h; fused, its step takes 23% fewer instructions than
-// before, and it runs faster than unfused: docs/BENCHMARKS.md, "Branch-free polar decomposition"). While its
-// stress took a Jacobi SVD, fixed-corotated measured slower fused; the models that still take an SVD per
-// particle (snow's projection, von Mises, Drucker-Prager) stay unfused, not re-measured.
+// Whether the stress runs inside P2G and the projection inside G2P: for a scene of one material that the
+// backend fuses (Backend::fuses) and that offers lanes.
 template <class T, int D>
-static bool fuse_material(const Model<T, D>& model, MaterialLanes<T, D>& lanes) {
+static bool fuse_material(const Model<T, D>& model, const Backend<T, D>& backend,
+                          MaterialLanes<T, D>& lanes) {
   if (model.materials.size() != 1) return false;
-  const char* env = std::getenv("DUCTILE_CPU_FUSE");
-  const std::string mode = env ? env : "";
-  if (mode == "0") return false;
-  const std::string name = model.materials[0]->model();
-  if (mode != "1" && name != "fluid" && name != "fixed_corotated") return false;
+  if (!backend.fuses(model.materials[0]->model())) return false;
   return model.materials[0]->lanes(lanes);
 }
 
@@ -139,7 +130,7 @@ static bool fuse_material(const Model<T, D>& model, MaterialLanes<T, D>& lanes) 
 // inside the transfers where fuse_material says so)
 template <class T, int D>
 void Simulator<T, D>::step() {
-  fused_ = fuse_allowed_ && fuse_material(model_, lanes_);
+  fused_ = fuse_material(model_, *backend_, lanes_);
   if (!fused_) timed(&StageTimes::stress, [&] { compute_stress(); });
   timed(&StageTimes::p2g, [&] { particle_to_grid(); });
   timed(&StageTimes::grid, [&] { update_grid(); });

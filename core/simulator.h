@@ -110,8 +110,8 @@ class Simulator {
   int64_t step_ = 0;
   bool timing_ = false;
   bool sparse_grid_ = false;
-  // the material stages inside the transfers (see step()): allowed, this step, and the material's lanes
-  bool fuse_allowed_ = false, fused_ = false;
+  // the material stages inside the transfers this step (see step()), and the material's lanes
+  bool fused_ = false;
   MaterialLanes<T, D> lanes_;
   StageTimes times_;
 };

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "core/device.h"
 #include "kernels/g2p.h"
@@ -19,6 +20,9 @@ class Backend {
   virtual void p2g(const P2G<T, D>& k) = 0;
   virtual void grid_update(const GridUpdate<T, D>& k) = 0;
   virtual void g2p(const G2P<T, D>& k) = 0;
+  // Whether P2G and G2P run the stress and projection of a scene whose one material is `model` (given its
+  // lanes, materials/material_lanes.h) instead of the separate stages.
+  virtual bool fuses(const std::string& model) const = 0;
   // Waits for queued work and returns the status word (and resets it).
   virtual Status fetch_status(Status* device_status) = 0;
   // A GridView without storage (mass and mv null) asks the backend to keep the grid itself: the CPU backend

@@ -18,32 +18,9 @@
 #include "core/grid.h"
 #include "core/memory.h"
 #include "kernels/bspline.h"
+#include "kernels/cuda_blocks.h"
 
 namespace ductile {
-
-// Cells per block side: 4^3 cells in 3D (a 6^3-node tile with the stencil's reach), 8^2 in 2D; either way
-// 6 bits of cell index.
-template <int D>
-constexpr int kCudaBlock = D == 3 ? 4 : 8;
-constexpr int kCudaCellBits = 6;
-
-// The blocks of a grid: per axis ceil(res / kBlock).
-template <class T, int D>
-struct CudaBlocks {
-  int nb[D];
-  DUCTILE_HD int64_t count() const {
-    int64_t n = 1;
-    for (int d = 0; d < D; ++d) n *= nb[d];
-    return n;
-  }
-  // Lowest cell of block `key`.
-  DUCTILE_HD void corner(uint32_t key, int* lo) const {
-    for (int d = D - 1; d >= 0; --d) {
-      lo[d] = int(key % uint32_t(nb[d])) * kCudaBlock<D>;
-      key /= uint32_t(nb[d]);
-    }
-  }
-};
 
 // The key of each particle from the lowest node of its stencil (clamped into the grid: a particle outside
 // keeps a key and is reported by P2G), block << kCudaCellBits | cell in block, and its slot as the value.
@@ -57,14 +34,7 @@ struct CudaBlockKeys {
   int32_t* slots;
   __device__ void operator()(long long q) const {
     const int i = int(q);
-    uint32_t key = 0, cell = 0;
-    for (int d = 0; d < D; ++d) {
-      int b = floor_int((x[size_t(d) * n + i] - spec.origin[d]) * spec.inv_dx - T(0.5));
-      b = b < 0 ? 0 : (b >= spec.res[d] ? spec.res[d] - 1 : b);
-      key = key * uint32_t(blocks.nb[d]) + uint32_t(b / kCudaBlock<D>);
-      cell = cell * kCudaBlock<D> + uint32_t(b % kCudaBlock<D>);
-    }
-    keys[i] = key << kCudaCellBits | cell;
+    keys[i] = cuda_block_key(spec, blocks, x + i, size_t(n));
     slots[i] = i;
   }
 };
@@ -81,7 +51,7 @@ class CudaCellSort {
  public:
   // Sorts the n particles at positions x (SoA) by block and cell; order()[q] is the slot of the q-th one.
   void sort(const GridSpec<T, D>& spec, const T* x, int n) {
-    for (int d = 0; d < D; ++d) blocks_.nb[d] = (spec.res[d] + kCudaBlock<D> - 1) / kCudaBlock<D>;
+    blocks_ = CudaBlocks<T, D>::of(spec);
     const int64_t nblocks = blocks_.count();
     if (nblocks > (int64_t(1) << (32 - kCudaCellBits)))
       fail("cuda backend", "grid has more than 2^26 blocks of " + std::to_string(kCudaBlock<D>) + "^" +

@@ -56,6 +56,12 @@ DUCTILE_HD DUCTILE_INLINE uint32_t g2p_fault(const Vec<T, D>& v, const Vec<T, D>
   return uint32_t(!finite) * kStatusNonFinite + uint32_t(finite & !inside) * kStatusOutOfDomain;
 }
 
+// G2P's default: the trial F goes out as it is (the projection runs as its own stage).
+struct NoProjection {
+  template <class F, class T>
+  DUCTILE_HD DUCTILE_INLINE void operator()(int, F&, T&) const {}
+};
+
 template <class T, int D>
 struct G2P {
   GridView<T, D> g;  // mv holds node velocities after the grid update
@@ -80,19 +86,24 @@ struct G2P {
     return g2p_affine(g.spec.inv_dx, v, S, fx);
   }
 
-  // Advects particle i with the gathered v and C, updates F and writes the result to slot o of out.
+  // Advects particle i with the gathered v and C, updates F, lets project(o, F, plastic) change the trial F
+  // and plastic state (the CUDA backend's fused projection; by default nothing) and writes the result to slot
+  // o of out.
+  template <class Project = NoProjection>
   DUCTILE_HD DUCTILE_INLINE void finish(int i, int o, const Vec<T, D>& x, const Vec<T, D>& v,
-                                        const Mat<T, D>& C) const {
+                                        const Mat<T, D>& C, const Project& project = Project{}) const {
     const int n = in.n;
     Vec<T, D> xn;
     Mat<T, D> Fn;
     g2p_advect(dt, x, v, C, load_mat<T, D>(in.F, n, i), xn, Fn);
     if (uint32_t bit = g2p_fault(v, xn, lo, hi)) raise_status(status, bit, i, kStageG2P);
+    T plastic = in.plastic[i];
+    project(o, Fn, plastic);
     store_vec<T, D>(out.x, n, o, xn);
     store_vec<T, D>(out.v, n, o, v);
     store_mat<T, D>(out.C, n, o, C);
     store_mat<T, D>(out.F, n, o, Fn);
-    out.plastic[o] = in.plastic[i];
+    out.plastic[o] = plastic;
   }
 
   // Copies particle i's constants to slot o of out (for the pointers that are set).
@@ -104,7 +115,8 @@ struct G2P {
   }
 
   // Particle i, gathered node by node, written to slot o with its constants.
-  DUCTILE_HD DUCTILE_INLINE void operator()(int i, int o) const {
+  template <class Project = NoProjection>
+  DUCTILE_HD DUCTILE_INLINE void operator()(int i, int o, const Project& project = Project{}) const {
     const int64_t nodes = g.spec.num_nodes();
     Vec<T, D> x = load_vec<T, D>(in.x, in.n, i);
     Stencil<T, D> st = bspline_stencil(g.spec, x);
@@ -122,7 +134,7 @@ struct G2P {
     } else {
       raise_status(status, kStatusOutOfDomain, i, kStageG2P);
     }
-    finish(i, o, x, v, affine(v, S, st.fx));
+    finish(i, o, x, v, affine(v, S, st.fx), project);
     carry(i, o);
   }
   DUCTILE_HD DUCTILE_INLINE void operator()(int i) const { (*this)(i, i); }

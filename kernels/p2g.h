@@ -189,15 +189,18 @@ struct P2G {
   // then not read but computed from F, C and plastic inside the scatter (materials/material_lanes.h).
   const MaterialLanes<T, D>* lanes = nullptr;
 
-  // Stencil, mass and affine momentum of particle i (eq. 29).
-  DUCTILE_HD DUCTILE_INLINE P2GParticle<T, D> particle(int i) const {
+  // Stencil, mass and affine momentum of particle i with Kirchhoff stress tau_i (eq. 29).
+  DUCTILE_HD DUCTILE_INLINE P2GParticle<T, D> particle(int i, const Mat<T, D>& tau_i) const {
     const int n = p.n;
-    P2GParticle<T, D> r =
-        p2g_particle(g.spec, dt, load_vec<T, D>(p.x, n, i), load_vec<T, D>(p.v, n, i),
-                     load_mat<T, D>(p.C, n, i), load_mat<T, D>(tau, n, i), p.mass[i], p.vol0[i]);
+    P2GParticle<T, D> r = p2g_particle(g.spec, dt, load_vec<T, D>(p.x, n, i), load_vec<T, D>(p.v, n, i),
+                                       load_mat<T, D>(p.C, n, i), tau_i, p.mass[i], p.vol0[i]);
     if (force)
       for (int k = 0; k < D; ++k) r.q[k] += dt * force[k * n + i];
     return r;
+  }
+  // The same with the stress from tau.
+  DUCTILE_HD DUCTILE_INLINE P2GParticle<T, D> particle(int i) const {
+    return particle(i, load_mat<T, D>(tau, p.n, i));
   }
 
   // Scatters particle i node by node through add(pointer, value): an atomic add on the GPU. (The CPU backend

@@ -418,6 +418,7 @@ class AnalyticMaterial final : public Material<T, D>, public KeepForVjp {
     for (int q = 0; q < kMaxMaterialParams; ++q) out.prm[q] = p.v[q];
     out.stress = &stress_lanes<Model, T, D>;
     out.project = &project_lanes<Model, T, D>;
+    out.model = Model::kName;
     return true;
   }
 

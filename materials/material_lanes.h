@@ -26,6 +26,7 @@ struct MaterialLanes {
   using ProjectFn = void (*)(const T* prm, T dt, Lane* F, Lane& plastic, uint32_t* fault);
 
   T prm[kMaxMaterialParams] = {};  // the material's parameter values, in its specs() order
+  const char* model = nullptr;     // the model's name (the CUDA backend picks its device functions by it)
   StressFn stress = nullptr;
   ProjectFn project = nullptr;
 };

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <string>
 
 #include "core/device.h"
 #include "core/scene.h"
@@ -39,12 +40,36 @@ const char* kScene2D = R"({
   "colliders": [{"name": "floor", "type": "plane", "point": [0, 0.2], "normal": [0, 1], "surface": "slip", "friction": 0.3}]
 })";
 
-// Runs `steps` steps of the scene on the CPU and on the GPU; the largest differences of x and v.
+// One material (fluid or fixed-corotated, which the CUDA backend can fuse into its transfers) falling on a
+// collider, in 3D and in 2D; the model name is spliced in.
+std::string one_material_scene(const std::string& model, int dim) {
+  const std::string v = dim == 3 ? "3" : "2";
+  const std::string obj =
+      dim == 3 ? R"("box", "center": [0.4, 0.5, 0.5], "size": [0.25, 0.2, 0.2]}, "velocity": [1, -1, 0.5])"
+               : R"("box", "center": [0.4, 0.5], "size": [0.25, 0.2]}, "velocity": [1, -1])";
+  const std::string domain = dim == 3 ? R"("min": [0, 0, 0], "max": [1, 1, 1], "dx": 0.04)"
+                                      : R"("min": [0, 0], "max": [1, 1], "dx": 0.02)";
+  const std::string floor =
+      dim == 3 ? R"("point": [0, 0.3, 0], "normal": [0, 1, 0])" : R"("point": [0, 0.3], "normal": [0, 1])";
+  return R"({"format": 1, "dimension": )" + v + R"(, "domain": {)" + domain +
+         R"(}, "time": {"dt": 2e-4, "frame_dt": 0.01, "frames": 1},
+    "materials": [{"name": "m", "model": ")" +
+         model + R"(", "E": 2e4, "nu": 0.3}],
+    "objects": [{"name": "a", "material": "m", "shape": {"type": )" +
+         obj + R"(}],
+    "colliders": [{"name": "floor", "type": "plane", )" +
+         floor + R"(, "surface": "slip", "friction": 0.3}]})";
+}
+
+// Runs `steps` steps of the scene on the CPU and on the GPU; the largest differences of x and v (and, when
+// gpu_stress_seconds is given, the GPU's time in the separate stress and projection stages).
 template <class T, int D>
-void run_both(const char* json, int steps, double& max_dx, double& max_dv) {
+void run_both(const std::string& json, int steps, double& max_dx, double& max_dv,
+              double* gpu_stress_seconds = nullptr) {
   SceneDocument doc = load_scene_text(json, ".");
   SceneData<T, D> cpu = build_scene<T, D>(doc), gpu = build_scene<T, D>(doc);
   Simulator<T, D> sc(cpu.model, Device::kCpu), sg(gpu.model, Device::kCuda);
+  sg.set_timing(gpu_stress_seconds != nullptr);
   sc.set_state(cpu.state);
   sg.set_state(gpu.state);
   for (int s = 0; s < steps; ++s) {
@@ -54,6 +79,7 @@ void run_both(const char* json, int steps, double& max_dx, double& max_dv) {
   State<T, D> a, b;
   sc.get_state(a);
   sg.get_state(b);
+  if (gpu_stress_seconds) *gpu_stress_seconds = sg.stage_times().stress + sg.stage_times().project;
   REQUIRE(a.n == b.n);
   max_dx = 0, max_dv = 0;
   for (size_t i = 0; i < a.x.size(); ++i) {
@@ -76,12 +102,16 @@ TEST_CASE(
     "cuda backend: every particle-to-grid variant matches the cpu backend (3D float, 2D float and double)" *
     doctest::skip(!cuda_available())) {
   // DUCTILE_CUDA_SORT / DUCTILE_CUDA_P2G are read when a simulator makes its backend
-  const char* variants[][2] = {
-      {"1", "cells"}, {"1", "tile"}, {"1", "tile-contiguous"}, {"1", "global"}, {"0", ""}};
+  // (and DUCTILE_CUDA_GRID: the active-block grid for every sorted variant)
+  const char* variants[][3] = {
+      {"1", "cells", "dense"},  {"1", "tile", "dense"},   {"1", "tile-contiguous", "dense"},
+      {"1", "global", "dense"}, {"0", "", "dense"},       {"1", "cells", "active"},
+      {"1", "tile", "active"},  {"1", "global", "active"}};
   for (const auto& v : variants) {
     setenv("DUCTILE_CUDA_SORT", v[0], 1);
     setenv("DUCTILE_CUDA_P2G", v[1], 1);
-    INFO("DUCTILE_CUDA_SORT=" << v[0] << " DUCTILE_CUDA_P2G=" << v[1]);
+    setenv("DUCTILE_CUDA_GRID", v[2], 1);
+    INFO("DUCTILE_CUDA_SORT=" << v[0] << " DUCTILE_CUDA_P2G=" << v[1] << " DUCTILE_CUDA_GRID=" << v[2]);
     double max_dx = 0, max_dv = 0;
     run_both<float, 3>(kScene, 50, max_dx, max_dv);
     CHECK(max_dx < 1e-5);
@@ -96,4 +126,36 @@ TEST_CASE(
   }
   unsetenv("DUCTILE_CUDA_SORT");
   unsetenv("DUCTILE_CUDA_P2G");
+  unsetenv("DUCTILE_CUDA_GRID");
+}
+
+TEST_CASE("cuda backend: the fused stress and projection match the cpu backend (fluid, fixed-corotated)" *
+          doctest::skip(!cuda_available())) {
+  // DUCTILE_CUDA_FUSE=1: the material's stress inside p2g_cells and its projection inside G2P, with the dense
+  // and the active-block grid; the separate stages must not run
+  setenv("DUCTILE_CUDA_FUSE", "1", 1);
+  for (const char* grid : {"dense", "active"})
+    for (const char* model : {"fluid", "fixed_corotated"}) {
+      setenv("DUCTILE_CUDA_GRID", grid, 1);
+      INFO("model " << model << ", DUCTILE_CUDA_GRID=" << grid);
+      double max_dx = 0, max_dv = 0, stages = -1;
+      run_both<float, 3>(one_material_scene(model, 3), 50, max_dx, max_dv, &stages);
+      CHECK(max_dx < 1e-5);
+      CHECK(max_dv < 1e-3);
+      CHECK(stages == 0);
+      run_both<float, 2>(one_material_scene(model, 2), 50, max_dx, max_dv, &stages);
+      CHECK(max_dx < 1e-5);
+      CHECK(max_dv < 1e-3);
+      CHECK(stages == 0);
+      run_both<double, 2>(one_material_scene(model, 2), 50, max_dx, max_dv, &stages);
+      CHECK(max_dx < 1e-12);
+      CHECK(max_dv < 1e-10);
+      CHECK(stages == 0);
+    }
+  // without it the stages run
+  unsetenv("DUCTILE_CUDA_FUSE");
+  double max_dx = 0, max_dv = 0, stages = -1;
+  run_both<float, 3>(one_material_scene("fluid", 3), 5, max_dx, max_dv, &stages);
+  CHECK(stages > 0);
+  unsetenv("DUCTILE_CUDA_GRID");
 }

@@ -4,6 +4,7 @@
 
 #include "apps/commands.h"
 #include "core/device.h"
+#include "core/io/vdb_volume.h"
 
 namespace ductile {
 #if DUCTILE_WITH_TORCH
@@ -23,6 +24,8 @@ void add_version_command(CLI::App& app) {
     std::printf("libtorch: not built\n");
 #endif
     std::printf("cuda: %s\n", cuda_device_description().c_str());
+    const std::string vdb = io::openvdb_version();
+    std::printf("openvdb: %s\n", vdb.empty() ? "not built (-DDUCTILE_WITH_OPENVDB=OFF)" : vdb.c_str());
   });
 }
 

@@ -8,14 +8,20 @@ find_package(tinyobjloader REQUIRED)
 find_package(OpenMP REQUIRED)
 find_package(ZLIB REQUIRED)  # PNG images (zlib1g-dev)
 
-# OpenVDB: Debian ships only a Find module, and it needs Boost.Iostreams (libboost-iostreams-dev).
-if(EXISTS /usr/lib/x86_64-linux-gnu/cmake/OpenVDB)
-  list(APPEND CMAKE_MODULE_PATH /usr/lib/x86_64-linux-gnu/cmake/OpenVDB)
+# OpenVDB: Debian ships only a Find module, and it needs Boost.Iostreams (libboost-iostreams-dev). OFF builds the
+# *_novdb.cpp stubs instead (mesh and VDB shapes, VDB volumes and surface meshes then fail with a clear error):
+# for a machine without OpenVDB's packages, such as the GPU machine of bench/gpu.sh.
+if(DUCTILE_WITH_OPENVDB)
+  if(EXISTS /usr/lib/x86_64-linux-gnu/cmake/OpenVDB)
+    list(APPEND CMAKE_MODULE_PATH /usr/lib/x86_64-linux-gnu/cmake/OpenVDB)
+  endif()
+  find_package(OpenVDB QUIET)
+  if(NOT OpenVDB_FOUND)
+    message(FATAL_ERROR "OpenVDB not found: install libopenvdb-dev and libboost-iostreams-dev (scripts/setup.sh "
+                        "does) or configure with -DDUCTILE_WITH_OPENVDB=OFF (no mesh or VDB shapes and outputs)")
+  endif()
 endif()
-find_package(OpenVDB QUIET)
-if(NOT OpenVDB_FOUND)
-  message(FATAL_ERROR "OpenVDB not found: install libopenvdb-dev and libboost-iostreams-dev (scripts/setup.sh does)")
-endif()
+message(STATUS "ductile: OpenVDB ${DUCTILE_WITH_OPENVDB}")
 
 # CUDA: AUTO builds it when nvcc exists (default /usr/local/cuda); architectures default to 90, never native.
 set(DUCTILE_CUDA_ENABLED OFF)

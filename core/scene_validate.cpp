@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/io/vdb_volume.h"
 #include "core/scene_detail.h"
 #include "materials/registry.h"
 
@@ -234,6 +235,9 @@ void validate_outputs(json& root, Context& ctx) {
   if (s.mesh && ctx.dim == 2)
     ctx.doc->warnings.push_back(
         "/outputs/mesh: surface meshes are written for 3D scenes only; ignored in 2D");
+  // a build without OpenVDB cannot write them: said before anything runs (nothing in a build with it)
+  if (s.vdb && ctx.dim == 3) io::require_openvdb("VDB volume output (" + ptr + "/vdb)");
+  if (s.mesh && ctx.dim == 3) io::require_openvdb("surface mesh output (" + ptr + "/mesh)");
 }
 
 }  // namespace ductile::scene_detail

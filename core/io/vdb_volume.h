@@ -10,6 +10,14 @@
 
 namespace ductile::io {
 
+// The OpenVDB version this build links, e.g. "10.0.1"; "" in a build configured with
+// -DDUCTILE_WITH_OPENVDB=OFF, where every function of this header, io::particle_surface and the level-set
+// loaders of core/level_set.h throw "built without OpenVDB: ..." (the *_novdb.cpp stubs).
+std::string openvdb_version();
+// Nothing in a build with OpenVDB; without it throws Error "built without OpenVDB: <what>; rebuild with
+// -DDUCTILE_WITH_OPENVDB=ON", `what` naming what was asked for (a file, an output).
+void require_openvdb(const std::string& what);
+
 // Splats particle mass with the trilinear (cloud-in-cell) kernel onto voxels of size `voxel` [m] centered at
 // integer multiples of `voxel`, so the density integrates exactly to the total mass; writes `path`
 // atomically. `time` [s] is stored as grid metadata.

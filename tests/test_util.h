@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/io/vdb_volume.h"
 
 namespace ductile::test {
 
@@ -18,6 +19,12 @@ std::string error_of(Fn&& fn) {
     return e.what();
   }
   return "";
+}
+
+// Whether this build has OpenVDB (-DDUCTILE_WITH_OPENVDB): the tests of mesh and VDB shapes and outputs skip
+// without it (`* doctest::skip(!test::have_openvdb())`), as the GPU tests skip without a GPU.
+inline bool have_openvdb() {
+  return !io::openvdb_version().empty();
 }
 
 }  // namespace ductile::test

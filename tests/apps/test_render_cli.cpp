@@ -11,6 +11,7 @@
 #include "core/io/vdb_mesh.h"
 #include "core/render/video.h"
 #include "io/temp_dir.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 using namespace ductile;
@@ -76,7 +77,8 @@ TEST_CASE("simulate --preview renders every frame; render redraws a run coloured
                    "outputs.state = true") != std::string::npos);
 }
 
-TEST_CASE("simulate: a Gaussian-splat object writes deformed splats and surface meshes per frame") {
+TEST_CASE("simulate: a Gaussian-splat object writes deformed splats and surface meshes per frame" *
+          doctest::skip(!test::have_openvdb())) {
   test::TempDir dir;
   const std::string asset = std::string(DUCTILE_SOURCE_DIR) + "/assets/splats/jelly_bean.ply";
   const std::string scene = R"json({

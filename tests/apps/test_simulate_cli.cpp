@@ -11,6 +11,7 @@
 #include "apps/run_cli.h"
 #include "core/io/ply.h"
 #include "io/temp_dir.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 using namespace ductile;
@@ -115,7 +116,8 @@ TEST_CASE("simulate --frames, --set and --quiet; a rerun replaces the earlier fr
   CHECK_FALSE(fs::exists(dir.file("run/particles/frame_00004.ply")));  // stale frame of the first run removed
 }
 
-TEST_CASE("simulate a 3D scene writes VDB volumes with density and velocity") {
+TEST_CASE("simulate a 3D scene writes VDB volumes with density and velocity" *
+          doctest::skip(!test::have_openvdb())) {
   test::TempDir dir;
   test::write_text(dir.file("tiny3d.json"), kTinyScene3d);
   const Result r = run_ductile(dir, "simulate tiny3d.json --backend cpu --threads 1 --quiet");

@@ -133,7 +133,8 @@ std::string asset(const std::string& rel) {
 
 }  // namespace
 
-TEST_CASE("level set: OBJ cube gives the box distance, sign and bounding box") {
+TEST_CASE("level set: OBJ cube gives the box distance, sign and bounding box" *
+          doctest::skip(!test::have_openvdb())) {
   const double dx = 0.05;
   DenseSdf s = sdf_from_obj(write_text("cube.obj", cube_obj()), Placement{}, dx);
   CHECK(s.dx == dx);
@@ -155,7 +156,8 @@ TEST_CASE("level set: OBJ cube gives the box distance, sign and bounding box") {
   CHECK(s.sample(far) == doctest::Approx(0.2 + 2.3).epsilon(0.02));
 }
 
-TEST_CASE("level set: OBJ sphere gives |x| - r within a voxel, trilinear between nodes") {
+TEST_CASE("level set: OBJ sphere gives |x| - r within a voxel, trilinear between nodes" *
+          doctest::skip(!test::have_openvdb())) {
   const double r = 0.4, dx = 0.04;
   DenseSdf s = sdf_from_obj(write_text("sphere.obj", sphere_obj(r)), Placement{}, dx);
   auto exact = [&](const double* p) { return std::sqrt(p[0] * p[0] + p[1] * p[1] + p[2] * p[2]) - r; };
@@ -170,7 +172,8 @@ TEST_CASE("level set: OBJ sphere gives |x| - r within a voxel, trilinear between
   CHECK(s.sample(c) == doctest::Approx(-r).epsilon(0.03));
 }
 
-TEST_CASE("level set: placement translates, scales and rotates the field") {
+TEST_CASE("level set: placement translates, scales and rotates the field" *
+          doctest::skip(!test::have_openvdb())) {
   const double r = 0.4, dx = 0.04;
   std::string sphere = write_text("sphere_p.obj", sphere_obj(r));
   SUBCASE("translate and scale") {
@@ -228,7 +231,8 @@ TEST_CASE("level set: placement translates, scales and rotates the field") {
   }
 }
 
-TEST_CASE("level set: VDB round trip, dense and narrow band, with placement") {
+TEST_CASE("level set: VDB round trip, dense and narrow band, with placement" *
+          doctest::skip(!test::have_openvdb())) {
   const double r = 0.3, dx = 0.025, c[3] = {0.1, -0.2, 0.5};
   DenseSdf a = sphere_sdf(r, dx, c);
   const std::string dense = (temp_dir() / "sphere_dense.vdb").string();
@@ -277,7 +281,8 @@ TEST_CASE("level set: VDB round trip, dense and narrow band, with placement") {
   }
 }
 
-TEST_CASE("level set: the project's mesh assets are closed and inside where expected") {
+TEST_CASE("level set: the project's mesh assets are closed and inside where expected" *
+          doctest::skip(!test::have_openvdb())) {
   struct Probe {
     double p[3];
     bool inside;
@@ -313,7 +318,8 @@ TEST_CASE("level set: the project's mesh assets are closed and inside where expe
   }
 }
 
-TEST_CASE("level set: the committed sphere.vdb is a sphere of radius 0.25") {
+TEST_CASE("level set: the committed sphere.vdb is a sphere of radius 0.25" *
+          doctest::skip(!test::have_openvdb())) {
   const std::string path = asset("levelsets/sphere.vdb");
   DenseSdf s = sdf_from_vdb(path, "surface", Placement{}, 0);
   double c[3] = {0, 0, 0}, on[3] = {0.25, 0, 0}, out[3] = {0, 0.35, 0};
@@ -329,7 +335,8 @@ TEST_CASE("make assets/levelsets/sphere.vdb" * doctest::skip()) {
   write_sdf_vdb(sphere_sdf(0.25, 0.02, c), asset("levelsets/sphere.vdb"), "surface", 3);
 }
 
-TEST_CASE("level set: error messages name the file, the line and what is wrong") {
+TEST_CASE("level set: error messages name the file, the line and what is wrong" *
+          doctest::skip(!test::have_openvdb())) {
   const std::string missing = (temp_dir() / "missing.obj").string();
   CHECK(error_of([&] { sdf_from_obj(missing, Placement{}, 0.1); }) == missing + ": cannot open");
   const std::string missing_vdb = (temp_dir() / "missing.vdb").string();
@@ -401,7 +408,8 @@ TEST_CASE("level set: error messages name the file, the line and what is wrong")
   }
 }
 
-TEST_CASE("level set: a field beyond the memory limit is refused before OpenVDB or the array allocates") {
+TEST_CASE("level set: a field beyond the memory limit is refused before OpenVDB or the array allocates" *
+          doctest::skip(!test::have_openvdb())) {
   const std::string cube = write_text("cube_mem.obj", cube_obj());
   // dx = 0.01: 109^3 nodes, about 28 MB at the estimate; a 10 MB limit refuses it, naming the file and size
   set_memory_limit(10e6);

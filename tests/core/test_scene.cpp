@@ -10,6 +10,7 @@
 #include "core/scene.h"
 #include "io/temp_dir.h"
 #include "materials/registry.h"
+#include "test_util.h"
 
 using namespace ductile;
 using json = nlohmann::json;
@@ -348,6 +349,9 @@ TEST_CASE("scene: every bundled scene in scenes/ loads and builds") {
       const int n = doc.dim == 2 ? build_scene<float, 2>(doc).state.n : build_scene<float, 3>(doc).state.n;
       CHECK(n > 0);
     } catch (const Error& e) {
+      // a build without OpenVDB refuses mesh and vdb shapes and outputs (tests/io/test_openvdb_novdb.cpp)
+      if (!test::have_openvdb() && std::string(e.what()).find("built without OpenVDB: ") != std::string::npos)
+        continue;
       FAIL_CHECK(std::string(e.what()));
     }
   }

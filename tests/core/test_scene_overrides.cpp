@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/scene.h"
+#include "test_util.h"
 
 using namespace ductile;
 using json = nlohmann::json;
@@ -55,11 +56,11 @@ TEST_CASE("scene overrides: pointer, dotted and by-name paths") {
   CHECK(load(j, {"objects.cube.shape.size.0=0.3"}).json["objects"][0]["shape"]["size"][0] == 0.3);
   // values are JSON, or a bare string when they do not parse
   SceneDocument d =
-      load(j, {"gravity=[0, 0, -9.81]", "time.dt=auto", "objects.0.name=block", "outputs.vdb=true"});
+      load(j, {"gravity=[0, 0, -9.81]", "time.dt=auto", "objects.0.name=block", "outputs.state=true"});
   CHECK(d.json["gravity"][2] == -9.81);
   CHECK(d.json["time"]["dt"] == "auto");
   CHECK(d.json["objects"][0]["name"] == "block");
-  CHECK(d.outputs.vdb);
+  CHECK(d.outputs.state);
   // new keys where the format allows them, in sections that may be absent; later overrides win
   d = load(j, {"time.frames=3", "time.frames=5", "domain.boundary.friction=0.4"});
   CHECK(d.frames == 5);
@@ -83,7 +84,8 @@ TEST_CASE("scene overrides: resolve_scene_path gives canonical pointers") {
   CHECK(resolve_scene_path(k, "/a~1b/c~0d") == "/a~1b/c~0d");
 }
 
-TEST_CASE("scene files: relative mesh paths resolve against the scene's directory") {
+TEST_CASE("scene files: relative mesh paths resolve against the scene's directory" *
+          doctest::skip(!test::have_openvdb())) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / "ductile_scene_files";
   fs::create_directories(dir / "scenes");
@@ -129,7 +131,7 @@ TEST_CASE("scene files: relative mesh paths resolve against the scene's director
                        doctest::Contains("/objects/0/shape: lies outside the domain: its x extent"), Error);
 }
 
-TEST_CASE("scene files: vdb level sets fill objects") {
+TEST_CASE("scene files: vdb level sets fill objects" * doctest::skip(!test::have_openvdb())) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / "ductile_scene_vdb";
   fs::create_directories(dir);

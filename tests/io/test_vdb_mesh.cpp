@@ -6,10 +6,12 @@
 #include "core/error.h"
 #include "core/io/vdb_mesh.h"
 #include "io/temp_dir.h"
+#include "test_util.h"
 
 using namespace ductile;
 
-TEST_CASE("mesh: the surface of a ball of particles is a closed outward mesh around it; the OBJ reads back") {
+TEST_CASE("mesh: the surface of a ball of particles is a closed outward mesh around it; the OBJ reads back" *
+          doctest::skip(!test::have_openvdb())) {
   // particles on a lattice of spacing h inside a ball of radius R
   const double R = 0.1, h = 0.01, c[3] = {0.3, 0.4, 0.5};
   std::vector<float> xyz;
@@ -62,7 +64,8 @@ TEST_CASE("mesh: the surface of a ball of particles is a closed outward mesh aro
   CHECK(vol < 1.1 * expect);
 }
 
-TEST_CASE("mesh: radii under 1.5 voxels and bad OBJ lines are refused clearly") {
+TEST_CASE("mesh: radii under 1.5 voxels and bad OBJ lines are refused clearly" *
+          doctest::skip(!test::have_openvdb())) {
   CHECK_THROWS_WITH(io::particle_surface({0, 0, 0}, 0.01, 0.01), doctest::Contains("below 1.5 voxels"));
   CHECK(io::particle_surface({}, 0.03, 0.01).vertices.empty());
   test::TempDir dir;

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/io/vdb_volume.h"
 #include "io/temp_dir.h"
+#include "test_util.h"
 
 using namespace ductile;
 
@@ -36,7 +37,8 @@ State<float, 3> block(int n, float h) {
 
 }  // namespace
 
-TEST_CASE("VDB volume holds density and velocity grids that conserve mass") {
+TEST_CASE("VDB volume holds density and velocity grids that conserve mass" *
+          doctest::skip(!test::have_openvdb())) {
   test::TempDir dir;
   const auto s = block(10, 0.005f);
   const double voxel = 0.01;
@@ -68,7 +70,8 @@ TEST_CASE("VDB volume holds density and velocity grids that conserve mass") {
   CHECK(velocity->max[2] == doctest::Approx(0.5).epsilon(1e-4));
 }
 
-TEST_CASE("VDB volume: interior density approaches the block's density") {
+TEST_CASE("VDB volume: interior density approaches the block's density" *
+          doctest::skip(!test::have_openvdb())) {
   test::TempDir dir;
   // 8 particles per voxel of 1 cm: 2 g / (5 mm)^3 = 16000 kg/m^3
   const auto s = block(20, 0.005f);
@@ -79,7 +82,7 @@ TEST_CASE("VDB volume: interior density approaches the block's density") {
   CHECK(density->max[0] == doctest::Approx(16000.0).epsilon(0.05));
 }
 
-TEST_CASE("VDB volume rejects a bad voxel size and unreadable files") {
+TEST_CASE("VDB volume rejects a bad voxel size and unreadable files" * doctest::skip(!test::have_openvdb())) {
   test::TempDir dir;
   const auto s = block(2, 0.005f);
   CHECK_THROWS_AS(io::write_vdb_volume(dir.file("v.vdb"), s, 0.0), Error);

@@ -2,13 +2,21 @@
 # One call on a GPU machine (the `device` tool): the CUDA tests (simulator, materials and gradient tape against
 # the CPU), a memory check of the CUDA step, then the GPU benchmarks (forward at 0.5 to 33.5 million particles,
 # unsorted and default; a gradient run), printing everything. Results also go to $OUT (or bench/results) as
-# JSON and logs. GPU_VARIANTS, GPU_KERNELS=1 (bench/gpu_kernels.sh) and GPU_GRADIENT=0 change what runs.
+# JSON and logs. GPU_VARIANTS, GPU_KERNELS=1 (bench/gpu_kernels.sh) and GPU_GRADIENT=0 change what runs;
+# GPU_TARGETS (default "ductile ductile_tests") what is built.
 #
 # Usage: bench/gpu.sh [--bundle FILE] [--quick] [BUILD_DIR]
 #   --bundle FILE  run the programs of FILE (made here by bench/gpu_bundle.sh) instead of building: for a GPU
 #                  machine without ductile's Debian libraries or network
 #   --quick        the forward benchmark at G = 128 and 256 only (else also 160, 400 and 512: 1 to 33.5 M)
-#   otherwise      builds from source in BUILD_DIR (default build-gpu) with CUDA, for the visible GPU
+#   otherwise      builds `ductile` and `ductile_tests` from source in BUILD_DIR (default build-gpu) with CUDA for
+#                  sm_90 (H100, H200), with ninja when present and every core, and prints the configure + build
+#                  seconds. When .gpu/deps/*.deb exist (made on a Debian 12 machine by bench/gpu_deps.sh: Eigen,
+#                  nlohmann_json, CLI11, tinyobjloader, zlib, doctest), they are unpacked with `dpkg -x` into
+#                  /tmp/ductile-gpu-deps (never into /) and the build uses that prefix, without OpenVDB and
+#                  LibTorch (-DDUCTILE_WITH_OPENVDB=OFF -DDUCTILE_WITH_TORCH=OFF): for a GPU machine with
+#                  nvcc, g++ and CMake but none of ductile's libraries and no network. With the device tool:
+#                  here `bench/gpu_deps.sh`, then run `bash bench/gpu.sh` with carry [".gpu/deps"].
 # Each stage has its own time limit, so one hang still leaves the others' results.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -38,9 +46,36 @@ if [ -n "$bundle" ]; then
   export LD_LIBRARY_PATH=$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   stamp "bundle of commit $(cat $root/commit 2>/dev/null)"
 else
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DDUCTILE_WITH_CUDA=ON -DDUCTILE_WITH_TORCH=OFF \
-    -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null || exit 1
-  cmake --build "$build" -j"$(nproc)" 2>&1 | tail -3
+  config=(-DCMAKE_BUILD_TYPE=Release -DDUCTILE_WITH_CUDA=ON -DDUCTILE_WITH_TORCH=OFF -DDUCTILE_BUILD_PYTHON=OFF
+    -DCMAKE_CUDA_ARCHITECTURES=90)
+  # a fresh build directory takes ninja when there is one (an existing one keeps its generator)
+  [ ! -f "$build/CMakeCache.txt" ] && command -v ninja >/dev/null && config+=(-G Ninja)
+  if compgen -G ".gpu/deps/*.deb" >/dev/null; then
+    deps=/tmp/ductile-gpu-deps
+    stamp "== unpacking $(ls .gpu/deps/*.deb | wc -l) packages of .gpu/deps into $deps"
+    rm -rf "$deps" && mkdir -p "$deps"
+    for deb in .gpu/deps/*.deb; do
+      if command -v dpkg >/dev/null; then
+        dpkg -x "$deb" "$deps" || exit 1
+      else  # a .deb is an ar archive whose data.tar.* holds the files
+        member=$(ar t "$deb" | grep '^data\.tar') || exit 1
+        ar p "$deb" "$member" | tar -x -C "$deps" --"${member##*.}" 2>/dev/null ||
+          ar p "$deb" "$member" | tar -x -C "$deps" || exit 1
+      fi
+    done
+    # links to /lib/... and doctest's CMake file name /usr itself: point them into the prefix
+    find "$deps" -type l -lname '/*' | while read -r link; do ln -sfn "$deps$(readlink "$link")" "$link"; done
+    grep -rl --include='*.cmake' 'set(_IMPORT_PREFIX "/usr")' "$deps" |
+      xargs -r sed -i "s|set(_IMPORT_PREFIX \"/usr\")|set(_IMPORT_PREFIX \"$deps/usr\")|"
+    config+=(-DCMAKE_PREFIX_PATH="$deps/usr" -DDUCTILE_WITH_OPENVDB=OFF)
+  fi
+  stamp "== configure and build $build: cmake ${config[*]}"
+  t_build=$(date +%s)
+  cmake -S . -B "$build" "${config[@]}" >"$out/gpu_configure.log" 2>&1 || { tail -30 "$out/gpu_configure.log"; exit 1; }
+  # shellcheck disable=SC2086  # GPU_TARGETS is a list
+  cmake --build "$build" -j"$(nproc)" --target ${GPU_TARGETS:-ductile ductile_tests} >"$out/gpu_build.log" 2>&1 ||
+    { grep -B2 -A12 -m3 'error' "$out/gpu_build.log" | head -60; tail -5 "$out/gpu_build.log"; exit 1; }
+  stamp "configure + build: $(($(date +%s) - t_build)) s on $(nproc) cores"
   bin=$build; ln -sf tests/ductile_tests "$build/ductile_tests" 2>/dev/null
 fi
 "$bin/ductile" version || exit 1

@@ -71,10 +71,12 @@ else
   fi
   stamp "== configure and build $build: cmake ${config[*]}"
   t_build=$(date +%s)
-  cmake -S . -B "$build" "${config[@]}" >"$out/gpu_configure.log" 2>&1 || { tail -30 "$out/gpu_configure.log"; exit 1; }
+  # the logs stay out of $out (the device tool brings back 8 files at most); their tails are printed on failure
+  log=/tmp/ductile-gpu-build.log
+  cmake -S . -B "$build" "${config[@]}" >"$log" 2>&1 || { tail -30 "$log"; exit 1; }
   # shellcheck disable=SC2086  # GPU_TARGETS is a list
-  cmake --build "$build" -j"$(nproc)" --target ${GPU_TARGETS:-ductile ductile_tests} >"$out/gpu_build.log" 2>&1 ||
-    { grep -B2 -A12 -m3 'error' "$out/gpu_build.log" | head -60; tail -5 "$out/gpu_build.log"; exit 1; }
+  cmake --build "$build" -j"$(nproc)" --target ${GPU_TARGETS:-ductile ductile_tests} >>"$log" 2>&1 ||
+    { grep -B2 -A12 -m3 'error' "$log" | head -60; tail -5 "$log"; exit 1; }
   stamp "configure + build: $(($(date +%s) - t_build)) s on $(nproc) cores"
   bin=$build; ln -sf tests/ductile_tests "$build/ductile_tests" 2>/dev/null
 fi

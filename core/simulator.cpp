@@ -80,10 +80,14 @@ void Simulator<T, D>::rebuild_batches_from(const std::vector<int32_t>& material)
   }
 }
 
-// After a backend permuted the particles: batches from buffer b's materials (one material: always all slots).
+// After a backend permuted the particles: batches from buffer b's materials (one material: always all slots),
+// on the device where the backend can.
 template <class T, int D>
 void Simulator<T, D>::rebuild_batches(int b) {
   if (model_.materials.size() < 2) return;
+  std::vector<int32_t*> batch;
+  for (auto& index : batch_index_) batch.push_back(index.data());
+  if (backend_->partition(buf_[b].material.data(), buf_[b].n, batch.data(), int(batch.size()))) return;
   std::vector<int32_t> material;
   buf_[b].material.download(material);
   rebuild_batches_from(material);

@@ -23,6 +23,13 @@ class Backend {
   // Whether P2G and G2P run the stress and projection of a scene whose one material is `model` (given its
   // lanes, materials/material_lanes.h) instead of the separate stages.
   virtual bool fuses(const std::string& model) const = 0;
+  // Per-material batches on the device after a step permuted the particles: batch[m] receives the slots q < n
+  // with material[q] == m in increasing order (their number does not change between steps). False where the
+  // backend leaves it to the host (the simulator then copies the materials back and partitions there).
+  virtual bool partition(const int32_t* /*material*/, int /*n*/, int32_t* const* /*batch*/,
+                         int /*materials*/) {
+    return false;
+  }
   // Waits for queued work and returns the status word (and resets it).
   virtual Status fetch_status(Status* device_status) = 0;
   // A GridView without storage (mass and mv null) asks the backend to keep the grid itself: the CPU backend

@@ -8,6 +8,7 @@
 // runs the plain version (unsorted particles, one global atomic per node and value) and DUCTILE_CUDA_P2G
 // selects the other scatters (below).
 #include <cstdlib>
+#include <cub/device/device_select.cuh>
 #include <string>
 
 #include "core/cuda_check.h"
@@ -77,6 +78,17 @@ struct GridUpdateInPlace {
   }
 };
 
+// Slot q's index, and whether slot q holds material m (the selections of CudaBackend::partition).
+struct Iota {
+  int32_t* out;
+  __device__ void operator()(long long q) const { out[q] = int32_t(q); }
+};
+struct HasMaterial {
+  const int32_t* material;
+  int32_t m;
+  __device__ bool operator()(const int32_t& q) const { return material[q] == m; }
+};
+
 // fn(t) for every node t of the listed blocks (their number is read on the device), grid-stride.
 template <class Fn>
 __global__ void active_nodes_kernel(const uint32_t* count, int per_block, Fn fn) {
@@ -92,12 +104,15 @@ class CudaBackend final : public Backend<T, D> {
   CudaBackend() {
     const char* s = std::getenv("DUCTILE_CUDA_SORT");
     sorted_ = !(s && std::string(s) == "0");
-    const std::string mode = env("DUCTILE_CUDA_P2G", {"", "cells", "tile", "tile-contiguous", "global"});
+    const std::string mode =
+        env("DUCTILE_CUDA_P2G", {"", "cells", "slabs", "tile", "tile-contiguous", "global"});
     tiled_ = mode != "global";
     strided_ = mode != "tile-contiguous";
-    cells_ = kCellsFit<T, D> && tiled_ && (mode.empty() || mode == "cells");
+    cells_ = kCellsFit<T, D> && tiled_ && (mode.empty() || mode == "cells" || mode == "slabs");
+    slabs_ = mode == "slabs";
     active_ = sorted_ && env("DUCTILE_CUDA_GRID", {"", "dense", "active"}) == "active";
     fuse_ = env("DUCTILE_CUDA_FUSE", {"", "0", "1"}) == "1";
+    device_partition_ = env("DUCTILE_CUDA_PARTITION", {"", "host", "device"}) == "device";
     int dev = 0;
     DUCTILE_CUDA_CHECK(cudaGetDevice(&dev));
     DUCTILE_CUDA_CHECK(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, dev));
@@ -168,6 +183,26 @@ class CudaBackend final : public Backend<T, D> {
     fail("cuda backend", "no fused projection for material model '" + model + "'");
   }
 
+  // DUCTILE_CUDA_PARTITION=device: CUB's stable selection of the slots of each material, on the device.
+  bool partition(const int32_t* material, int n, int32_t* const* batch, int materials) override {
+    if (!device_partition_) return false;
+    if (iota_.size() < size_t(n)) {
+      iota_.resize(Device::kCuda, size_t(n));
+      cuda_parallel_for(n, Iota{iota_.data()});
+    }
+    if (selected_.size() == 0) selected_.resize(Device::kCuda, 1);
+    for (int m = 0; m < materials; ++m) {
+      size_t bytes = 0;
+      DUCTILE_CUDA_CHECK(cub::DeviceSelect::If(nullptr, bytes, iota_.data(), batch[m], selected_.data(), n,
+                                               HasMaterial{material, m}));
+      if (select_temp_.size() < bytes) select_temp_.resize(Device::kCuda, bytes);
+      bytes = select_temp_.size();
+      DUCTILE_CUDA_CHECK(cub::DeviceSelect::If(select_temp_.data(), bytes, iota_.data(), batch[m],
+                                               selected_.data(), n, HasMaterial{material, m}));
+    }
+    return true;
+  }
+
   Status fetch_status(Status* s) override { return cuda_fetch_status(s); }
 
  private:
@@ -192,10 +227,15 @@ class CudaBackend final : public Backend<T, D> {
   template <class Stress>
   void launch_cells(const P2G<T, D>& k, const Stress& stress, const ActiveBlocks<T, D>& act) {
     const int grid = std::max(1, std::min(sort_.max_runs(), sms_ * 8));
-    const size_t shared = sizeof(T) * (D + 1) * (D == 3 ? 27 : 9) * kCellThreads;
-    p2g_cells<T, D><<<grid, kCellThreads, shared>>>(k, stress, act, sort_.order(), sort_.sorted_keys(),
-                                                    sort_.run_keys(), sort_.run_start(), sort_.run_count(),
-                                                    sort_.num_runs());
+    const size_t shared = sizeof(T) * CellSums<T, D>::kPart;
+    if (slabs_)
+      p2g_cells<T, D, Stress, true><<<grid, kSlabThreads, shared>>>(
+          k, stress, act, sort_.order(), sort_.sorted_keys(), sort_.run_keys(), sort_.run_start(),
+          sort_.run_count(), sort_.num_runs());
+    else
+      p2g_cells<T, D, Stress, false><<<grid, kCellThreads, shared>>>(
+          k, stress, act, sort_.order(), sort_.sorted_keys(), sort_.run_keys(), sort_.run_start(),
+          sort_.run_count(), sort_.num_runs());
     DUCTILE_CUDA_CHECK(cudaGetLastError());
   }
 
@@ -237,11 +277,16 @@ class CudaBackend final : public Backend<T, D> {
     grid_mass_ = g.mass, grid_nodes_ = nodes;
   }
 
-  // DUCTILE_CUDA_P2G=cells (the default where its sums fit in registers), =tile (shared-memory atomics),
-  // =tile-contiguous (the same with lanes on consecutive particles), =global (sorted, global atomics)
-  bool sorted_ = true, tiled_ = true, strided_ = true, cells_ = true;
+  // DUCTILE_CUDA_P2G=cells (the default where its sums fit in registers), =slabs (the same with three threads
+  // per cell), =tile (shared-memory atomics), =tile-contiguous (the same with lanes on consecutive
+  // particles), =global (sorted, global atomics)
+  bool sorted_ = true, tiled_ = true, strided_ = true, cells_ = true, slabs_ = false;
   // DUCTILE_CUDA_GRID=active: clear and update only the listed blocks; DUCTILE_CUDA_FUSE=1: see fuses()
   bool active_ = false, fuse_ = false, listed_ = false;
+  // DUCTILE_CUDA_PARTITION=device: the materials' batches selected on the device (partition())
+  bool device_partition_ = false;
+  Buffer<int32_t> iota_, selected_;
+  Buffer<unsigned char> select_temp_;
   const T* grid_mass_ = nullptr;
   int64_t grid_nodes_ = 0;
   int sms_ = 1;

@@ -1,14 +1,15 @@
 // The particle-to-grid kernels of the CUDA backend over particles sorted by block and cell
 // (kernels/cuda_sort.cuh): a shared-memory tile per run of particles (p2g_tiled) or per-cell register sums
-// (p2g_cells). Each takes the particle's Kirchhoff stress from a policy: the stress stage's buffer
-// (StoredStress) or the material's own function evaluated in the kernel (ModelStress, the fused stage), and
-// lists the grid blocks it writes outside its run's tile when the active-block grid is on
+// (p2g_cells, kernels/cuda_cell_sums.h). Each takes the particle's Kirchhoff stress from a policy: the stress
+// stage's buffer (StoredStress) or the material's own function evaluated in the kernel (ModelStress, the
+// fused stage), and lists the grid blocks it writes outside its run's tile when the active-block grid is on
 // (kernels/cuda_active_blocks.h).
 #pragma once
 
 #include "core/cuda_check.h"
 #include "kernels/cuda_active_blocks.h"
 #include "kernels/cuda_blocks.h"
+#include "kernels/cuda_cell_sums.h"
 #include "kernels/p2g.h"
 #include "materials/analytic.h"
 
@@ -145,116 +146,58 @@ __global__ void __launch_bounds__(kTileThreads)
   }
 }
 
-// Per-cell P2G: one thread per cell of the block (kCudaBlock^D = 64 threads) sums the particles of its cell
-// over the 3^D stencil offsets in registers (the run is sorted by cell), writes the sums to shared memory
-// without atomics, then each node of the tile adds up the (cell, offset) entries that land on it, in a fixed
-// order, and the tile's non-zero nodes go to the grid with global atomics. Shared memory holds
-// (D + 1) 3^D 64 values; the registers 3^D (D + 1) sums, which this backend uses only where they fit (float
-// in 3D; float and double in 2D). A particle whose stencil does not start in its key's cell (never, unless
-// the key and the stencil round differently) scatters to the grid directly.
-constexpr int kCellThreads = 64;
+// Per-cell P2G (kernels/cuda_cell_sums.h): one thread per cell of the block (kCellThreads = kCudaBlock^D =
+// 64) sums the particles of its cell over the 3^D stencil offsets in registers, or, with kSlabs, three
+// threads per cell a third of the offsets each (kSlabThreads = 192; fewer registers per thread, more threads
+// per SM), then each node of the tile adds up the entries that land on it, in a fixed order, and the tile's
+// non-zero nodes go to the grid with global atomics. Shared memory holds (D + 1) 3^D 64 values; the
+// one-thread-per-cell version is used where its (D + 1) 3^D sums fit in registers (float in 3D; float and
+// double in 2D). A particle whose stencil does not start in its key's cell (never, unless the key and the
+// stencil round differently) scatters to the grid directly.
+constexpr int kCellThreads = 64, kSlabThreads = 3 * kCellThreads;
 
 template <class T, int D>
 constexpr bool kCellsFit = (D + 1) * (D == 3 ? 27 : 9) * sizeof(T) <= 4 * 4 * 27;
 
-template <class T, int D, class Stress>
-__global__ void __launch_bounds__(kCellThreads)
+template <class T, int D, class Stress, bool kSlabs>
+__global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ? 2 : 1)
     p2g_cells(P2G<T, D> k, Stress stress, ActiveBlocks<T, D> active, const int32_t* order,
               const uint32_t* sorted_keys, const uint32_t* run_keys, const int32_t* run_start,
               const int32_t* run_count, const int32_t* num_runs) {
-  constexpr int B = kCudaBlock<D>, S = B + 2, kOff = D == 3 ? 27 : 9, kTile = D == 3 ? S * S * S : S * S;
-  constexpr int kCells = kCellThreads;  // B^D
-  static_assert((D == 3 ? B * B * B : B * B) == kCells, "one thread per cell");
+  using Sums = CellSums<T, D>;
   extern __shared__ unsigned char shared_bytes[];
-  T* part = reinterpret_cast<T*>(shared_bytes);  // value v of offset o from cell c: [(v kOff + o) kCells + c]
-  __shared__ int cell_start[kCells + 1];
+  T* part = reinterpret_cast<T*>(shared_bytes);  // Sums::kPart values
+  __shared__ int cell_start[Sums::kCells + 1];
   const int runs = *num_runs;
   const GridSpec<T, D>& spec = k.g.spec;
-  const int64_t nodes = spec.num_nodes();
   for (int r = blockIdx.x; r < runs; r += gridDim.x) {
     int lo[D];
     active.blocks.corner(run_keys[r], lo);
     const int start = run_start[r], count = run_count[r];
-    // where each cell's particles start in the run (cells ascend: the sort key's low bits)
-    for (int j = threadIdx.x; j < count; j += blockDim.x) {
-      const int c = int(sorted_keys[start + j] & (kCells - 1));
-      const int prev = j == 0 ? -1 : int(sorted_keys[start + j - 1] & (kCells - 1));
-      for (int e = prev + 1; e <= c; ++e) cell_start[e] = j;
-      if (j == count - 1)
-        for (int e = c + 1; e <= kCells; ++e) cell_start[e] = count;
-    }
+    Sums::cell_starts(threadIdx.x, blockDim.x, sorted_keys + start, count, cell_start);
     __syncthreads();
-    // thread c: its cell's particles, summed per stencil offset in registers
-    const int c = threadIdx.x;
+    // the cell's particles; one outside its cell goes to the grid directly
+    const int c = threadIdx.x % Sums::kCells;
     int cell[D];
-    for (int d = D - 1, rest = c; d >= 0; --d, rest /= B) cell[d] = lo[d] + rest % B;
-    T acc[D + 1][kOff];
-#pragma unroll
-    for (int v = 0; v < D + 1; ++v)
-#pragma unroll
-      for (int o = 0; o < kOff; ++o) acc[v][o] = T(0);
-    for (int j = cell_start[c]; j < cell_start[c + 1]; ++j) {
+    Sums::cell_of(c, lo, cell);
+    auto load = [&](int j, P2GParticle<T, D>& pp, bool primary) {
       const int i = order[start + j];
-      const P2GParticle<T, D> pp = k.particle(i, stress(k, i));
+      pp = k.particle(i, stress(k, i));
       if (!stencil_inside(spec, pp.base)) {
-        if (k.status) raise_status(k.status, kStatusOutOfDomain, i, kStageP2G);
-        continue;
+        if (primary && k.status) raise_status(k.status, kStatusOutOfDomain, i, kStageP2G);
+        return false;
       }
       bool same = true;
       for (int d = 0; d < D; ++d) same = same && pp.base[d] == cell[d];
-      if (!same) {
-        scatter_outside(pp, spec, k.g, active);
-        continue;
-      }
-      // node base + o receives w m and w (q + A (o - 1)) (kernels/p2g.h)
-#pragma unroll
-      for (int o = 0; o < kOff; ++o) {
-        T w = T(1);
-        Vec<T, D> qo = pp.q;
-#pragma unroll
-        for (int d = 0, rest = o, div = kOff / 3; d < D; ++d, rest %= div, div /= 3) {
-          const int od = rest / div;
-          w = w * pp.w[d][od];
-          for (int a = 0; a < D; ++a) qo[a] = qo[a] + pp.A(a, d) * T(od - 1);
-        }
-        acc[0][o] += w * pp.m;
-#pragma unroll
-        for (int a = 0; a < D; ++a) acc[a + 1][o] += w * qo[a];
-      }
-    }
-#pragma unroll
-    for (int v = 0; v < D + 1; ++v)
-#pragma unroll
-      for (int o = 0; o < kOff; ++o) part[(v * kOff + o) * kCells + c] = acc[v][o];
+      if (!same && primary) scatter_outside(pp, spec, k.g, active);
+      return same;
+    };
+    if constexpr (kSlabs)
+      Sums::sum_slab(c, threadIdx.x / Sums::kCells, cell_start, load, part);
+    else
+      Sums::sum_cell(c, cell_start, load, part);
     __syncthreads();
-    // each tile node: the entries of the cells within a stencil's reach, then the grid
-    for (int t = threadIdx.x; t < kTile; t += blockDim.x) {
-      int nt[D];
-      for (int d = D - 1, rest = t; d >= 0; --d, rest /= S) nt[d] = rest % S;
-      T sum[D + 1] = {};
-#pragma unroll
-      for (int o = 0; o < kOff; ++o) {
-        int ci = 0;
-        bool valid = true;
-#pragma unroll
-        for (int d = 0, rest = o, div = kOff / 3; d < D; ++d, rest %= div, div /= 3) {
-          const int cd = nt[d] - rest / div;
-          valid = valid && cd >= 0 && cd < B;
-          ci = ci * B + cd;
-        }
-        if (valid)
-#pragma unroll
-          for (int v = 0; v < D + 1; ++v) sum[v] += part[(v * kOff + o) * kCells + ci];
-      }
-      int node[D];
-      bool inside = true, any = false;
-      for (int d = 0; d < D; ++d) node[d] = lo[d] + nt[d], inside = inside && node[d] < spec.res[d];
-      for (int v = 0; v < D + 1; ++v) any = any || sum[v] != T(0);
-      if (!inside || !any) continue;
-      const int64_t idx = spec.index(node);
-      atomicAdd(k.g.mass + idx, sum[0]);
-      for (int a = 0; a < D; ++a) atomicAdd(k.g.mv + a * nodes + idx, sum[a + 1]);
-    }
+    Sums::flush_tile(threadIdx.x, blockDim.x, lo, part, k.g, AtomicAdd{});
     __syncthreads();
   }
 }

@@ -112,6 +112,7 @@ struct GridUpdate {
       }
     }
     // domain walls, one face at a time (the inward normal points into the domain)
+    DUCTILE_UNROLL
     for (int d = 0; d < D; ++d) {
       Vec<T, D> nrm = Vec<T, D>::zero();
       if (c[d] < walls.lo[d] + walls.cells) {

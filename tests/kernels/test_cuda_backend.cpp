@@ -103,10 +103,11 @@ TEST_CASE(
     doctest::skip(!cuda_available())) {
   // DUCTILE_CUDA_SORT / DUCTILE_CUDA_P2G are read when a simulator makes its backend
   // (and DUCTILE_CUDA_GRID: the active-block grid for every sorted variant)
-  const char* variants[][3] = {
-      {"1", "cells", "dense"},  {"1", "tile", "dense"},   {"1", "tile-contiguous", "dense"},
-      {"1", "global", "dense"}, {"0", "", "dense"},       {"1", "cells", "active"},
-      {"1", "tile", "active"},  {"1", "global", "active"}};
+  const char* variants[][3] = {{"1", "cells", "dense"},  {"1", "slabs", "dense"},
+                               {"1", "tile", "dense"},   {"1", "tile-contiguous", "dense"},
+                               {"1", "global", "dense"}, {"0", "", "dense"},
+                               {"1", "cells", "active"}, {"1", "slabs", "active"},
+                               {"1", "tile", "active"},  {"1", "global", "active"}};
   for (const auto& v : variants) {
     setenv("DUCTILE_CUDA_SORT", v[0], 1);
     setenv("DUCTILE_CUDA_P2G", v[1], 1);
@@ -131,31 +132,53 @@ TEST_CASE(
 
 TEST_CASE("cuda backend: the fused stress and projection match the cpu backend (fluid, fixed-corotated)" *
           doctest::skip(!cuda_available())) {
-  // DUCTILE_CUDA_FUSE=1: the material's stress inside p2g_cells and its projection inside G2P, with the dense
-  // and the active-block grid; the separate stages must not run
+  // DUCTILE_CUDA_FUSE=1: the material's stress inside p2g_cells (one or three threads per cell) and its
+  // projection inside G2P, with the dense and the active-block grid; the separate stages must not run
   setenv("DUCTILE_CUDA_FUSE", "1", 1);
-  for (const char* grid : {"dense", "active"})
-    for (const char* model : {"fluid", "fixed_corotated"}) {
-      setenv("DUCTILE_CUDA_GRID", grid, 1);
-      INFO("model " << model << ", DUCTILE_CUDA_GRID=" << grid);
-      double max_dx = 0, max_dv = 0, stages = -1;
-      run_both<float, 3>(one_material_scene(model, 3), 50, max_dx, max_dv, &stages);
-      CHECK(max_dx < 1e-5);
-      CHECK(max_dv < 1e-3);
-      CHECK(stages == 0);
-      run_both<float, 2>(one_material_scene(model, 2), 50, max_dx, max_dv, &stages);
-      CHECK(max_dx < 1e-5);
-      CHECK(max_dv < 1e-3);
-      CHECK(stages == 0);
-      run_both<double, 2>(one_material_scene(model, 2), 50, max_dx, max_dv, &stages);
-      CHECK(max_dx < 1e-12);
-      CHECK(max_dv < 1e-10);
-      CHECK(stages == 0);
-    }
+  for (const char* p2g : {"cells", "slabs"})
+    for (const char* grid : {"dense", "active"})
+      for (const char* model : {"fluid", "fixed_corotated"}) {
+        setenv("DUCTILE_CUDA_P2G", p2g, 1);
+        setenv("DUCTILE_CUDA_GRID", grid, 1);
+        INFO("model " << model << ", DUCTILE_CUDA_P2G=" << p2g << ", DUCTILE_CUDA_GRID=" << grid);
+        double max_dx = 0, max_dv = 0, stages = -1;
+        run_both<float, 3>(one_material_scene(model, 3), 50, max_dx, max_dv, &stages);
+        CHECK(max_dx < 1e-5);
+        CHECK(max_dv < 1e-3);
+        CHECK(stages == 0);
+        run_both<float, 2>(one_material_scene(model, 2), 50, max_dx, max_dv, &stages);
+        CHECK(max_dx < 1e-5);
+        CHECK(max_dv < 1e-3);
+        CHECK(stages == 0);
+        run_both<double, 2>(one_material_scene(model, 2), 50, max_dx, max_dv, &stages);
+        CHECK(max_dx < 1e-12);
+        CHECK(max_dv < 1e-10);
+        CHECK(stages == 0);
+      }
   // without it the stages run
   unsetenv("DUCTILE_CUDA_FUSE");
+  unsetenv("DUCTILE_CUDA_P2G");
   double max_dx = 0, max_dv = 0, stages = -1;
   run_both<float, 3>(one_material_scene("fluid", 3), 5, max_dx, max_dv, &stages);
   CHECK(stages > 0);
+  unsetenv("DUCTILE_CUDA_GRID");
+}
+
+TEST_CASE("cuda backend: the materials' batches selected on the device match the cpu backend" *
+          doctest::skip(!cuda_available())) {
+  // DUCTILE_CUDA_PARTITION=device: two materials, their batches rebuilt on the device after every G2P
+  setenv("DUCTILE_CUDA_PARTITION", "device", 1);
+  for (const char* grid : {"dense", "active"}) {
+    setenv("DUCTILE_CUDA_GRID", grid, 1);
+    INFO("DUCTILE_CUDA_GRID=" << grid);
+    double max_dx = 0, max_dv = 0;
+    run_both<float, 3>(kScene, 50, max_dx, max_dv);
+    CHECK(max_dx < 1e-5);
+    CHECK(max_dv < 1e-3);
+    run_both<double, 2>(kScene2D, 50, max_dx, max_dv);
+    CHECK(max_dx < 1e-12);
+    CHECK(max_dv < 1e-10);
+  }
+  unsetenv("DUCTILE_CUDA_PARTITION");
   unsetenv("DUCTILE_CUDA_GRID");
 }

@@ -1,0 +1,150 @@
+// The per-cell particle-to-grid of the CUDA backend (kernels/cuda_p2g.cuh) as a block program: phases that a
+// thread block runs for one run of sorted particles (one grid block of kCudaBlock^D cells) with a barrier
+// between them, written as plain host-device functions of the thread index, so that the CPU tests run the
+// same code thread by thread (tests/kernels/test_cuda_cell_sums.cpp):
+//  1. cell_starts: where each cell's particles start in the run (the sort key's low bits order the cells);
+//  2. sum_cell, one thread per cell, sums the cell's particles over the 3^D stencil offsets in (D + 1) 3^D
+//     registers; or sum_slab, three threads per cell, one per offset a along the first axis, sums 3^(D-1)
+//     offsets each (a third of the registers, three times the threads, each particle read three times). Both
+//     write the sums to part[(v kOff + o) kCells + c] without atomics and add in the same order, so they give
+//     the same bits;
+//  3. flush_tile: each node of the (kCudaBlock + 2)^D tile adds up the entries that land on it in a fixed
+//  order
+//     and gives the non-zero ones to the grid through add(pointer, value) (an atomic on the GPU).
+// Node base + o of a particle receives w m and w (q + A (o - 1)) (kernels/p2g.h).
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/cuda_blocks.h"
+#include "kernels/p2g.h"
+
+namespace ductile {
+
+template <class T, int D>
+struct CellSums {
+  static constexpr int B = kCudaBlock<D>, S = B + 2;
+  static constexpr int kOff = D == 3 ? 27 : 9;  // stencil offsets
+  static constexpr int kSlabOff = kOff / 3;     // offsets with one first-axis offset
+  static constexpr int kCells = D == 3 ? B * B * B : B * B;
+  static constexpr int kTile = D == 3 ? S * S * S : S * S;
+  static constexpr int kVals = D + 1;                  // mass and momentum
+  static constexpr int kPart = kVals * kOff * kCells;  // shared values of phase 2
+  static_assert(kCells == 1 << kCudaCellBits, "the sort key's cell bits");
+
+  // Phase 1: cell_start[e], e = 0..kCells, from the run's `count` sorted keys (thread tid of nthreads).
+  DUCTILE_HD static void cell_starts(int tid, int nthreads, const uint32_t* keys, int count,
+                                     int* cell_start) {
+    for (int j = tid; j < count; j += nthreads) {
+      const int c = int(keys[j] & (kCells - 1));
+      const int prev = j == 0 ? -1 : int(keys[j - 1] & (kCells - 1));
+      for (int e = prev + 1; e <= c; ++e) cell_start[e] = j;
+      if (j == count - 1)
+        for (int e = c + 1; e <= kCells; ++e) cell_start[e] = count;
+    }
+  }
+
+  // The coordinates of cell c of the block whose lowest cell is lo.
+  DUCTILE_HD DUCTILE_INLINE static void cell_of(int c, const int* lo, int* cell) {
+    for (int d = D - 1, rest = c; d >= 0; --d, rest /= B) cell[d] = lo[d] + rest % B;
+  }
+
+  // Adds what pp gives to the offsets o = a kSlabOff + j, j < kSlabOff (first-axis offset a), to acc[v][j].
+  DUCTILE_HD DUCTILE_INLINE static void add_slab(const P2GParticle<T, D>& pp, int a,
+                                                 T (&acc)[kVals][kSlabOff]) {
+    // the first axis by value (a is the same for the whole slab: a select, not an indexed load)
+    T w0 = a == 0 ? pp.w[0][0] : (a == 1 ? pp.w[0][1] : pp.w[0][2]);
+    Vec<T, D> q0;
+    for (int k = 0; k < D; ++k) q0[k] = pp.q[k] + pp.A(k, 0) * T(a - 1);
+    DUCTILE_UNROLL
+    for (int j = 0; j < kSlabOff; ++j) {
+      T w = T(1) * w0;
+      Vec<T, D> qo = q0;
+      DUCTILE_UNROLL
+      for (int d = 1, rest = j, div = kSlabOff / 3; d < D; ++d, rest %= div, div /= 3) {
+        const int od = rest / div;
+        w = w * pp.w[d][od];
+        for (int k = 0; k < D; ++k) qo[k] = qo[k] + pp.A(k, d) * T(od - 1);
+      }
+      acc[0][j] += w * pp.m;
+      for (int k = 0; k < D; ++k) acc[k + 1][j] += w * qo[k];
+    }
+  }
+
+  // Phase 2, one thread per cell c: load(j, pp, primary) gives the run's j-th particle and whether it goes to
+  // the sums (primary: this thread reports faults and scatters a particle that does not belong here).
+  template <class Load>
+  DUCTILE_HD static void sum_cell(int c, const int* cell_start, Load&& load, T* part) {
+    T acc[3][kVals][kSlabOff];
+    for (int a = 0; a < 3; ++a)
+      for (int v = 0; v < kVals; ++v)
+        for (int j = 0; j < kSlabOff; ++j) acc[a][v][j] = T(0);
+    for (int j = cell_start[c]; j < cell_start[c + 1]; ++j) {
+      P2GParticle<T, D> pp;
+      if (!load(j, pp, true)) continue;
+      DUCTILE_UNROLL
+      for (int a = 0; a < 3; ++a) add_slab(pp, a, acc[a]);
+    }
+    DUCTILE_UNROLL
+    for (int a = 0; a < 3; ++a) store(c, a, acc[a], part);
+  }
+
+  // Phase 2, three threads per cell: thread (c, a) sums cell c's particles over the offsets of first-axis
+  // offset a; only a = 0 is primary.
+  template <class Load>
+  DUCTILE_HD static void sum_slab(int c, int a, const int* cell_start, Load&& load, T* part) {
+    T acc[kVals][kSlabOff];
+    for (int v = 0; v < kVals; ++v)
+      for (int j = 0; j < kSlabOff; ++j) acc[v][j] = T(0);
+    for (int j = cell_start[c]; j < cell_start[c + 1]; ++j) {
+      P2GParticle<T, D> pp;
+      if (!load(j, pp, a == 0)) continue;
+      add_slab(pp, a, acc);
+    }
+    store(c, a, acc, part);
+  }
+
+  DUCTILE_HD DUCTILE_INLINE static void store(int c, int a, const T (&acc)[kVals][kSlabOff], T* part) {
+    DUCTILE_UNROLL
+    for (int v = 0; v < kVals; ++v) {
+      DUCTILE_UNROLL
+      for (int j = 0; j < kSlabOff; ++j) part[(v * kOff + a * kSlabOff + j) * kCells + c] = acc[v][j];
+    }
+  }
+
+  // Phase 3 (thread tid of nthreads): tile node t sums the entries of the cells within a stencil's reach (in
+  // offset order) and adds the non-zero sums inside the grid to node lo + t through add(pointer, value).
+  template <class Add>
+  DUCTILE_HD static void flush_tile(int tid, int nthreads, const int* lo, const T* part,
+                                    const GridView<T, D>& g, Add&& add) {
+    const int64_t nodes = g.spec.num_nodes();
+    for (int t = tid; t < kTile; t += nthreads) {
+      int nt[D];
+      for (int d = D - 1, rest = t; d >= 0; --d, rest /= S) nt[d] = rest % S;
+      T sum[kVals] = {};
+      DUCTILE_UNROLL
+      for (int o = 0; o < kOff; ++o) {
+        int ci = 0;
+        bool valid = true;
+        DUCTILE_UNROLL
+        for (int d = 0, rest = o, div = kOff / 3; d < D; ++d, rest %= div, div /= 3) {
+          const int cd = nt[d] - rest / div;
+          valid = valid && cd >= 0 && cd < B;
+          ci = ci * B + cd;
+        }
+        if (valid)
+          for (int v = 0; v < kVals; ++v) sum[v] += part[(v * kOff + o) * kCells + ci];
+      }
+      int node[D];
+      bool inside = true, any = false;
+      for (int d = 0; d < D; ++d) node[d] = lo[d] + nt[d], inside = inside && node[d] < g.spec.res[d];
+      for (int v = 0; v < kVals; ++v) any = any || sum[v] != T(0);
+      if (!inside || !any) continue;
+      const int64_t idx = g.spec.index(node);
+      add(g.mass + idx, sum[0]);
+      for (int k = 0; k < D; ++k) add(g.mv + k * nodes + idx, sum[k + 1]);
+    }
+  }
+};
+
+}  // namespace ductile

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # One call on a GPU machine (the `device` tool): the CUDA tests (simulator, materials and gradient tape against
-# the CPU), a memory check of the CUDA step, then the GPU benchmarks (forward at 0.5 to 33.5 million particles,
-# unsorted and default; a gradient run), printing everything. Results also go to $OUT (or bench/results) as
-# JSON and logs. GPU_VARIANTS, GPU_KERNELS=1 (bench/gpu_kernels.sh) and GPU_GRADIENT=0 change what runs;
-# GPU_TARGETS (default "ductile ductile_tests") what is built.
+# the CPU), a memory check of the CUDA step, then the GPU benchmarks (forward at 0.5 to 33.5 million particles
+# for each variant of the backend; a gradient run), printing everything. Results also go to $OUT (or
+# bench/results) as JSON and logs, at most 8 files (what the device tool brings back). GPU_VARIANTS (a list of
+# variants, each a comma-joined list of VAR=VALUE settings or `default`), GPU_GRIDS, GPU_KERNELS=1
+# (bench/gpu_kernels.sh) and GPU_GRADIENT=0 change what runs; GPU_TARGETS (default "ductile ductile_tests")
+# what is built. The CUDA tests run twice: as the backend defaults to, and with every prepared step on
+# (DUCTILE_CUDA_GRID=active DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_PARTITION=device).
 #
 # Usage: bench/gpu.sh [--bundle FILE] [--quick] [BUILD_DIR]
 #   --bundle FILE  run the programs of FILE (made here by bench/gpu_bundle.sh) instead of building: for a GPU
@@ -83,9 +86,14 @@ fi
 "$bin/ductile" version || exit 1
 export OMP_WAIT_POLICY=passive
 
-stamp "== CUDA tests (CPU against GPU)"
-timeout 300 "$bin/ductile_tests" -tc='*cuda*,*GPU if any*,*batched stress_vjp and project_vjp*' 2>&1 |
-  tee "$out/gpu_tests.log" | tail -40
+prepared="DUCTILE_CUDA_GRID=active DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_PARTITION=device"
+tests='*cuda*,*GPU if any*,*batched stress_vjp and project_vjp*'
+stamp "== CUDA tests (CPU against GPU), the backend's defaults"
+timeout 240 "$bin/ductile_tests" -tc="$tests" 2>&1 | tee "$out/gpu_tests.log" | tail -30
+stamp "tests exit ${PIPESTATUS[0]}"
+stamp "== CUDA tests with $prepared"
+# shellcheck disable=SC2086  # a list of settings
+env $prepared timeout 240 "$bin/ductile_tests" -tc="$tests" 2>&1 | tee -a "$out/gpu_tests.log" | tail -30
 stamp "tests exit ${PIPESTATUS[0]}"
 
 if command -v compute-sanitizer >/dev/null; then
@@ -96,17 +104,33 @@ if command -v compute-sanitizer >/dev/null; then
 fi
 
 if [ "${GPU_KERNELS:-0}" = 1 ]; then stamp "== kernel times"; bash bench/gpu_kernels.sh "$bin" 256; fi
-stamp "== forward (float, 3D) against the CPU: G = 128 (0.5 million particles)"
+stamp "== forward (float, 3D) against the CPU: G = 128 (0.5 million particles), defaults and every prepared step"
 timeout 200 "$bin/ductile" bench --backend cuda --scenes fluid,fixed_corotated --grid 128 --steps 100 \
   --warmup 10 --compare-cpu --json "$out/gpu_compare.json" 2>&1 | tee "$out/gpu_compare.log"
 stamp "compare exit ${PIPESTATUS[0]}"
+# shellcheck disable=SC2086
+env $prepared DUCTILE_CUDA_P2G=slabs timeout 200 "$bin/ductile" bench --backend cuda \
+  --scenes fluid,fixed_corotated --grid 128 --steps 100 --warmup 10 --compare-cpu 2>&1 | tee -a "$out/gpu_compare.log"
+stamp "compare exit ${PIPESTATUS[0]}"
 grids=128,256
 [ $quick = 0 ] && grids=128,160,256,400,512
-for variant in ${GPU_VARIANTS:-DUCTILE_CUDA_SORT=0 DUCTILE_CUDA_P2G=cells}; do
+grids=${GPU_GRIDS:-$grids}
+variants=${GPU_VARIANTS:-DUCTILE_CUDA_SORT=0 default DUCTILE_CUDA_GRID=active DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_P2G=slabs \
+DUCTILE_CUDA_GRID=active,DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_GRID=active,DUCTILE_CUDA_FUSE=1,DUCTILE_CUDA_P2G=slabs}
+# every variant's JSON, one line each: {"variant": ..., "bench": ...}
+: >"$out/gpu_forward.jsonl"
+for variant in $variants; do
+  settings=${variant//,/ }
+  [ "$variant" = default ] && settings=""
   stamp "== forward (float, 3D), $variant: G = $grids (N = G^3 / 4 particles)"
-  env $variant timeout 300 "$bin/ductile" bench --backend cuda --scenes fluid,fixed_corotated \
-    --grid $grids --steps 100 --warmup 10 --json "$out/gpu_forward_${variant#*=}.json" 2>&1
+  # shellcheck disable=SC2086
+  env $settings timeout 300 "$bin/ductile" bench --backend cuda --scenes fluid,fixed_corotated \
+    --grid $grids --steps 100 --warmup 10 --json /tmp/ductile-gpu-forward.json 2>&1
   stamp "forward exit ${PIPESTATUS[0]}"
+  [ -s /tmp/ductile-gpu-forward.json ] &&
+    printf '{"variant": "%s", "bench": %s}\n' "$variant" "$(tr -d '\n' </tmp/ductile-gpu-forward.json)" \
+      >>"$out/gpu_forward.jsonl"
+  rm -f /tmp/ductile-gpu-forward.json
 done
 
 [ "${GPU_GRADIENT:-1}" = 0 ] && { stamp "done"; exit 0; }

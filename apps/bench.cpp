@@ -29,6 +29,7 @@
 #include "apps/bench_scene.h"
 #include "apps/commands.h"
 #include "core/checkpoint.h"
+#include "core/env.h"
 #include "core/error.h"
 #include "core/io/atomic_file.h"
 #include "core/simulator.h"
@@ -116,11 +117,10 @@ double load_average() {
   return l;
 }
 std::string cpu_loops() {
-  const char* isa = std::getenv("DUCTILE_CPU_ISA");
+  const bool generic = env_choice("DUCTILE_CPU_ISA", {"", "generic"}) == "generic";
+  (void)generic;
 #if defined(__x86_64__) && defined(__GNUC__)
-  if (!(isa && std::string(isa) == "generic") && __builtin_cpu_supports("avx2") &&
-      __builtin_cpu_supports("fma"))
-    return "avx2+fma";
+  if (!generic && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "avx2+fma";
 #endif
   return "generic";
 }

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "core/env.h"
 #include "core/error.h"
 #include "core/fault.h"
 
@@ -14,8 +15,7 @@ Simulator<T, D>::Simulator(const Model<T, D>& model, Device device) : model_(mod
   // the CPU backend keeps a sparse grid of the blocks the particles touch (DUCTILE_CPU_GRID=dense: the
   // dense grid over the whole domain, for comparison); the CUDA backend a dense one. Both store the particles
   // in their own order (the slot of particle p follows the ids).
-  const char* grid = std::getenv("DUCTILE_CPU_GRID");
-  sparse_grid_ = device == Device::kCpu && !(grid && std::string(grid) == "dense");
+  sparse_grid_ = device == Device::kCpu && env_choice("DUCTILE_CPU_GRID", {"", "dense"}) != "dense";
   if (!sparse_grid_) {
     const int64_t nodes = model.grid.num_nodes();
     grid_mass_.resize(device, nodes);

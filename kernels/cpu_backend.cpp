@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "core/env.h"
 #include "core/error.h"
 #include "core/parallel_for.h"
 #include "kernels/backend.h"
@@ -55,8 +56,7 @@ constexpr int kSlab = 2;  // cells per slab along x; >= 2 keeps same-colored sla
 
 bool use_avx2() {
 #if DUCTILE_CPU_AVX2
-  const char* isa = std::getenv("DUCTILE_CPU_ISA");
-  if (isa && std::string(isa) == "generic") return false;
+  if (env_choice("DUCTILE_CPU_ISA", {"", "generic"}) == "generic") return false;
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
@@ -81,8 +81,7 @@ class CpuBackend final : public Backend<T, D> {
   // fused; the models that still take an SVD per particle (snow's projection, von Mises, Drucker-Prager) stay
   // unfused, not re-measured.
   bool fuses(const std::string& model) const override {
-    const char* env = std::getenv("DUCTILE_CPU_FUSE");
-    const std::string mode = env ? env : "";
+    const std::string mode = env_choice("DUCTILE_CPU_FUSE", {"", "0", "1"});
     if (mode == "0") return false;
     return mode == "1" || model == "fluid" || model == "fixed_corotated";
   }
@@ -220,9 +219,9 @@ class CpuBackend final : public Backend<T, D> {
   // overrides). The next p2g reads them from memory anyway, and streaming skips reading every output line
   // before writing it.
   static bool streams(int n) {
-    const char* env = std::getenv("DUCTILE_CPU_STREAM");
-    if (env && std::string(env) == "0") return false;
-    if (env && std::string(env) == "1") return true;
+    const std::string mode = env_choice("DUCTILE_CPU_STREAM", {"", "0", "1"});
+    if (mode == "0") return false;
+    if (mode == "1") return true;
     return int64_t(n) * (2 * D + 2 * D * D + 5) * int64_t(sizeof(T)) > (int64_t(32) << 20);
   }
 

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/cuda_check.h"
+#include "core/env.h"
 #include "kernels/backend.h"
 #include "kernels/cuda_p2g.cuh"
 #include "kernels/cuda_sort.cuh"
@@ -102,17 +103,16 @@ template <class T, int D>
 class CudaBackend final : public Backend<T, D> {
  public:
   CudaBackend() {
-    const char* s = std::getenv("DUCTILE_CUDA_SORT");
-    sorted_ = !(s && std::string(s) == "0");
+    sorted_ = env_choice("DUCTILE_CUDA_SORT", {"", "1", "0"}) != "0";
     const std::string mode =
-        env("DUCTILE_CUDA_P2G", {"", "cells", "slabs", "tile", "tile-contiguous", "global"});
+        env_choice("DUCTILE_CUDA_P2G", {"", "cells", "slabs", "tile", "tile-contiguous", "global"});
     tiled_ = mode != "global";
     strided_ = mode != "tile-contiguous";
     cells_ = kCellsFit<T, D> && tiled_ && (mode.empty() || mode == "cells" || mode == "slabs");
     slabs_ = mode == "slabs";
-    active_ = sorted_ && env("DUCTILE_CUDA_GRID", {"", "dense", "active"}) == "active";
-    fuse_ = env("DUCTILE_CUDA_FUSE", {"", "0", "1"}) == "1";
-    device_partition_ = env("DUCTILE_CUDA_PARTITION", {"", "host", "device"}) == "device";
+    active_ = env_choice("DUCTILE_CUDA_GRID", {"", "dense", "active"}) == "active" && sorted_;
+    fuse_ = env_choice("DUCTILE_CUDA_FUSE", {"", "0", "1"}) == "1";
+    device_partition_ = env_choice("DUCTILE_CUDA_PARTITION", {"", "host", "device"}) == "device";
     int dev = 0;
     DUCTILE_CUDA_CHECK(cudaGetDevice(&dev));
     DUCTILE_CUDA_CHECK(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, dev));
@@ -206,18 +206,6 @@ class CudaBackend final : public Backend<T, D> {
   Status fetch_status(Status* s) override { return cuda_fetch_status(s); }
 
  private:
-  // The value of environment variable `name`, one of `allowed` ("" when unset).
-  static std::string env(const char* name, std::initializer_list<const char*> allowed) {
-    const char* v = std::getenv(name);
-    const std::string value = v ? v : "";
-    std::string list;
-    for (const char* a : allowed) {
-      if (value == a) return value;
-      if (*a) list += std::string(list.empty() ? "" : ", ") + a;
-    }
-    fail(name, "unknown value '" + value + "' (" + list + ")");
-  }
-
   static ParamPack<T> pack(const MaterialLanes<T, D>& lanes) {
     ParamPack<T> p;
     for (int q = 0; q < kMaxMaterialParams; ++q) p.v[q] = lanes.prm[q];

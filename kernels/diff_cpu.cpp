@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/env.h"
 #include "core/error.h"
 #include "core/parallel_for.h"
 #include "kernels/diff_backend.h"
@@ -37,8 +38,7 @@ namespace {
 
 bool diff_use_avx2() {
 #if DUCTILE_DIFF_AVX2
-  const char* isa = std::getenv("DUCTILE_CPU_ISA");
-  if (isa && std::string(isa) == "generic") return false;
+  if (env_choice("DUCTILE_CPU_ISA", {"", "generic"}) == "generic") return false;
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2");
 #else

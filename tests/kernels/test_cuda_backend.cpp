@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/device.h"
 #include "core/scene.h"
@@ -39,6 +41,25 @@ const char* kScene2D = R"({
               {"name": "b", "material": "sand", "shape": {"type": "sphere", "center": [0.7, 0.4], "radius": 0.1}}],
   "colliders": [{"name": "floor", "type": "plane", "point": [0, 0.2], "normal": [0, 1], "surface": "slip", "friction": 0.3}]
 })";
+
+// Sets environment variables for a scope and restores what they were (bench/gpu.sh runs these tests a second
+// time with switches set in the environment).
+class ScopedEnv {
+ public:
+  ~ScopedEnv() {
+    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it)
+      it->second.first ? setenv(it->first.c_str(), it->second.second.c_str(), 1)
+                       : unsetenv(it->first.c_str());
+  }
+  void set(const char* name, const char* value) {
+    const char* old = std::getenv(name);
+    saved_.push_back({name, {old != nullptr, old ? old : ""}});
+    setenv(name, value, 1);
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::pair<bool, std::string>>> saved_;
+};
 
 // One material (fluid or fixed-corotated, which the CUDA backend can fuse into its transfers) falling on a
 // collider, in 3D and in 2D; the model name is spliced in.
@@ -88,6 +109,29 @@ void run_both(const std::string& json, int steps, double& max_dx, double& max_dv
   }
 }
 
+// The scene in 3D float and its 2D version in float and double against the CPU: float atomics reorder sums on
+// the GPU (agreement to a few ulps of the motion); in double the sums' order alone differs (round-off of
+// 1e-16 grown over the steps). `separate_stages` (if given): the GPU's seconds in the separate stress and
+// projection stages, summed over the three runs.
+void check_matches_cpu(const std::string& scene3d, const std::string& scene2d, int steps,
+                       double* separate_stages = nullptr) {
+  double max_dx = 0, max_dv = 0, stages = 0, total = 0;
+  double* s = separate_stages ? &stages : nullptr;
+  run_both<float, 3>(scene3d, steps, max_dx, max_dv, s);
+  total += stages;
+  CHECK(max_dx < 1e-5);
+  CHECK(max_dv < 1e-3);
+  run_both<float, 2>(scene2d, steps, max_dx, max_dv, s);
+  total += stages;
+  CHECK(max_dx < 1e-5);
+  CHECK(max_dv < 1e-3);
+  run_both<double, 2>(scene2d, steps, max_dx, max_dv, s);
+  total += stages;
+  CHECK(max_dx < 1e-12);
+  CHECK(max_dv < 1e-10);
+  if (separate_stages) *separate_stages = total;
+}
+
 }  // namespace
 
 TEST_CASE("cuda backend matches the cpu backend over 50 steps" * doctest::skip(!cuda_available())) {
@@ -109,76 +153,47 @@ TEST_CASE(
                                {"1", "cells", "active"}, {"1", "slabs", "active"},
                                {"1", "tile", "active"},  {"1", "global", "active"}};
   for (const auto& v : variants) {
-    setenv("DUCTILE_CUDA_SORT", v[0], 1);
-    setenv("DUCTILE_CUDA_P2G", v[1], 1);
-    setenv("DUCTILE_CUDA_GRID", v[2], 1);
+    ScopedEnv env;
+    env.set("DUCTILE_CUDA_SORT", v[0]);
+    env.set("DUCTILE_CUDA_P2G", v[1]);
+    env.set("DUCTILE_CUDA_GRID", v[2]);
     INFO("DUCTILE_CUDA_SORT=" << v[0] << " DUCTILE_CUDA_P2G=" << v[1] << " DUCTILE_CUDA_GRID=" << v[2]);
-    double max_dx = 0, max_dv = 0;
-    run_both<float, 3>(kScene, 50, max_dx, max_dv);
-    CHECK(max_dx < 1e-5);
-    CHECK(max_dv < 1e-3);
-    run_both<float, 2>(kScene2D, 50, max_dx, max_dv);
-    CHECK(max_dx < 1e-5);
-    CHECK(max_dv < 1e-3);
-    // double: the sums' order alone differs, round-off of 1e-16 grown over 50 steps
-    run_both<double, 2>(kScene2D, 50, max_dx, max_dv);
-    CHECK(max_dx < 1e-12);
-    CHECK(max_dv < 1e-10);
+    check_matches_cpu(kScene, kScene2D, 50);
   }
-  unsetenv("DUCTILE_CUDA_SORT");
-  unsetenv("DUCTILE_CUDA_P2G");
-  unsetenv("DUCTILE_CUDA_GRID");
 }
 
 TEST_CASE("cuda backend: the fused stress and projection match the cpu backend (fluid, fixed-corotated)" *
           doctest::skip(!cuda_available())) {
   // DUCTILE_CUDA_FUSE=1: the material's stress inside p2g_cells (one or three threads per cell) and its
   // projection inside G2P, with the dense and the active-block grid; the separate stages must not run
-  setenv("DUCTILE_CUDA_FUSE", "1", 1);
   for (const char* p2g : {"cells", "slabs"})
     for (const char* grid : {"dense", "active"})
       for (const char* model : {"fluid", "fixed_corotated"}) {
-        setenv("DUCTILE_CUDA_P2G", p2g, 1);
-        setenv("DUCTILE_CUDA_GRID", grid, 1);
+        ScopedEnv env;
+        env.set("DUCTILE_CUDA_FUSE", "1");
+        env.set("DUCTILE_CUDA_P2G", p2g);
+        env.set("DUCTILE_CUDA_GRID", grid);
         INFO("model " << model << ", DUCTILE_CUDA_P2G=" << p2g << ", DUCTILE_CUDA_GRID=" << grid);
-        double max_dx = 0, max_dv = 0, stages = -1;
-        run_both<float, 3>(one_material_scene(model, 3), 50, max_dx, max_dv, &stages);
-        CHECK(max_dx < 1e-5);
-        CHECK(max_dv < 1e-3);
-        CHECK(stages == 0);
-        run_both<float, 2>(one_material_scene(model, 2), 50, max_dx, max_dv, &stages);
-        CHECK(max_dx < 1e-5);
-        CHECK(max_dv < 1e-3);
-        CHECK(stages == 0);
-        run_both<double, 2>(one_material_scene(model, 2), 50, max_dx, max_dv, &stages);
-        CHECK(max_dx < 1e-12);
-        CHECK(max_dv < 1e-10);
+        double stages = -1;
+        check_matches_cpu(one_material_scene(model, 3), one_material_scene(model, 2), 50, &stages);
         CHECK(stages == 0);
       }
   // without it the stages run
-  unsetenv("DUCTILE_CUDA_FUSE");
-  unsetenv("DUCTILE_CUDA_P2G");
+  ScopedEnv env;
+  env.set("DUCTILE_CUDA_FUSE", "0");
   double max_dx = 0, max_dv = 0, stages = -1;
   run_both<float, 3>(one_material_scene("fluid", 3), 5, max_dx, max_dv, &stages);
   CHECK(stages > 0);
-  unsetenv("DUCTILE_CUDA_GRID");
 }
 
 TEST_CASE("cuda backend: the materials' batches selected on the device match the cpu backend" *
           doctest::skip(!cuda_available())) {
   // DUCTILE_CUDA_PARTITION=device: two materials, their batches rebuilt on the device after every G2P
-  setenv("DUCTILE_CUDA_PARTITION", "device", 1);
   for (const char* grid : {"dense", "active"}) {
-    setenv("DUCTILE_CUDA_GRID", grid, 1);
+    ScopedEnv env;
+    env.set("DUCTILE_CUDA_PARTITION", "device");
+    env.set("DUCTILE_CUDA_GRID", grid);
     INFO("DUCTILE_CUDA_GRID=" << grid);
-    double max_dx = 0, max_dv = 0;
-    run_both<float, 3>(kScene, 50, max_dx, max_dv);
-    CHECK(max_dx < 1e-5);
-    CHECK(max_dv < 1e-3);
-    run_both<double, 2>(kScene2D, 50, max_dx, max_dv);
-    CHECK(max_dx < 1e-12);
-    CHECK(max_dv < 1e-10);
+    check_matches_cpu(kScene, kScene2D, 50);
   }
-  unsetenv("DUCTILE_CUDA_PARTITION");
-  unsetenv("DUCTILE_CUDA_GRID");
 }

@@ -54,10 +54,10 @@ else
   # a fresh build directory takes ninja when there is one (an existing one keeps its generator)
   [ ! -f "$build/CMakeCache.txt" ] && command -v ninja >/dev/null && config+=(-G Ninja)
   if compgen -G ".gpu/deps/*.deb" >/dev/null; then
-    deps=/tmp/ductile-gpu-deps
-    stamp "== unpacking $(ls .gpu/deps/*.deb | wc -l) packages of .gpu/deps into $deps"
+    deps=/tmp/ductile-gpu-deps debs=(.gpu/deps/*.deb)
+    stamp "== unpacking ${#debs[@]} packages of .gpu/deps into $deps"
     rm -rf "$deps" && mkdir -p "$deps"
-    for deb in .gpu/deps/*.deb; do
+    for deb in "${debs[@]}"; do
       if command -v dpkg >/dev/null; then
         dpkg -x "$deb" "$deps" || exit 1
       else  # a .deb is an ar archive whose data.tar.* holds the files

@@ -51,7 +51,7 @@ TEST_CASE("render CLI: a missing run directory or one without frames is an error
   CHECK(r.err.find("has no scene.json") != std::string::npos);
 }
 
-TEST_CASE("simulate --preview renders every frame; render redraws a run coloured by speed") {
+TEST_CASE("simulate --preview renders every frame, render redraws a run coloured by speed") {
   test::TempDir dir;
   test::write_text(dir.file("scene.json"), kScene2d);
   auto r = run_ductile(dir, "simulate scene.json --out run --preview --quiet");

@@ -98,7 +98,7 @@ TEST_CASE("simulate writes every frame and a completed summary") {
     CHECK(e.path().filename().string().find(".tmp-") == std::string::npos);
 }
 
-TEST_CASE("simulate --frames, --set and --quiet; a rerun replaces the earlier frames") {
+TEST_CASE("simulate --frames, --set and --quiet, a rerun replaces the earlier frames") {
   test::TempDir dir;
   test::write_text(dir.file("tiny.json"), kTinyScene);
   REQUIRE(run_ductile(dir, "simulate tiny.json --out run --backend cpu --threads 1 --quiet").code == 0);

@@ -44,7 +44,7 @@ TEST_CASE("observations: CSV of tracked particles and of unordered points") {
   CHECK_THROWS_AS((observation_losses<double, 2>(o, 10, 0)), Error);
 }
 
-TEST_CASE("observations: a directory of PLY frames; whole frames are ordered, others are clouds") {
+TEST_CASE("observations: a directory of PLY frames, whole frames are ordered, others are clouds") {
   test::TempDir dir;
   io::PointTable t;
   t.names = {"x", "y", "z"};

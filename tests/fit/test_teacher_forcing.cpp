@@ -69,7 +69,7 @@ Observations observe(SceneData<double, 2>& s, bool with_F = true) {
 
 }  // namespace
 
-TEST_CASE("teacher forcing: windows restart from the observed state; their gradient matches differences") {
+TEST_CASE("teacher forcing: windows restart from the observed state, their gradient matches differences") {
   SceneData<double, 2> truth = scene(8e3, 0.25);
   const Observations obs = observe(truth);
   SceneData<double, 2> s = scene(5e3, 0.35);

@@ -96,7 +96,7 @@ TEST_CASE("hardening: boundary policy 'error' names the step, stage, particle an
   CHECK(m.find("'jelly'") != std::string::npos);
 }
 
-TEST_CASE("hardening: boundary policy 'clamp' keeps every particle on the domain; 'delete' removes them") {
+TEST_CASE("hardening: boundary policy 'clamp' keeps every particle on the domain, 'delete' removes them") {
   for (const char* policy : {"clamp", "delete"}) {
     INFO(policy);
     const SceneDocument doc = load(thrown(policy));
@@ -184,7 +184,7 @@ TEST_CASE("hardening: the memory limit refuses a scene before sampling or alloca
   CHECK(available_memory_bytes() > 0);
 }
 
-TEST_CASE("hardening: a restored simulator continues bit for bit; checkpoints reject damage") {
+TEST_CASE("hardening: a restored simulator continues bit for bit, checkpoints reject damage") {
   for (const char* policy : {"clamp", "delete"}) {
     INFO(policy);
     const SceneDocument doc = load(thrown(policy));

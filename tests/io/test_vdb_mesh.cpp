@@ -10,7 +10,7 @@
 
 using namespace ductile;
 
-TEST_CASE("mesh: the surface of a ball of particles is a closed outward mesh around it; the OBJ reads back" *
+TEST_CASE("mesh: the surface of a ball of particles is a closed outward mesh around it, the OBJ reads back" *
           doctest::skip(!test::have_openvdb())) {
   // particles on a lattice of spacing h inside a ball of radius R
   const double R = 0.1, h = 0.01, c[3] = {0.3, 0.4, 0.5};

@@ -131,7 +131,7 @@ TEST_CASE_TEMPLATE("nearest rotation: orthogonal, F = R S, equal to the SVD's U 
 }
 
 TEST_CASE_TEMPLATE(
-    "nearest rotation: a batch gives the bits of one matrix at a time; which lanes take the SVD", T, float,
+    "nearest rotation: a batch gives the bits of one matrix at a time, which lanes take the SVD", T, float,
     double) {
   constexpr int L = 16;
   std::mt19937_64 rng(3);

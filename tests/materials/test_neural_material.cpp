@@ -196,7 +196,7 @@ TEST_CASE_TEMPLATE("neural material: stress and projection VJPs match finite dif
   }
 }
 
-TEST_CASE("neural material: saved weights load into the same law; bad files are refused") {
+TEST_CASE("neural material: saved weights load into the same law, bad files are refused") {
   test::TempDir dir;
   auto m = random_neural<double, 3>(true, 5, 0.3);
   save_neural_weights(*m, dir.file("w.safetensors"));

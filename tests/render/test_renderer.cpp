@@ -204,7 +204,7 @@ TEST_CASE("render: colour by speed differs where speeds differ, by material wher
                         "with the scene's outputs.state = true"));
 }
 
-TEST_CASE("png: written images decode to the same pixels; damaged files are refused with a reason") {
+TEST_CASE("png: written images decode to the same pixels, damaged files are refused with a reason") {
   io::Rgb8Image img;
   img.width = 37, img.height = 23;
   std::mt19937 rng(3);

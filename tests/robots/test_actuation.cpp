@@ -67,7 +67,7 @@ TEST_CASE("robots: the active stress's adjoint matches central differences (2D a
   for (uint64_t s = 1; s <= 5; ++s) check_adjoint<2>(s), check_adjoint<3>(s);
 }
 
-TEST_CASE("robots: no activation, no active stress; passive particles untouched") {
+TEST_CASE("robots: no activation, no active stress, passive particles untouched") {
   const double F[9] = {1.1, 0.2, 0, -0.1, 0.9, 0.3, 0, 0.1, 1.2}, f[3] = {0, 1, 0};
   double tau[9];
   active_tau<3>(F, f, 0.0, tau);

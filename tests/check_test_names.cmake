@@ -1,0 +1,18 @@
+# Fails when a doctest case name holds a semicolon, which ctest takes as a list separator (the case would be
+# registered under a cut-short name that runs nothing). Usage: cmake -DTESTS=<ductile_tests> -P this file
+execute_process(COMMAND ${TESTS} -ltc OUTPUT_VARIABLE names RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${TESTS} -ltc failed (${rc})")
+endif()
+string(REPLACE ";" "<SEMICOLON>" names "${names}")
+string(REPLACE "\n" ";" lines "${names}")
+set(bad "")
+foreach(line IN LISTS lines)
+  if(line MATCHES "<SEMICOLON>")
+    string(REPLACE "<SEMICOLON>" ";" line "${line}")
+    string(APPEND bad "\n  ${line}")
+  endif()
+endforeach()
+if(bad)
+  message(FATAL_ERROR "test case names with a semicolon (ctest cuts them there and runs nothing):${bad}")
+endif()

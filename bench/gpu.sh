@@ -4,7 +4,7 @@
 # for each variant of the backend; a gradient run), printing everything. Results also go to $OUT (or
 # bench/results) as JSON and logs, at most 8 files (what the device tool brings back). GPU_VARIANTS (a list of
 # variants, each a comma-joined list of VAR=VALUE settings or `default`), GPU_GRIDS, GPU_KERNELS=1
-# (bench/gpu_kernels.sh) and GPU_GRADIENT=0 change what runs; GPU_TARGETS (default "ductile ductile_tests")
+# (bench/gpu_kernels.sh), GPU_MEMCHECK=0 and GPU_GRADIENT=0 change what runs; GPU_TARGETS (default "ductile ductile_tests")
 # what is built. The CUDA tests run twice: as the backend defaults to, and with every prepared step on
 # (DUCTILE_CUDA_GRID=active DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_PARTITION=device).
 #
@@ -96,9 +96,9 @@ stamp "== CUDA tests with $prepared"
 env $prepared timeout 240 "$bin/ductile_tests" -tc="$tests" 2>&1 | tee -a "$out/gpu_tests.log" | tail -30
 stamp "tests exit ${PIPESTATUS[0]}"
 
-if command -v compute-sanitizer >/dev/null; then
+if [ "${GPU_MEMCHECK:-1}" = 1 ] && command -v compute-sanitizer >/dev/null; then
   stamp "== compute-sanitizer memcheck: the CUDA step against the CPU (2D and 3D, every P2G variant)"
-  timeout 240 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/ductile_tests" \
+  timeout 180 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/ductile_tests" \
     -tc='cuda backend*' 2>&1 | tail -15
   stamp "memcheck exit ${PIPESTATUS[0]}"
 fi

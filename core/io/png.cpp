@@ -54,8 +54,9 @@ std::string png_bytes(const Rgb8Image& img, int level) {
   for (int y = 0; y < img.height; ++y) {
     unsigned char* dst = reinterpret_cast<unsigned char*>(&raw[(row + 1) * size_t(y)]);
     const uint8_t* cur = &img.rgb[row * size_t(y)];
+    const uint8_t* up = y > 0 ? &img.rgb[row * size_t(y - 1)] : nullptr;  // the row above
     dst[0] = 2;
-    for (size_t i = 0; i < row; ++i) dst[1 + i] = uint8_t(cur[i] - (y > 0 ? cur[i - row] : 0));
+    for (size_t i = 0; i < row; ++i) dst[1 + i] = uint8_t(cur[i] - (up ? up[i] : 0));
   }
   uLongf zlen = compressBound(uLong(raw.size()));
   std::string z(zlen, '\0');

@@ -4,8 +4,8 @@
 # for each variant of the backend; a gradient run), printing everything. Results also go to $OUT (or
 # bench/results) as JSON and logs, at most 8 files (what the device tool brings back). GPU_VARIANTS (a list of
 # variants, each a comma-joined list of VAR=VALUE settings or `default`), GPU_GRIDS, GPU_KERNELS=1
-# (bench/gpu_kernels.sh), GPU_MEMCHECK=0 and GPU_GRADIENT=0 change what runs; GPU_TARGETS (default "ductile ductile_tests")
-# what is built. The CUDA tests run twice: as the backend defaults to, and with every prepared step on
+# (bench/gpu_kernels.sh), GPU_MEMCHECK=0 and GPU_GRADIENT=0 change what runs; GPU_TARGETS (default
+# "ductile ductile_tests") what is built. The CUDA tests run twice: as the backend defaults to, and with every prepared step on
 # (DUCTILE_CUDA_GRID=active DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_PARTITION=device).
 #
 # Usage: bench/gpu.sh [--bundle FILE] [--quick] [BUILD_DIR]

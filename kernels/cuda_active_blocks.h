@@ -73,9 +73,7 @@ struct ActiveBlocks {
       inside = inside && c[d] < spec.res[d];
     }
     if (!inside) return false;
-    int64_t i = 0;
-    for (int d = 0; d < D; ++d) i = i * spec.res[d] + c[d];
-    idx = uint32_t(i);
+    idx = uint32_t(spec.index(c));
     return true;
   }
 };

@@ -6,7 +6,8 @@
 # variants, each a comma-joined list of VAR=VALUE settings or `default`), GPU_GRIDS, GPU_KERNELS=1
 # (bench/gpu_kernels.sh), GPU_MEMCHECK=0 and GPU_GRADIENT=0 change what runs; GPU_TARGETS (default
 # "ductile ductile_tests") what is built. The CUDA tests run twice: as the backend defaults to, and with every prepared step on
-# (DUCTILE_CUDA_GRID=active DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_PARTITION=device).
+# (DUCTILE_CUDA_GRID=sparse DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_PARTITION=device). The sparse grid's benchmark (the
+# scene in a domain 64 times larger, dense, active and sparse grid) runs unless GPU_DOMAIN=0.
 #
 # Usage: bench/gpu.sh [--bundle FILE] [--quick] [BUILD_DIR]
 #   --bundle FILE  run the programs of FILE (made here by bench/gpu_bundle.sh) instead of building: for a GPU
@@ -22,7 +23,7 @@
 #                  here `bench/gpu_deps.sh`, then run `bash bench/gpu.sh` with carry [".gpu/deps"].
 # Each stage has its own time limit, so one hang still leaves the others' results.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 bundle="" quick=0 build=build-gpu
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -86,7 +87,7 @@ fi
 "$bin/ductile" version || exit 1
 export OMP_WAIT_POLICY=passive
 
-prepared="DUCTILE_CUDA_GRID=active DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_PARTITION=device"
+prepared="DUCTILE_CUDA_GRID=sparse DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_PARTITION=device"
 tests='*cuda*,*GPU if any*,*batched stress_vjp and project_vjp*'
 stamp "== CUDA tests (CPU against GPU), the backend's defaults"
 timeout 240 "$bin/ductile_tests" -tc="$tests" 2>&1 | tee "$out/gpu_tests.log" | tail -30
@@ -97,9 +98,9 @@ env $prepared timeout 240 "$bin/ductile_tests" -tc="$tests" 2>&1 | tee -a "$out/
 stamp "tests exit ${PIPESTATUS[0]}"
 
 if [ "${GPU_MEMCHECK:-1}" = 1 ] && command -v compute-sanitizer >/dev/null; then
-  stamp "== compute-sanitizer memcheck: the CUDA step against the CPU (2D and 3D, every P2G variant)"
+  stamp "== compute-sanitizer memcheck: the CUDA step against the CPU (2D and 3D, every P2G variant and grid)"
   timeout 180 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/ductile_tests" \
-    -tc='cuda backend*' 2>&1 | tail -15
+    -tc='cuda backend: every particle-to-grid*,cuda backend: the sparse grid*' 2>&1 | tail -15
   stamp "memcheck exit ${PIPESTATUS[0]}"
 fi
 
@@ -108,15 +109,19 @@ stamp "== forward (float, 3D) against the CPU: G = 128 (0.5 million particles), 
 timeout 200 "$bin/ductile" bench --backend cuda --scenes fluid,fixed_corotated --grid 128 --steps 100 \
   --warmup 10 --compare-cpu --json "$out/gpu_compare.json" 2>&1 | tee "$out/gpu_compare.log"
 stamp "compare exit ${PIPESTATUS[0]}"
-# shellcheck disable=SC2086
-env $prepared DUCTILE_CUDA_P2G=slabs timeout 200 "$bin/ductile" bench --backend cuda \
-  --scenes fluid,fixed_corotated --grid 128 --steps 100 --warmup 10 --compare-cpu 2>&1 | tee -a "$out/gpu_compare.log"
-stamp "compare exit ${PIPESTATUS[0]}"
+for settings in "$prepared DUCTILE_CUDA_P2G=slabs" "${prepared/sparse/active}"; do
+  stamp "compare with $settings"
+  # shellcheck disable=SC2086
+  env $settings timeout 200 "$bin/ductile" bench --backend cuda --scenes fluid,fixed_corotated --grid 128 \
+    --steps 100 --warmup 10 --compare-cpu 2>&1 | tee -a "$out/gpu_compare.log"
+  stamp "compare exit ${PIPESTATUS[0]}"
+done
 grids=128,256
 [ $quick = 0 ] && grids=128,160,256,400,512
 grids=${GPU_GRIDS:-$grids}
-variants=${GPU_VARIANTS:-DUCTILE_CUDA_SORT=0 default DUCTILE_CUDA_GRID=active DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_P2G=slabs \
-DUCTILE_CUDA_GRID=active,DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_GRID=active,DUCTILE_CUDA_FUSE=1,DUCTILE_CUDA_P2G=slabs}
+variants=${GPU_VARIANTS:-DUCTILE_CUDA_SORT=0 default DUCTILE_CUDA_GRID=active DUCTILE_CUDA_GRID=sparse DUCTILE_CUDA_FUSE=1 \
+DUCTILE_CUDA_P2G=slabs DUCTILE_CUDA_GRID=active,DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_GRID=sparse,DUCTILE_CUDA_FUSE=1 \
+DUCTILE_CUDA_GRID=sparse,DUCTILE_CUDA_FUSE=1,DUCTILE_CUDA_P2G=slabs}
 # every variant's JSON, one line each: {"variant": ..., "bench": ...}
 : >"$out/gpu_forward.jsonl"
 for variant in $variants; do
@@ -132,6 +137,20 @@ for variant in $variants; do
       >>"$out/gpu_forward.jsonl"
   rm -f /tmp/ductile-gpu-forward.json
 done
+
+if [ "${GPU_DOMAIN:-1}" = 1 ]; then
+  # the sparse grid's benchmark: the same particles in [0, 4]^3 instead of [0, 1]^3 (64 times the volume)
+  for grid in dense active sparse; do
+    stamp "== domain 64 times larger, DUCTILE_CUDA_GRID=$grid: G = 128, 256"
+    DUCTILE_CUDA_GRID=$grid timeout 200 "$bin/ductile" bench --backend cuda --scenes fluid --grid 128,256 \
+      --domain-scale 1,4 --steps 50 --warmup 5 --json /tmp/ductile-gpu-forward.json 2>&1
+    stamp "domain exit ${PIPESTATUS[0]}"
+    [ -s /tmp/ductile-gpu-forward.json ] &&
+      printf '{"variant": "domain-scale,DUCTILE_CUDA_GRID=%s", "bench": %s}\n' "$grid" \
+        "$(tr -d '\n' </tmp/ductile-gpu-forward.json)" >>"$out/gpu_forward.jsonl"
+    rm -f /tmp/ductile-gpu-forward.json
+  done
+fi
 
 [ "${GPU_GRADIENT:-1}" = 0 ] && { stamp "done"; exit 0; }
 stamp "== gradient (tape on the GPU): G = 64, 128"

@@ -3,7 +3,6 @@
 #include <chrono>
 #include <cstdlib>
 
-#include "core/env.h"
 #include "core/error.h"
 #include "core/fault.h"
 
@@ -12,10 +11,10 @@ namespace ductile {
 template <class T, int D>
 Simulator<T, D>::Simulator(const Model<T, D>& model, Device device) : model_(model), device_(device) {
   backend_ = device == Device::kCpu ? make_cpu_backend<T, D>() : make_cuda_backend<T, D>();
-  // the CPU backend keeps a sparse grid of the blocks the particles touch (DUCTILE_CPU_GRID=dense: the
-  // dense grid over the whole domain, for comparison); the CUDA backend a dense one. Both store the particles
-  // in their own order (the slot of particle p follows the ids).
-  sparse_grid_ = device == Device::kCpu && env_choice("DUCTILE_CPU_GRID", {"", "dense"}) != "dense";
+  // the backend keeps a sparse grid of the blocks the particles touch where it says so (Backend::sparse_grid;
+  // by default on the CPU, with DUCTILE_CUDA_GRID=sparse on CUDA), else the simulator keeps a dense one. Both
+  // backends store the particles in their own order (the slot of particle p follows the ids).
+  sparse_grid_ = backend_->sparse_grid();
   if (!sparse_grid_) {
     const int64_t nodes = model.grid.num_nodes();
     grid_mass_.resize(device, nodes);
@@ -135,16 +134,25 @@ static bool fuse_material(const Model<T, D>& model, const Backend<T, D>& backend
 template <class T, int D>
 void Simulator<T, D>::step() {
   fused_ = fuse_material(model_, *backend_, lanes_);
-  if (!fused_) timed(&StageTimes::stress, [&] { compute_stress(); });
-  timed(&StageTimes::p2g, [&] { particle_to_grid(); });
-  timed(&StageTimes::grid, [&] { update_grid(); });
-  timed(&StageTimes::g2p, [&] { grid_to_particle(); });
-  if (!fused_) timed(&StageTimes::project, [&] { project_plastic(); });
-  if (timing_) ++times_.steps;
-  cur_ ^= 1;
-  time_ += double(model_.dt);
-  ++step_;
-  check_status();
+  // a backend's sparse grid with fewer blocks than the step claimed has grown (kStatusGridFull): the step
+  // runs again from the same input buffer (the CUDA pool's first step always does; it starts small)
+  for (int attempt = 1;; ++attempt) {
+    if (!fused_) timed(&StageTimes::stress, [&] { compute_stress(); });
+    timed(&StageTimes::p2g, [&] { particle_to_grid(); });
+    timed(&StageTimes::grid, [&] { update_grid(); });
+    timed(&StageTimes::g2p, [&] { grid_to_particle(); });
+    if (!fused_) timed(&StageTimes::project, [&] { project_plastic(); });
+    const Status s = backend_->fetch_status(status_.data());
+    if (!(s.bits & kStatusGridFull) || attempt == 3) {
+      if (timing_) ++times_.steps;
+      cur_ ^= 1;
+      time_ += double(model_.dt);
+      ++step_;
+      return check_status(s);
+    }
+    // the batches index the input buffer again
+    rebuild_batches(cur_);
+  }
 }
 
 template <class T, int D>
@@ -236,10 +244,9 @@ void Simulator<T, D>::project_plastic() {
                                    status_.data());
 }
 
-// turn the status word into an error naming step, stage, particle and material
+// turn the step's status word into an error naming step, stage, particle and material
 template <class T, int D>
-void Simulator<T, D>::check_status() {
-  Status s = backend_->fetch_status(status_.data());
+void Simulator<T, D>::check_status(const Status& s) {
   if (!s.bits) return;
   if (s.bits == kStatusOutOfDomain && model_.boundary_policy != BoundaryPolicy::kError)
     return apply_boundary_policy();

@@ -77,7 +77,7 @@ class Simulator {
   void update_grid();
   void grid_to_particle();
   void project_plastic();
-  void check_status();
+  void check_status(const Status& s);
   // The grid: the dense buffers, or none (the CPU backend's sparse grid).
   GridView<T, D> grid_view() {
     return {model_.grid, sparse_grid_ ? nullptr : grid_mass_.data(),

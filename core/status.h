@@ -11,6 +11,9 @@ enum StatusBit : uint32_t {
   kStatusNonFinite = 1u << 0,    // NaN or infinity in a particle quantity
   kStatusOutOfDomain = 1u << 1,  // a particle left the simulation domain
   kStatusInverted = 1u << 2,     // det F <= 0
+  // the CUDA backend's sparse grid had fewer blocks than the step claimed (set by the host after the step):
+  // the pool grew and the simulator runs the step again
+  kStatusGridFull = 1u << 3,
 };
 
 // Stages of a step, in order; the host names the first one that raised a bit.

@@ -33,7 +33,10 @@ class Backend {
   // Waits for queued work and returns the status word (and resets it).
   virtual Status fetch_status(Status* device_status) = 0;
   // A GridView without storage (mass and mv null) asks the backend to keep the grid itself: the CPU backend
-  // then uses its sparse block grid (kernels/cpu_sparse_grid.h). Bytes and blocks that grid holds now.
+  // then uses its sparse block grid (kernels/cpu_sparse_grid.h), the CUDA backend its pool of blocks
+  // (kernels/cuda_grid.h). Whether the simulator should pass such grids (DUCTILE_CPU_GRID and
+  // DUCTILE_CUDA_GRID), and the bytes and blocks that the backend's grid holds now.
+  virtual bool sparse_grid() const { return false; }
   virtual int64_t grid_bytes() const { return 0; }
   virtual int64_t grid_blocks() const { return 0; }
 };

@@ -86,6 +86,10 @@ class CpuBackend final : public Backend<T, D> {
     return mode == "1" || model == "fluid" || model == "fixed_corotated";
   }
 
+  // The sparse block grid unless DUCTILE_CPU_GRID=dense (the dense grid over the whole domain, for
+  // comparison).
+  bool sparse_grid() const override { return env_choice("DUCTILE_CPU_GRID", {"", "dense"}) != "dense"; }
+
   void p2g(const P2G<T, D>& k) override {
     if (k.force) fail("cpu backend", "external forces go through the gradient engine's transfers");
     if (!k.tau && !k.lanes) fail("cpu backend", "p2g needs the particles' stress or the material's lanes");

@@ -14,6 +14,7 @@
 #include "core/cuda_check.h"
 #include "core/env.h"
 #include "kernels/backend.h"
+#include "kernels/cuda_grid.h"
 #include "kernels/cuda_p2g.cuh"
 #include "kernels/cuda_sort.cuh"
 #include "materials/fixed_corotated.h"
@@ -36,7 +37,7 @@ struct P2GSortedAtomic {
   P2G<T, D> k;
   const int32_t* order;
   const uint32_t* sorted_keys;
-  ActiveBlocks<T, D> active;
+  CudaGrid<T, D> grid;
   __device__ void operator()(long long q) const {
     const int i = order[q];
     const P2GParticle<T, D> pp = k.particle(i);
@@ -44,23 +45,25 @@ struct P2GSortedAtomic {
       if (k.status) raise_status(k.status, kStatusOutOfDomain, i, kStageP2G);
       return;
     }
-    if (active.flag) {
+    if (grid.set.flag) {
       int kb[D];
       for (int d = 0; d < D; ++d) kb[d] = pp.base[d] / kCudaBlock<D>;
-      if (active.blocks.key(kb) != sorted_keys[q] >> kCudaCellBits)
-        active.claim_stencil(pp.base, DeviceAtomics{});
+      if (grid.set.blocks.key(kb) != sorted_keys[q] >> kCudaCellBits)
+        grid.set.claim_stencil(pp.base, DeviceAtomics{});
     }
-    scatter_particle(pp, k.g.spec, k.g.mass, k.g.mv, AtomicAdd{});
+    grid.scatter(pp, AtomicAdd{}, DeviceAtomics{});
   }
 };
 
-// Particle order[q] (or q) gathered and written to slot q, through the projection policy.
-template <class T, int D, class Project = NoProjection>
+// Particle order[q] (or q) gathered (the stencil's nodes as Nodes visits them) and written to slot q, through
+// the projection policy.
+template <class T, int D, class Project = NoProjection, class Nodes = DenseStencil>
 struct G2PLaunch {
   G2P<T, D> k;
   const int32_t* order;  // null: slot i to slot i
   Project project = Project{};
-  __device__ void operator()(long long q) const { k(order ? order[q] : int(q), int(q), project); }
+  Nodes nodes = Nodes{};
+  __device__ void operator()(long long q) const { k(order ? order[q] : int(q), int(q), project, nodes); }
 };
 
 // The grid update in place over every node, with 32-bit division for the node's coordinates.
@@ -75,7 +78,7 @@ struct GridUpdateInPlace {
       c[d] = int(rest % uint32_t(k.g.spec.res[d]));
       rest /= uint32_t(k.g.spec.res[d]);
     }
-    grid_update_node_in_place(k, idx, c);
+    grid_update_node_in_place(k, idx, c, size_t(k.g.spec.num_nodes()));
   }
 };
 
@@ -90,10 +93,11 @@ struct HasMaterial {
   __device__ bool operator()(const int32_t& q) const { return material[q] == m; }
 };
 
-// fn(t) for every node t of the listed blocks (their number is read on the device), grid-stride.
+// fn(t) for every node t of the listed blocks (their number is read on the device; at most `capacity` are
+// listed), grid-stride.
 template <class Fn>
-__global__ void active_nodes_kernel(const uint32_t* count, int per_block, Fn fn) {
-  const long long total = (long long)(*count) * per_block;
+__global__ void active_nodes_kernel(const uint32_t* count, uint32_t capacity, int per_block, Fn fn) {
+  const long long total = (long long)(*count < capacity ? *count : capacity) * per_block;
   for (long long t = blockIdx.x * (long long)blockDim.x + threadIdx.x; t < total;
        t += (long long)gridDim.x * blockDim.x)
     fn(t);
@@ -110,15 +114,31 @@ class CudaBackend final : public Backend<T, D> {
     strided_ = mode != "tile-contiguous";
     cells_ = kCellsFit<T, D> && tiled_ && (mode.empty() || mode == "cells" || mode == "slabs");
     slabs_ = mode == "slabs";
-    active_ = env_choice("DUCTILE_CUDA_GRID", {"", "dense", "active"}) == "active" && sorted_;
+    const std::string grid = env_choice("DUCTILE_CUDA_GRID", {"", "dense", "active", "sparse"});
+    sparse_ = grid == "sparse";
+    if (sparse_ && !sorted_)
+      fail("DUCTILE_CUDA_GRID",
+           "'sparse' lists the blocks of the sorted particles: it does not run with "
+           "DUCTILE_CUDA_SORT=0");
+    active_ = (grid == "active" || sparse_) && sorted_;
     fuse_ = env_choice("DUCTILE_CUDA_FUSE", {"", "0", "1"}) == "1";
     device_partition_ = env_choice("DUCTILE_CUDA_PARTITION", {"", "host", "device"}) == "device";
     int dev = 0;
     DUCTILE_CUDA_CHECK(cudaGetDevice(&dev));
     DUCTILE_CUDA_CHECK(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, dev));
+    if (sparse_)
+      DUCTILE_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&claimed_host_), sizeof(uint32_t)));
   }
+  ~CudaBackend() override {
+    if (claimed_host_) cudaFreeHost(claimed_host_);
+  }
+  CudaBackend(const CudaBackend&) = delete;
+  CudaBackend& operator=(const CudaBackend&) = delete;
 
   Device device() const override { return Device::kCuda; }
+
+  // DUCTILE_CUDA_GRID=sparse: the simulator passes grids without storage and this backend keeps the pool.
+  bool sparse_grid() const override { return sparse_; }
 
   // The fluid and fixed-corotated stresses inside p2g_cells, their projections inside G2P
   // (DUCTILE_CUDA_FUSE=1).
@@ -127,40 +147,50 @@ class CudaBackend final : public Backend<T, D> {
   }
 
   void p2g(const P2G<T, D>& k) override {
+    if (!k.g.mass && !sparse_) fail("cuda backend", "a grid without storage needs DUCTILE_CUDA_GRID=sparse");
     clear_grid(k.g);
     if (!sorted_) return cuda_parallel_for(k.p.n, P2GAtomic<T, D>{k});
     sort_.sort(k.g.spec, k.p.x, k.p.n);
-    ActiveBlocks<T, D> act = active_set();
+    const CudaGrid<T, D> grid = cuda_grid(k.g);
     if (k.p.n == 0) return;
     // the blocks each run writes (before the kernels, which list only what lies outside their runs)
-    if (active_)
-      cuda_parallel_for(sort_.max_runs(), ClaimRuns<T, D, DeviceAtomics>{act, sort_.run_keys(),
+    if (grid.set.flag)
+      cuda_parallel_for(sort_.max_runs(), ClaimRuns<T, D, DeviceAtomics>{grid.set, sort_.run_keys(),
                                                                          sort_.num_runs(), DeviceAtomics{}});
     if (!tiled_)
-      return cuda_parallel_for(k.p.n, P2GSortedAtomic<T, D>{k, sort_.order(), sort_.sorted_keys(), act});
+      return cuda_parallel_for(k.p.n, P2GSortedAtomic<T, D>{k, sort_.order(), sort_.sorted_keys(), grid});
     if constexpr (kCellsFit<T, D>) {
       if (cells_) {
-        if (!k.lanes) return launch_cells(k, StoredStress<T, D>{}, act);
+        if (!k.lanes) return launch_cells(k, StoredStress<T, D>{}, grid);
         const std::string model = k.lanes->model ? k.lanes->model : "";
-        if (model == Fluid::kName) return launch_cells(k, ModelStress<Fluid, T, D>{pack(*k.lanes)}, act);
+        if (model == Fluid::kName) return launch_cells(k, ModelStress<Fluid, T, D>{pack(*k.lanes)}, grid);
         if (model == FixedCorotated::kName)
-          return launch_cells(k, ModelStress<FixedCorotated, T, D>{pack(*k.lanes)}, act);
+          return launch_cells(k, ModelStress<FixedCorotated, T, D>{pack(*k.lanes)}, grid);
         fail("cuda backend", "no fused stress for material model '" + model + "'");
       }
     }
     if (k.lanes) fail("cuda backend", "fused stress needs the per-cell particle-to-grid");
     // enough thread blocks to fill the GPU several times over; each loops over runs
-    const int grid = std::max(1, std::min(sort_.max_runs(), sms_ * 16));
-    p2g_tiled<T, D><<<grid, kTileThreads>>>(k, StoredStress<T, D>{}, act, sort_.order(), sort_.run_keys(),
-                                            sort_.run_start(), sort_.run_count(), sort_.num_runs(), strided_);
+    const int blocks = std::max(1, std::min(sort_.max_runs(), sms_ * 16));
+    p2g_tiled<T, D><<<blocks, kTileThreads>>>(k, StoredStress<T, D>{}, grid, sort_.order(), sort_.run_keys(),
+                                              sort_.run_start(), sort_.run_count(), sort_.num_runs(),
+                                              strided_);
     DUCTILE_CUDA_CHECK(cudaGetLastError());
   }
 
   void grid_update(const GridUpdate<T, D>& k) override {
     const int64_t nodes = k.g.spec.num_nodes();
-    if (listed_ && k.g.mass == grid_mass_ && !k.v_out) {
+    if (!k.g.mass) {
+      // the pool's listed blocks
+      if (!pool_ready_) fail("cuda backend", "grid update before particle-to-grid filled the sparse grid");
+      if (k.v_out) fail("cuda backend", "the sparse grid updates in place");
+      const CudaGrid<T, D> grid = cuda_grid(k.g);
+      GridUpdate<T, D> kp = k;
+      kp.g.mass = grid.mass, kp.g.mv = grid.mv;
+      launch_active(UpdateListedNodes<T, D>{grid, kp});
+    } else if (listed_ && k.g.mass == grid_mass_ && !k.v_out) {
       // the listed blocks' nodes only; the rest of the grid holds zeros
-      launch_active(UpdateActiveNodes<T, D>{active_set(), k});
+      launch_active(UpdateListedNodes<T, D>{cuda_grid(k.g), k});
     } else if (nodes < (int64_t(1) << 32) && !k.v_out) {
       cuda_parallel_for(nodes, GridUpdateInPlace<T, D>{k});
     } else {
@@ -171,16 +201,14 @@ class CudaBackend final : public Backend<T, D> {
   void g2p(const G2P<T, D>& k) override {
     if (sorted_ && sort_.size() != k.in.n)
       fail("cuda backend", "g2p called before p2g ordered the particles");
-    const int32_t* order = sorted_ ? sort_.order() : nullptr;
-    if (!k.lanes) return cuda_parallel_for(k.in.n, G2PLaunch<T, D>{k, order});
-    const std::string model = k.lanes->model ? k.lanes->model : "";
-    if (model == Fluid::kName)
-      return cuda_parallel_for(
-          k.in.n, G2PLaunch<T, D, ModelProjection<Fluid, T, D>>{k, order, {pack(*k.lanes), k.dt, k.status}});
-    if (model == FixedCorotated::kName)
-      return cuda_parallel_for(k.in.n, G2PLaunch<T, D, ModelProjection<FixedCorotated, T, D>>{
-                                           k, order, {pack(*k.lanes), k.dt, k.status}});
-    fail("cuda backend", "no fused projection for material model '" + model + "'");
+    if (!k.g.mass) {
+      if (!pool_ready_) fail("cuda backend", "g2p before particle-to-grid filled the sparse grid");
+      const CudaGrid<T, D> grid = cuda_grid(k.g);
+      G2P<T, D> kp = k;
+      kp.g.mass = grid.mass, kp.g.mv = grid.mv;
+      return g2p_with(kp, PoolStencil<T, D>{grid});
+    }
+    g2p_with(k, DenseStencil{});
   }
 
   // DUCTILE_CUDA_PARTITION=device: CUB's stable selection of the slots of each material, on the device.
@@ -203,7 +231,31 @@ class CudaBackend final : public Backend<T, D> {
     return true;
   }
 
-  Status fetch_status(Status* s) override { return cuda_fetch_status(s); }
+  // The status word; with the sparse grid also the number of blocks the step claimed (copied in the same
+  // wait). More than the pool holds: the pool grows and the status asks for the step again (kStatusGridFull);
+  // nearly full: it grows before the next step.
+  Status fetch_status(Status* s) override {
+    if (!pool_ready_) return cuda_fetch_status(s);
+    DUCTILE_CUDA_CHECK(
+        cudaMemcpyAsync(claimed_host_, count_.data(), sizeof(uint32_t), cudaMemcpyDeviceToHost));
+    Status r = cuda_fetch_status(s);
+    claimed_ = *claimed_host_;
+    claims_seen_ = true;
+    if (claimed_ > pool_capacity_) {
+      r.bits |= kStatusGridFull;
+      r.stages |= 1u << kStageP2G;
+    }
+    if (uint64_t(claimed_) * 8 > uint64_t(pool_capacity_) * 7) grow_pool(claimed_);
+    return r;
+  }
+
+  // Bytes the backend holds for the grid (the pool, its table and list; the active-block flags), and the
+  // blocks of kCudaBlock^D cells claimed at the last step.
+  int64_t grid_bytes() const override {
+    return int64_t(pool_mass_.size() + pool_mv_.size()) * int64_t(sizeof(T)) +
+           int64_t(flag_.size() + list_.size() + count_.size()) * int64_t(sizeof(uint32_t));
+  }
+  int64_t grid_blocks() const override { return claimed_; }
 
  private:
   static ParamPack<T> pack(const MaterialLanes<T, D>& lanes) {
@@ -213,64 +265,132 @@ class CudaBackend final : public Backend<T, D> {
   }
 
   template <class Stress>
-  void launch_cells(const P2G<T, D>& k, const Stress& stress, const ActiveBlocks<T, D>& act) {
-    const int grid = std::max(1, std::min(sort_.max_runs(), sms_ * 8));
+  void launch_cells(const P2G<T, D>& k, const Stress& stress, const CudaGrid<T, D>& grid) {
+    const int blocks = std::max(1, std::min(sort_.max_runs(), sms_ * 8));
     const size_t shared = sizeof(T) * CellSums<T, D>::kPart;
     if (slabs_)
-      p2g_cells<T, D, Stress, true><<<grid, kSlabThreads, shared>>>(
-          k, stress, act, sort_.order(), sort_.sorted_keys(), sort_.run_keys(), sort_.run_start(),
+      p2g_cells<T, D, Stress, true><<<blocks, kSlabThreads, shared>>>(
+          k, stress, grid, sort_.order(), sort_.sorted_keys(), sort_.run_keys(), sort_.run_start(),
           sort_.run_count(), sort_.num_runs());
     else
-      p2g_cells<T, D, Stress, false><<<grid, kCellThreads, shared>>>(
-          k, stress, act, sort_.order(), sort_.sorted_keys(), sort_.run_keys(), sort_.run_start(),
+      p2g_cells<T, D, Stress, false><<<blocks, kCellThreads, shared>>>(
+          k, stress, grid, sort_.order(), sort_.sorted_keys(), sort_.run_keys(), sort_.run_start(),
           sort_.run_count(), sort_.num_runs());
     DUCTILE_CUDA_CHECK(cudaGetLastError());
   }
 
-  // The active-block set (its storage, when the active-block grid is on) with the sort's blocks.
-  ActiveBlocks<T, D> active_set() {
-    return {sort_.blocks(), active_ ? flag_.data() : nullptr, active_ ? list_.data() : nullptr,
-            active_ ? count_.data() : nullptr};
+  // G2P with the node visit `nodes`, the projection fused where the lanes ask for it.
+  template <class Nodes>
+  void g2p_with(const G2P<T, D>& k, const Nodes& nodes) {
+    const int32_t* order = sorted_ ? sort_.order() : nullptr;
+    if (!k.lanes) return cuda_parallel_for(k.in.n, G2PLaunch<T, D, NoProjection, Nodes>{k, order, {}, nodes});
+    const std::string model = k.lanes->model ? k.lanes->model : "";
+    if (model == Fluid::kName)
+      return cuda_parallel_for(k.in.n, G2PLaunch<T, D, ModelProjection<Fluid, T, D>, Nodes>{
+                                           k, order, {pack(*k.lanes), k.dt, k.status}, nodes});
+    if (model == FixedCorotated::kName)
+      return cuda_parallel_for(k.in.n, G2PLaunch<T, D, ModelProjection<FixedCorotated, T, D>, Nodes>{
+                                           k, order, {pack(*k.lanes), k.dt, k.status}, nodes});
+    fail("cuda backend", "no fused projection for material model '" + model + "'");
+  }
+
+  // Whether blocks are listed over a dense grid (DUCTILE_CUDA_GRID=active; with =sparse, a grid given with
+  // storage is used as the plain dense one).
+  bool dense_listed() const { return active_ && !sparse_; }
+
+  // The grid as the kernels see it: the pool where g has no storage, else g's dense storage; with the
+  // active-block set where blocks are listed.
+  CudaGrid<T, D> cuda_grid(const GridView<T, D>& g) {
+    ActiveBlocks<T, D> set{sort_.blocks(), nullptr, nullptr, nullptr};
+    if (g.mass ? dense_listed() : true)
+      set.flag = flag_.data(), set.list = list_.data(), set.count = count_.data();
+    if (g.mass) return CudaGrid<T, D>::dense(g, set);
+    set.capacity = uint32_t(pool_capacity_);
+    return CudaGrid<T, D>::pooled(g.spec, pool_mass_.data(), pool_mv_.data(), set);
   }
 
   template <class Fn>
   void launch_active(const Fn& fn) {
-    active_nodes_kernel<<<sms_ * 16, 256>>>(count_.data(), ActiveBlocks<T, D>::kNodes, fn);
+    const uint32_t capacity = pool_ready_ ? uint32_t(pool_capacity_) : 0xffffffffu;
+    active_nodes_kernel<<<sms_ * 16, 256>>>(count_.data(), capacity, ActiveBlocks<T, D>::kNodes, fn);
     DUCTILE_CUDA_CHECK(cudaGetLastError());
   }
 
-  // Zero mass and momentum before a P2G: the listed blocks of the last step where the active-block grid
-  // keeps them (and the list emptied), else every node.
+  // The per-block flags, sized for g's blocks (true when they were made anew, all free).
+  bool size_flags(const GridSpec<T, D>& spec) {
+    const size_t nblocks = size_t(CudaBlocks<T, D>::of(spec).count());
+    if (count_.size() == 0) count_.resize(Device::kCuda, 1);
+    if (flag_.size() == nblocks) return false;
+    flag_.resize(Device::kCuda, nblocks);
+    if (!sparse_) list_.resize(Device::kCuda, nblocks);
+    return true;
+  }
+
+  // Zero mass and momentum before a P2G: the listed blocks of the last step where they are known (and the
+  // list emptied), else every node (dense) or the whole pool.
   void clear_grid(const GridView<T, D>& g) {
+    if (!g.mass) return clear_pool(g.spec);
     const int64_t nodes = g.spec.num_nodes();
     const bool same = listed_ && g.mass == grid_mass_ && nodes == grid_nodes_;
     listed_ = false;
-    if (active_ && same) {
-      launch_active(ClearActiveNodes<T, D>{active_set(), g});
+    if (dense_listed() && same) {
+      launch_active(ClearListedNodes<T, D>{cuda_grid(g)});
       DUCTILE_CUDA_CHECK(cudaMemsetAsync(count_.data(), 0, sizeof(uint32_t)));
     } else {
       DUCTILE_CUDA_CHECK(cudaMemsetAsync(g.mass, 0, sizeof(T) * nodes));
       DUCTILE_CUDA_CHECK(cudaMemsetAsync(g.mv, 0, sizeof(T) * nodes * D));
-      if (active_) {
-        const size_t nblocks = size_t(CudaBlocks<T, D>::of(g.spec).count());
-        if (flag_.size() != nblocks)
-          flag_.resize(Device::kCuda, nblocks), list_.resize(Device::kCuda, nblocks);
-        if (count_.size() == 0) count_.resize(Device::kCuda, 1);
-        DUCTILE_CUDA_CHECK(cudaMemsetAsync(flag_.data(), 0, sizeof(uint32_t) * nblocks));
+      if (dense_listed()) {
+        size_flags(g.spec);
+        DUCTILE_CUDA_CHECK(cudaMemsetAsync(flag_.data(), 0, sizeof(uint32_t) * flag_.size()));
         DUCTILE_CUDA_CHECK(cudaMemsetAsync(count_.data(), 0, sizeof(uint32_t)));
       }
     }
     // from here on the grid is zero outside the listed blocks (which the P2G about to run lists)
-    listed_ = active_ && nodes < (int64_t(1) << 32);
+    listed_ = dense_listed() && nodes < (int64_t(1) << 32);
     grid_mass_ = g.mass, grid_nodes_ = nodes;
+  }
+
+  // The sparse grid before a P2G: the last step's blocks zeroed and freed, or, for a new grid, a pool that
+  // grew or a step whose claims fetch_status did not see (some may lie past the pool), everything zero and
+  // free. The first step starts with a small pool and runs again with one as large as its claims asked for.
+  void clear_pool(const GridSpec<T, D>& spec) {
+    if (size_flags(spec) || !pool_ready_ || !claims_seen_) pool_fresh_ = true;
+    claims_seen_ = false;
+    if (pool_capacity_ == 0) grow_pool(0);
+    if (pool_fresh_) {
+      DUCTILE_CUDA_CHECK(cudaMemsetAsync(pool_mass_.data(), 0, sizeof(T) * pool_mass_.size()));
+      DUCTILE_CUDA_CHECK(cudaMemsetAsync(pool_mv_.data(), 0, sizeof(T) * pool_mv_.size()));
+      DUCTILE_CUDA_CHECK(cudaMemsetAsync(flag_.data(), 0, sizeof(uint32_t) * flag_.size()));
+      pool_fresh_ = false;
+    } else {
+      launch_active(ClearListedNodes<T, D>{cuda_grid(GridView<T, D>{spec, nullptr, nullptr})});
+    }
+    DUCTILE_CUDA_CHECK(cudaMemsetAsync(count_.data(), 0, sizeof(uint32_t)));
+    pool_ready_ = true;
+  }
+
+  // A pool for `claimed` blocks and a quarter more (so that it is under 7/8 full), at least 64; everything
+  // zeroed before the next P2G.
+  void grow_pool(uint32_t claimed) {
+    const uint64_t capacity = uint64_t(claimed) + claimed / 4 + 64;
+    if (capacity * ActiveBlocks<T, D>::kNodes >= (uint64_t(1) << 32))
+      fail("cuda backend", "the sparse grid needs " + std::to_string(claimed) + " blocks of " +
+                               std::to_string(ActiveBlocks<T, D>::kNodes) + " nodes: more than 2^32 nodes");
+    pool_capacity_ = capacity;
+    const size_t nodes = size_t(capacity) * ActiveBlocks<T, D>::kNodes;
+    pool_mass_.resize(Device::kCuda, nodes);
+    pool_mv_.resize(Device::kCuda, nodes * D);
+    list_.resize(Device::kCuda, size_t(capacity));
+    pool_fresh_ = true;
   }
 
   // DUCTILE_CUDA_P2G=cells (the default where its sums fit in registers), =slabs (the same with three threads
   // per cell), =tile (shared-memory atomics), =tile-contiguous (the same with lanes on consecutive
   // particles), =global (sorted, global atomics)
   bool sorted_ = true, tiled_ = true, strided_ = true, cells_ = true, slabs_ = false;
-  // DUCTILE_CUDA_GRID=active: clear and update only the listed blocks; DUCTILE_CUDA_FUSE=1: see fuses()
-  bool active_ = false, fuse_ = false, listed_ = false;
+  // DUCTILE_CUDA_GRID=active: clear and update only the listed blocks; =sparse: and store only them (the
+  // pool); DUCTILE_CUDA_FUSE=1: see fuses()
+  bool active_ = false, sparse_ = false, fuse_ = false, listed_ = false;
   // DUCTILE_CUDA_PARTITION=device: the materials' batches selected on the device (partition())
   bool device_partition_ = false;
   Buffer<int32_t> iota_, selected_;
@@ -280,6 +400,12 @@ class CudaBackend final : public Backend<T, D> {
   int sms_ = 1;
   CudaCellSort<T, D> sort_;
   Buffer<uint32_t> flag_, list_, count_;
+  // the sparse grid's pool: capacity blocks of kNodes nodes, mass then the D momentum components
+  Buffer<T> pool_mass_, pool_mv_;
+  uint64_t pool_capacity_ = 0;
+  bool pool_ready_ = false, pool_fresh_ = true, claims_seen_ = false;
+  uint32_t* claimed_host_ = nullptr;  // pinned: the step's claimed blocks, copied with the status word
+  uint32_t claimed_ = 0;
 };
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "kernels/cuda_blocks.h"
+#include "kernels/cuda_grid.h"
 #include "kernels/p2g.h"
 
 namespace ductile {
@@ -116,8 +117,7 @@ struct CellSums {
   // offset order) and adds the non-zero sums inside the grid to node lo + t through add(pointer, value).
   template <class Add>
   DUCTILE_HD static void flush_tile(int tid, int nthreads, const int* lo, const T* part,
-                                    const GridView<T, D>& g, Add&& add) {
-    const int64_t nodes = g.spec.num_nodes();
+                                    const CudaGrid<T, D>& g, Add&& add) {
     for (int t = tid; t < kTile; t += nthreads) {
       int nt[D];
       for (int d = D - 1, rest = t; d >= 0; --d, rest /= S) nt[d] = rest % S;
@@ -140,9 +140,10 @@ struct CellSums {
       for (int d = 0; d < D; ++d) node[d] = lo[d] + nt[d], inside = inside && node[d] < g.spec.res[d];
       for (int v = 0; v < kVals; ++v) any = any || sum[v] != T(0);
       if (!inside || !any) continue;
-      const int64_t idx = g.spec.index(node);
+      const int64_t idx = g.index(node);  // the run listed the tile's blocks before
+      if (idx < 0) continue;
       add(g.mass + idx, sum[0]);
-      for (int k = 0; k < D; ++k) add(g.mv + k * nodes + idx, sum[k + 1]);
+      for (int k = 0; k < D; ++k) add(g.mv + k * g.stride + idx, sum[k + 1]);
     }
   }
 };

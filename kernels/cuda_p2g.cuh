@@ -2,14 +2,15 @@
 // (kernels/cuda_sort.cuh): a shared-memory tile per run of particles (p2g_tiled) or per-cell register sums
 // (p2g_cells, kernels/cuda_cell_sums.h). Each takes the particle's Kirchhoff stress from a policy: the stress
 // stage's buffer (StoredStress) or the material's own function evaluated in the kernel (ModelStress, the
-// fused stage), and lists the grid blocks it writes outside its run's tile when the active-block grid is on
-// (kernels/cuda_active_blocks.h).
+// fused stage), writes the grid where kernels/cuda_grid.h says (dense or the sparse grid's pool), and lists
+// the grid blocks it writes outside its run's tile when blocks are listed (kernels/cuda_active_blocks.h).
 #pragma once
 
 #include "core/cuda_check.h"
 #include "kernels/cuda_active_blocks.h"
 #include "kernels/cuda_blocks.h"
 #include "kernels/cuda_cell_sums.h"
+#include "kernels/cuda_grid.h"
 #include "kernels/p2g.h"
 #include "materials/analytic.h"
 
@@ -22,12 +23,15 @@ struct AtomicAdd {
   }
 };
 
-// The active-block set's atomics on the device.
+// The active-block set's atomics on the device (load: a fresh read each time, for the wait on a block that
+// another thread is listing).
 struct DeviceAtomics {
   __device__ uint32_t cas(uint32_t* p, uint32_t expected, uint32_t desired) const {
     return atomicCAS(p, expected, desired);
   }
   __device__ uint32_t add(uint32_t* p, uint32_t v) const { return atomicAdd(p, v); }
+  __device__ void exch(uint32_t* p, uint32_t v) const { atomicExch(p, v); }
+  __device__ uint32_t load(const uint32_t* p) const { return *static_cast<const volatile uint32_t*>(p); }
 };
 
 // The stress stage's result, read from P2G::tau.
@@ -67,12 +71,11 @@ struct ModelProjection {
 };
 
 // A particle whose stencil is not where its run's tile expects it: straight to the grid, listing the blocks
-// it writes (when the active-block grid is on).
+// it writes (where blocks are listed).
 template <class T, int D>
-__device__ void scatter_outside(const P2GParticle<T, D>& pp, const GridSpec<T, D>& spec,
-                                const GridView<T, D>& g, const ActiveBlocks<T, D>& active) {
-  if (active.flag) active.claim_stencil(pp.base, DeviceAtomics{});
-  scatter_particle(pp, spec, g.mass, g.mv, AtomicAdd{});
+__device__ void scatter_outside(const P2GParticle<T, D>& pp, const CudaGrid<T, D>& grid) {
+  if (grid.set.flag) grid.set.claim_stencil(pp.base, DeviceAtomics{});
+  grid.scatter(pp, AtomicAdd{}, DeviceAtomics{});
 }
 
 constexpr int kTileThreads = 128;
@@ -86,19 +89,17 @@ constexpr int kTileThreads = 128;
 // to the grid directly.
 template <class T, int D, class Stress>
 __global__ void __launch_bounds__(kTileThreads)
-    p2g_tiled(P2G<T, D> k, Stress stress, ActiveBlocks<T, D> active, const int32_t* order,
-              const uint32_t* run_keys, const int32_t* run_start, const int32_t* run_count,
-              const int32_t* num_runs, bool strided) {
+    p2g_tiled(P2G<T, D> k, Stress stress, CudaGrid<T, D> grid, const int32_t* order, const uint32_t* run_keys,
+              const int32_t* run_start, const int32_t* run_count, const int32_t* num_runs, bool strided) {
   constexpr int B = kCudaBlock<D>, S = B + 2, kTile = D == 3 ? S * S * S : S * S;
   __shared__ T tile[(D + 1) * kTile];  // mass, then the D momentum components
   const int runs = *num_runs;
   const GridSpec<T, D>& spec = k.g.spec;
-  const int64_t nodes = spec.num_nodes();
   for (int r = blockIdx.x; r < runs; r += gridDim.x) {
     for (int t = threadIdx.x; t < (D + 1) * kTile; t += blockDim.x) tile[t] = T(0);
     __syncthreads();
     int lo[D];
-    active.blocks.corner(run_keys[r], lo);
+    grid.set.blocks.corner(run_keys[r], lo);
     const int start = run_start[r], count = run_count[r];
     // scatter the run's particles into the tile: particle p = j, or the transposition of a 32 x stride table
     const int stride = strided ? (count + 31) / 32 : 0;
@@ -115,7 +116,7 @@ __global__ void __launch_bounds__(kTileThreads)
       bool in_tile = true;
       for (int d = 0; d < D; ++d) in_tile = in_tile && pp.base[d] >= lo[d] && pp.base[d] < lo[d] + B;
       if (!in_tile) {
-        scatter_outside(pp, spec, k.g, active);
+        scatter_outside(pp, grid);
         continue;
       }
       for_each_scatter_node(pp, [&](const int* c, T w, const Vec<T, D>& qo) {
@@ -138,9 +139,10 @@ __global__ void __launch_bounds__(kTileThreads)
       bool any = tile[t] != T(0);
       for (int a = 0; a < D; ++a) any = any || tile[(a + 1) * kTile + t] != T(0);
       if (!inside || !any) continue;
-      const int64_t idx = spec.index(c);
-      atomicAdd(k.g.mass + idx, tile[t]);
-      for (int a = 0; a < D; ++a) atomicAdd(k.g.mv + a * nodes + idx, tile[(a + 1) * kTile + t]);
+      const int64_t idx = grid.index(c);  // the run listed the tile's blocks before
+      if (idx < 0) continue;
+      atomicAdd(grid.mass + idx, tile[t]);
+      for (int a = 0; a < D; ++a) atomicAdd(grid.mv + a * grid.stride + idx, tile[(a + 1) * kTile + t]);
     }
     __syncthreads();
   }
@@ -161,7 +163,7 @@ constexpr bool kCellsFit = (D + 1) * (D == 3 ? 27 : 9) * sizeof(T) <= 4 * 4 * 27
 
 template <class T, int D, class Stress, bool kSlabs>
 __global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ? 2 : 1)
-    p2g_cells(P2G<T, D> k, Stress stress, ActiveBlocks<T, D> active, const int32_t* order,
+    p2g_cells(P2G<T, D> k, Stress stress, CudaGrid<T, D> grid, const int32_t* order,
               const uint32_t* sorted_keys, const uint32_t* run_keys, const int32_t* run_start,
               const int32_t* run_count, const int32_t* num_runs) {
   using Sums = CellSums<T, D>;
@@ -172,7 +174,7 @@ __global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ?
   const GridSpec<T, D>& spec = k.g.spec;
   for (int r = blockIdx.x; r < runs; r += gridDim.x) {
     int lo[D];
-    active.blocks.corner(run_keys[r], lo);
+    grid.set.blocks.corner(run_keys[r], lo);
     const int start = run_start[r], count = run_count[r];
     Sums::cell_starts(threadIdx.x, blockDim.x, sorted_keys + start, count, cell_start);
     __syncthreads();
@@ -189,7 +191,7 @@ __global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ?
       }
       bool same = true;
       for (int d = 0; d < D; ++d) same = same && pp.base[d] == cell[d];
-      if (!same && primary) scatter_outside(pp, spec, k.g, active);
+      if (!same && primary) scatter_outside(pp, grid);
       return same;
     };
     if constexpr (kSlabs)
@@ -197,7 +199,7 @@ __global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ?
     else
       Sums::sum_cell(c, cell_start, load, part);
     __syncthreads();
-    Sums::flush_tile(threadIdx.x, blockDim.x, lo, part, k.g, AtomicAdd{});
+    Sums::flush_tile(threadIdx.x, blockDim.x, lo, part, grid, AtomicAdd{});
     __syncthreads();
   }
 }

@@ -62,6 +62,19 @@ struct NoProjection {
   DUCTILE_HD DUCTILE_INLINE void operator()(int, F&, T&) const {}
 };
 
+// G2P's default visit of the stencil: the dense grid's node indices, stepped along rows (the CUDA backend's
+// sparse grid passes its own, kernels/cuda_grid.h).
+struct DenseStencil {
+  template <class T, int D, class Fn>
+  DUCTILE_HD DUCTILE_INLINE void visit(const Stencil<T, D>& s, const GridSpec<T, D>& g, Fn&& fn) const {
+    for_each_stencil_index(s, g, fn);
+  }
+  template <class T, int D>
+  DUCTILE_HD DUCTILE_INLINE int64_t stride(const GridSpec<T, D>& g) const {
+    return g.num_nodes();
+  }
+};
+
 template <class T, int D>
 struct G2P {
   GridView<T, D> g;  // mv holds node velocities after the grid update
@@ -114,17 +127,19 @@ struct G2P {
     if (out_id) out_id[o] = in_id[i];
   }
 
-  // Particle i, gathered node by node, written to slot o with its constants.
-  template <class Project = NoProjection>
-  DUCTILE_HD DUCTILE_INLINE void operator()(int i, int o, const Project& project = Project{}) const {
-    const int64_t nodes = g.spec.num_nodes();
+  // Particle i, gathered node by node (the stencil's nodes as nodes_of visits them), written to slot o with
+  // its constants.
+  template <class Project = NoProjection, class Nodes = DenseStencil>
+  DUCTILE_HD DUCTILE_INLINE void operator()(int i, int o, const Project& project = Project{},
+                                            const Nodes& nodes_of = Nodes{}) const {
+    const int64_t nodes = nodes_of.stride(g.spec);
     Vec<T, D> x = load_vec<T, D>(in.x, in.n, i);
     Stencil<T, D> st = bspline_stencil(g.spec, x);
     Vec<T, D> v = Vec<T, D>::zero();
     Mat<T, D> S = Mat<T, D>::zero();
     if (stencil_inside(g.spec, st.base)) {
       // gather velocity and its first moment
-      for_each_stencil_index(st, g.spec, [&](const int* off, T w, int64_t idx) {
+      nodes_of.visit(st, g.spec, [&](const int* off, T w, int64_t idx) {
         for (int a = 0; a < D; ++a) {
           const T t = w * g.mv[a * nodes + idx];
           v[a] += t;

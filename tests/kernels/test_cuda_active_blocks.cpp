@@ -10,33 +10,15 @@
 #include <vector>
 
 #include "kernels/cuda_active_blocks.h"
+#include "kernels/cuda_grid.h"
 #include "kernels/p2g.h"
+#include "tests/kernels/cuda_block_program.h"
 
 using namespace ductile;
 
 namespace {
 
-// What the device's atomicCAS and atomicAdd do, one thread at a time.
-struct SerialAtomics {
-  uint32_t cas(uint32_t* p, uint32_t expected, uint32_t desired) const {
-    const uint32_t old = *p;
-    if (old == expected) *p = desired;
-    return old;
-  }
-  uint32_t add(uint32_t* p, uint32_t v) const {
-    const uint32_t old = *p;
-    *p += v;
-    return old;
-  }
-};
-
-struct Lcg {
-  uint64_t s = 7;
-  double operator()() {
-    s = s * 6364136223846793005ull + 1442695040888963407ull;
-    return double(s >> 11) * (1.0 / 9007199254740992.0);
-  }
-};
+using test::SerialAtomics;
 
 // Scatters n random particles (positions in [lo, hi)^D of the domain) densely, lists the blocks of their runs
 // as the backend does, and checks the listed blocks against the dense grid: every written node listed, the
@@ -52,7 +34,7 @@ void check_active_blocks(const int (&res)[D], int n, double lo, double hi) {
   const CudaBlocks<T, D> blocks = CudaBlocks<T, D>::of(spec);
   std::vector<T> x(size_t(n) * D);
   std::vector<uint32_t> run_keys;
-  Lcg u;
+  test::Lcg u{7};
   for (int i = 0; i < n; ++i) {
     Vec<T, D> xi, v;
     Mat<T, D> C, tau;
@@ -81,10 +63,12 @@ void check_active_blocks(const int (&res)[D], int n, double lo, double hi) {
   for (long long r = 0; r < num_runs + 5 && r < nblocks; ++r) claim(r);
   REQUIRE(count > 0);
   REQUIRE(count <= uint32_t(nblocks));
-  // each block listed once, and flagged exactly when listed
+  // each block listed once, and flagged with its list position + 1 exactly when listed
   const std::set<uint32_t> listed(list.begin(), list.begin() + count);
   CHECK(listed.size() == count);
-  for (int64_t b = 0; b < nblocks; ++b) CHECK(flag[b] == (listed.count(uint32_t(b)) ? 1u : 0u));
+  std::vector<uint32_t> want(nblocks, ActiveBlocks<T, D>::kFree);
+  for (uint32_t pos = 0; pos < count; ++pos) want[list[pos]] = pos + 1;
+  CHECK(flag == want);
   // every node that received mass or momentum lies in a listed block
   int64_t written = 0, missed = 0;
   for (int64_t idx = 0; idx < nodes; ++idx) {
@@ -109,16 +93,16 @@ void check_active_blocks(const int (&res)[D], int n, double lo, double hi) {
     int c[D];
     int64_t rest = idx;
     for (int d = D - 1; d >= 0; --d) c[d] = int(rest % spec.res[d]), rest /= spec.res[d];
-    grid_update_node_in_place(dense, uint32_t(idx), c);
+    grid_update_node_in_place(dense, uint32_t(idx), c, size_t(nodes));
   }
   GridUpdate<T, D> active = dense;
   active.g.mass = mass_b.data(), active.g.mv = mv_b.data();
-  const UpdateActiveNodes<T, D> update{set, active};
+  const UpdateListedNodes<T, D> update{CudaGrid<T, D>::dense(active.g, set), active};
   for (long long t = 0; t < (long long)count * ActiveBlocks<T, D>::kNodes; ++t) update(t);
   CHECK(std::memcmp(mv.data(), mv_b.data(), sizeof(T) * mv.size()) == 0);
 
   // clearing the listed nodes leaves the grid and the flags zero
-  const ClearActiveNodes<T, D> clear{set, active.g};
+  const ClearListedNodes<T, D> clear{CudaGrid<T, D>::dense(active.g, set)};
   for (long long t = 0; t < (long long)count * ActiveBlocks<T, D>::kNodes; ++t) clear(t);
   CHECK(std::all_of(mass_b.begin(), mass_b.end(), [](T m) { return m == 0; }));
   CHECK(std::all_of(mv_b.begin(), mv_b.end(), [](T m) { return m == 0; }));

@@ -146,12 +146,13 @@ TEST_CASE(
     "cuda backend: every particle-to-grid variant matches the cpu backend (3D float, 2D float and double)" *
     doctest::skip(!cuda_available())) {
   // DUCTILE_CUDA_SORT / DUCTILE_CUDA_P2G are read when a simulator makes its backend
-  // (and DUCTILE_CUDA_GRID: the active-block grid for every sorted variant)
-  const char* variants[][3] = {{"1", "cells", "dense"},  {"1", "slabs", "dense"},
-                               {"1", "tile", "dense"},   {"1", "tile-contiguous", "dense"},
-                               {"1", "global", "dense"}, {"0", "", "dense"},
-                               {"1", "cells", "active"}, {"1", "slabs", "active"},
-                               {"1", "tile", "active"},  {"1", "global", "active"}};
+  // (and DUCTILE_CUDA_GRID: the active-block grid and the sparse grid for every sorted variant)
+  const char* variants[][3] = {
+      {"1", "cells", "dense"},           {"1", "slabs", "dense"},  {"1", "tile", "dense"},
+      {"1", "tile-contiguous", "dense"}, {"1", "global", "dense"}, {"0", "", "dense"},
+      {"1", "cells", "active"},          {"1", "slabs", "active"}, {"1", "tile", "active"},
+      {"1", "global", "active"},         {"1", "cells", "sparse"}, {"1", "slabs", "sparse"},
+      {"1", "tile", "sparse"},           {"1", "global", "sparse"}};
   for (const auto& v : variants) {
     ScopedEnv env;
     env.set("DUCTILE_CUDA_SORT", v[0]);
@@ -165,9 +166,10 @@ TEST_CASE(
 TEST_CASE("cuda backend: the fused stress and projection match the cpu backend (fluid, fixed-corotated)" *
           doctest::skip(!cuda_available())) {
   // DUCTILE_CUDA_FUSE=1: the material's stress inside p2g_cells (one or three threads per cell) and its
-  // projection inside G2P, with the dense and the active-block grid; the separate stages must not run
+  // projection inside G2P, with the dense, the active-block and the sparse grid; the separate stages must
+  // not run
   for (const char* p2g : {"cells", "slabs"})
-    for (const char* grid : {"dense", "active"})
+    for (const char* grid : {"dense", "active", "sparse"})
       for (const char* model : {"fluid", "fixed_corotated"}) {
         ScopedEnv env;
         env.set("DUCTILE_CUDA_FUSE", "1");
@@ -189,11 +191,67 @@ TEST_CASE("cuda backend: the fused stress and projection match the cpu backend (
 TEST_CASE("cuda backend: the materials' batches selected on the device match the cpu backend" *
           doctest::skip(!cuda_available())) {
   // DUCTILE_CUDA_PARTITION=device: two materials, their batches rebuilt on the device after every G2P
-  for (const char* grid : {"dense", "active"}) {
+  for (const char* grid : {"dense", "active", "sparse"}) {
     ScopedEnv env;
     env.set("DUCTILE_CUDA_PARTITION", "device");
     env.set("DUCTILE_CUDA_GRID", grid);
     INFO("DUCTILE_CUDA_GRID=" << grid);
     check_matches_cpu(kScene, kScene2D, 50);
   }
+}
+
+// The grid bytes after `steps` steps of a scene on the GPU, and how far it ends from the CPU.
+double gpu_grid_bytes(const std::string& json, int steps, double& max_dx, double& max_dv) {
+  run_both<float, 3>(json, steps, max_dx, max_dv);
+  SceneDocument doc = load_scene_text(json, ".");
+  SceneData<float, 3> scene = build_scene<float, 3>(doc);
+  Simulator<float, 3> sim(scene.model, Device::kCuda);
+  sim.set_state(scene.state);
+  for (int s = 0; s < steps; ++s) sim.step();
+  return double(sim.grid_bytes());
+}
+
+TEST_CASE("cuda backend: the sparse grid's memory follows the particles, not the domain" *
+          doctest::skip(!cuda_available())) {
+  // the one-material scene in its domain and in one 4 times larger along each axis (64 times the volume),
+  // same dx: the pool holds the same blocks (its first step always grows it and runs again), only the
+  // block table (4 bytes per 4^3 cells) grows; the dense grid grows with the volume
+  const std::string small = one_material_scene("fixed_corotated", 3);
+  std::string big = small;
+  const std::string box = R"("max": [1, 1, 1])";
+  REQUIRE(big.find(box) != std::string::npos);
+  big.replace(big.find(box), box.size(), R"("max": [4, 4, 4])");
+  double max_dx = 0, max_dv = 0;
+  double sparse_small = 0, sparse_big = 0, dense_small = 0, dense_big = 0;
+  {
+    ScopedEnv env;
+    env.set("DUCTILE_CUDA_GRID", "sparse");
+    sparse_small = gpu_grid_bytes(small, 30, max_dx, max_dv);
+    CHECK(max_dx < 1e-5);
+    CHECK(max_dv < 1e-3);
+    sparse_big = gpu_grid_bytes(big, 30, max_dx, max_dv);
+    CHECK(max_dx < 1e-5);
+    CHECK(max_dv < 1e-3);
+  }
+  {
+    ScopedEnv env;
+    env.set("DUCTILE_CUDA_GRID", "dense");
+    dense_small = gpu_grid_bytes(small, 1, max_dx, max_dv);
+    dense_big = gpu_grid_bytes(big, 1, max_dx, max_dv);
+  }
+  INFO("grid bytes: sparse " << sparse_small << " -> " << sparse_big << ", dense " << dense_small << " -> "
+                             << dense_big);
+  CHECK(sparse_small > 0);
+  CHECK(sparse_big < 1.6 * sparse_small);
+  CHECK(sparse_small < dense_small);
+  CHECK(dense_big > 50 * dense_small);
+}
+
+TEST_CASE("cuda backend: the sparse grid refuses the unsorted particles" * doctest::skip(!cuda_available())) {
+  ScopedEnv env;
+  env.set("DUCTILE_CUDA_GRID", "sparse");
+  env.set("DUCTILE_CUDA_SORT", "0");
+  SceneData<float, 3> scene = build_scene<float, 3>(load_scene_text(kScene, "."));
+  auto make = [&] { Simulator<float, 3> sim(scene.model, Device::kCuda); };
+  CHECK_THROWS_WITH(make(), doctest::Contains("does not run with DUCTILE_CUDA_SORT=0"));
 }

@@ -1,9 +1,13 @@
 // `ductile bench --gradient`: the cost of a gradient on the standard scenes. Per scene, grid and checkpoint
 // policy: the fast simulator's forward time, the tape's forward and backward times, backward over forward,
-// the tape's memory and the process's peak memory. The loss is the mean squared distance of the particles
-// to their initial positions after the last step.
+// the tape's memory and the process's peak memory, and where the tape's time went (TapeStats' splits). The
+// loss is the mean squared distance of the particles to their initial positions after the last step. The
+// simulator runs one step and the tape a short forward and backward pass untimed first, so that CUDA's
+// loading of each kernel on its first launch and the tape's first allocations of its working arrays are not
+// timed.
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -37,12 +41,17 @@ double peak_rss_mb() {
   return 0;
 }
 
+// Untimed steps of the tape's warm-up run before the timed one (forward and backward, same tape).
+constexpr int kTapeWarmup = 2;
+
 nlohmann::json run_one(const std::string& scene, int G, int steps, const std::string& policy, Device dev) {
   Model<float, 3> model;
   State<float, 3> state;
   build_bench_scene(scene, G, model, state);
-  // the fast simulator's forward time for the same steps
+  // the fast simulator's forward time for the same steps, after one untimed step from the same start
   Simulator<float, 3> sim(model, dev);
+  sim.set_state(state);
+  sim.step();
   sim.set_state(state);
   auto t0 = std::chrono::steady_clock::now();
   double c0 = cpu_seconds();
@@ -55,6 +64,12 @@ nlohmann::json run_one(const std::string& scene, int G, int steps, const std::st
     for (int d = 0; d < 3; ++d) target[size_t(p) * 3 + d] = state.x[size_t(d) * state.n + p];
   auto loss = make_position_loss<float, 3>(steps, {}, target);
   Tape<float, 3> tape(model, dev, CheckpointPolicy::parse(policy, "--checkpoint"));
+  const int warmup = std::min(kTapeWarmup, steps);
+  if (warmup > 0) {
+    auto warm_loss = make_position_loss<float, 3>(warmup, {}, target);
+    tape.forward(state, warmup, {warm_loss.get()});
+    tape.backward();
+  }
   c0 = cpu_seconds();
   tape.forward(state, steps, {loss.get()});
   const double c1 = cpu_seconds();
@@ -66,28 +81,48 @@ nlohmann::json run_one(const std::string& scene, int G, int steps, const std::st
               scene.c_str(), state.n, G, steps, policy.c_str(), st.interval, fast, st.forward_seconds,
               st.backward_seconds, ratio, st.backward_seconds / fast, bwd_cpu / fwd_cpu, bwd_cpu / fast_cpu,
               st.peak_bytes / 1e6, peak_rss_mb());
+  const auto& fs = st.forward_split;
+  const auto& bs = st.backward_split;
+  std::printf(
+      "  split [s]  tape: setup %.4f (order %.4f) ckpt %.4f steps %.4f (first %.4f) loss %.4f end %.4f"
+      "  back: setup %.4f recompute %.4f adjoint %.4f end %.4f\n",
+      fs.setup, fs.order, fs.checkpoints, fs.steps, fs.first_step, fs.losses, fs.finish, bs.setup,
+      bs.recompute, bs.adjoint, bs.finish);
   std::fflush(stdout);
-  return {{"scene", scene},
-          {"particles", state.n},
-          {"grid", G},
-          {"steps", steps},
-          {"checkpoint", policy},
-          {"interval", st.interval},
-          {"recomputed_steps", st.recomputed},
-          {"grids_kept", st.grids_kept},
-          {"threads", omp_get_max_threads()},
-          {"fast_forward_seconds", fast},
-          {"tape_forward_seconds", st.forward_seconds},
-          {"backward_seconds", st.backward_seconds},
-          {"backward_over_tape_forward", ratio},
-          {"backward_over_fast_forward", st.backward_seconds / fast},
-          {"fast_forward_cpu_seconds", fast_cpu},
-          {"tape_forward_cpu_seconds", fwd_cpu},
-          {"backward_cpu_seconds", bwd_cpu},
-          {"cpu_backward_over_tape_forward", bwd_cpu / fwd_cpu},
-          {"cpu_backward_over_fast_forward", bwd_cpu / fast_cpu},
-          {"tape_megabytes", st.peak_bytes / 1e6},
-          {"process_peak_megabytes", peak_rss_mb()}};
+  return {
+      {"scene", scene},
+      {"particles", state.n},
+      {"grid", G},
+      {"steps", steps},
+      {"checkpoint", policy},
+      {"interval", st.interval},
+      {"recomputed_steps", st.recomputed},
+      {"grids_kept", st.grids_kept},
+      {"threads", omp_get_max_threads()},
+      {"fast_forward_seconds", fast},
+      {"tape_forward_seconds", st.forward_seconds},
+      {"backward_seconds", st.backward_seconds},
+      {"backward_over_tape_forward", ratio},
+      {"backward_over_fast_forward", st.backward_seconds / fast},
+      {"fast_forward_cpu_seconds", fast_cpu},
+      {"tape_forward_cpu_seconds", fwd_cpu},
+      {"backward_cpu_seconds", bwd_cpu},
+      {"cpu_backward_over_tape_forward", bwd_cpu / fwd_cpu},
+      {"cpu_backward_over_fast_forward", bwd_cpu / fast_cpu},
+      {"tape_megabytes", st.peak_bytes / 1e6},
+      {"process_peak_megabytes", peak_rss_mb()},
+      {"fast_warmup_steps", 1},
+      {"tape_warmup_steps", warmup},
+      {"tape_forward_split_seconds",
+       {{"setup", fs.setup},
+        {"order", fs.order},
+        {"checkpoints", fs.checkpoints},
+        {"steps", fs.steps},
+        {"first_step", fs.first_step},
+        {"losses", fs.losses},
+        {"finish", fs.finish}}},
+      {"backward_split_seconds",
+       {{"setup", bs.setup}, {"recompute", bs.recompute}, {"adjoint", bs.adjoint}, {"finish", bs.finish}}}};
 }
 
 }  // namespace
@@ -108,6 +143,16 @@ void run_gradient_bench(const GradientBenchOptions& o) {
       "(b/tf = backward over the tape's forward, b/ff = backward over the fast simulator's forward, by wall "
       "time and by the process's CPU time (all threads: the work, less sensitive to other jobs on the "
       "cores); peak MB is the process's high-water mark so far)\n");
+  std::printf(
+      "(untimed warm-up before each row: one simulator step, then a %d-step tape forward and backward on the "
+      "same tape, so that CUDA's first kernel loads and the tape's first allocations of its working arrays "
+      "are not timed; checkpoints beyond the warm-up's are allocated in the timed run)\n"
+      "(split: the tape's forward = setup (of which order: the host's cell order and slot permutations; then "
+      "allocation and uploads) + ckpt (checkpoint copies) + steps (of which the first) + loss (the state's "
+      "download and the host's evaluation; the last step's download is the final state) + end; its "
+      "backward = setup + recompute (the segments' states) + adjoint (the adjoint steps with their grids) "
+      "+ end (downloads, the host's reordering); on CUDA each part ends with a wait for the device)\n",
+      kTapeWarmup);
   if (!o.json.empty()) {
     io::write_file_atomic(o.json, nlohmann::json{{"gradient_runs", runs}}.dump(2) + "\n");
   }

@@ -13,6 +13,7 @@ void* cuda_alloc(size_t bytes);
 void cuda_free(void* p);
 void cuda_copy(void* dst, bool dst_gpu, const void* src, bool src_gpu, size_t bytes);
 void cuda_zero(void* p, size_t bytes);
+void cuda_sync();
 
 void* device_alloc(Device dev, size_t bytes) {
   if (dev == Device::kCuda) return cuda_alloc(bytes);
@@ -41,6 +42,10 @@ void device_zero(Device dev, void* p, size_t bytes) {
     cuda_zero(p, bytes);
   else
     std::memset(p, 0, bytes);
+}
+
+void device_sync(Device dev) {
+  if (dev == Device::kCuda) cuda_sync();
 }
 
 }  // namespace ductile

@@ -12,6 +12,8 @@ void* device_alloc(Device dev, size_t bytes);
 void device_free(Device dev, void* p);
 void device_copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes);
 void device_zero(Device dev, void* p, size_t bytes);
+// Waits until the device has finished the work queued on it (nothing to wait for on the CPU).
+void device_sync(Device dev);
 
 // An array of T on one device; moves, never copies implicitly.
 template <class T>

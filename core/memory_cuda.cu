@@ -22,6 +22,9 @@ void cuda_copy(void* dst, bool dst_gpu, const void* src, bool src_gpu, size_t by
 void cuda_zero(void* p, size_t bytes) {
   DUCTILE_CUDA_CHECK(cudaMemset(p, 0, bytes));
 }
+void cuda_sync() {
+  DUCTILE_CUDA_CHECK(cudaDeviceSynchronize());
+}
 
 bool cuda_available() {
   int n = 0;

@@ -19,6 +19,9 @@ void cuda_copy(void*, bool, const void*, bool, size_t) {
 void cuda_zero(void*, size_t) {
   fail("", kNoCuda);
 }
+void cuda_sync() {
+  fail("", kNoCuda);
+}
 bool cuda_available() {
   return false;
 }

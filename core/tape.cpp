@@ -3,8 +3,6 @@
 // then step adjoints in reverse, core/tape_backward.cpp) (../shared/DESIGN.md, "Tape").
 #include "core/tape.h"
 
-#include <chrono>
-
 #include "core/resources.h"
 #include "core/tape_impl.h"
 
@@ -38,7 +36,7 @@ template <class T, int D>
 double Tape<T, D>::forward(const State<T, D>& initial, int64_t steps,
                            const std::vector<const Loss<T, D>*>& losses) {
   Impl& I = *impl_;
-  const auto t_start = std::chrono::steady_clock::now();
+  LapClock clock;
   const int nm = int(I.model.materials.size());
   I.n = initial.n;
   I.steps = steps;
@@ -52,15 +50,25 @@ double Tape<T, D>::forward(const State<T, D>& initial, int64_t steps,
   I.perm = cell_order(initial, I.model.grid);
   I.s0 = map_state(initial, [&](const auto& v) { return to_slots(v, I.perm); });
   const State<T, D>& s0 = I.s0;
+  I.constants = State<T, D>{};
+  I.constants.n = n;
+  I.constants.mass = initial.mass, I.constants.vol0 = initial.vol0;
+  I.constants.material = initial.material, I.constants.object = initial.object;
+  std::vector<T> force_slots;
   if (I.has_force) {
-    std::vector<T> f(I.force_host.size()), block(static_cast<size_t>(D) * n);
+    std::vector<T> block(static_cast<size_t>(D) * n);
+    force_slots.resize(I.force_host.size());
     for (int64_t t = 0; t < steps; ++t) {
       std::copy_n(I.force_host.begin() + t * D * n, D * n, block.begin());
       const std::vector<T> slots = to_slots(block, I.perm);
-      std::copy(slots.begin(), slots.end(), f.begin() + t * D * n);
+      std::copy(slots.begin(), slots.end(), force_slots.begin() + t * D * n);
     }
-    I.force.resize(I.dev, f.size());
-    I.force.upload(f);
+  }
+  const double order_seconds = clock.lap();  // host work only: nothing is queued on a device yet
+  if (I.has_force) {
+    I.force.resize(I.dev, force_slots.size());
+    I.force.upload(force_slots);
+    std::vector<T>().swap(force_slots);
   }
   // constants and per-material batches
   I.mass.resize(I.dev, n), I.mass.upload(s0.mass);
@@ -113,6 +121,8 @@ double Tape<T, D>::forward(const State<T, D>& initial, int64_t steps,
                  (memory_limit() <= 0 || need <= memory_limit());
   I.seg_grids.resize(I.keep_grids ? I.segment.size() : 0);
   stats_ = TapeStats{};
+  auto& split = stats_.forward_split;
+  split.order = order_seconds;
   stats_.steps = steps;
   stats_.interval = I.K;
   stats_.state_bytes = S;
@@ -120,23 +130,37 @@ double Tape<T, D>::forward(const State<T, D>& initial, int64_t steps,
   stats_.peak_bytes = states + I.fixed_bytes() + (I.keep_grids ? grids : 0);
   // run
   I.cur.upload(s0);
-  double loss = I.evaluate_losses(I.cur, 0);
+  // when a loss reads the last step, its download is the final state (nothing changes it after, unless an
+  // actuation's last observation did): one download of the whole state fewer
+  const bool final_loss = I.loss_at.count(steps) && !I.actuation;
+  double loss = I.evaluate_losses(I.cur, 0, steps == 0 && final_loss ? &final_ : nullptr);
   if (I.actuation) I.actuation->begin(I.dev, I.perm, s0.mass, steps, double(I.model.dt));
+  // a pageable upload returns before its copy lands, and the actuation may queue work: wait, once per call
+  device_sync(I.dev);
+  split.setup = order_seconds + clock.lap();  // the order's lap, then the rest
   for (int64_t t = 0; t < steps; ++t) {
-    if (I.actuation) I.actuation->observe(t, I.cur);
+    if (I.actuation) I.actuation->observe(t, I.cur), split.steps += clock.lap();
     if (t % I.K == 0) {
       auto& c = I.checkpoints[size_t(t / I.K)];
       c.resize(I.dev, n);
       c.copy_from(I.cur);
+      device_sync(I.dev);  // a device-to-device copy does not wait: once per checkpoint, the GPU idle anyway
+      split.checkpoints += clock.lap();
     }
-    I.step(I.cur, I.next, t);
+    I.step(I.cur, I.next, t);  // ends with fetch_status, which waits for the device
     std::swap(I.cur, I.next);
-    loss += I.evaluate_losses(I.cur, t + 1);
+    const double dt = clock.lap();
+    split.steps += dt;
+    if (t == 0) split.first_step = dt;
+    loss += I.evaluate_losses(I.cur, t + 1,
+                              t + 1 == steps && final_loss ? &final_ : nullptr);  // downloads: waits
     if (progress_ && (steps < 100 || (t + 1) % (steps / 100) == 0)) progress_("forward", t + 1, steps);
+    split.losses += clock.lap();
   }
   if (I.actuation) I.actuation->observe(steps, I.cur), loss += I.actuation->finish();
-  I.download(I.cur, steps, final_);
-  stats_.forward_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  if (!final_loss) I.download(I.cur, steps, final_);  // waits for the device
+  split.finish = clock.lap();
+  stats_.forward_seconds = clock.total();
   return loss;
 }
 
@@ -151,7 +175,7 @@ void Tape<T, D>::set_output_adjoints(const OutputAdjoints& adj) {
 template <class T, int D>
 Gradients<T, D> Tape<T, D>::backward() {
   Impl& I = *impl_;
-  const auto t_start = std::chrono::steady_clock::now();
+  LapClock clock;
   const int n = I.n, nm = int(I.model.materials.size());
   Gradients<T, D> g;
   g.colliders.resize(I.model.colliders.size());
@@ -170,6 +194,10 @@ Gradients<T, D> Tape<T, D>::backward() {
   if (I.actuation) I.actuation->backward_final(I.cur, I.adj1);
   stats_.recomputed = 0;
   stats_.grids_kept = 0;
+  auto& split = stats_.backward_split;
+  split = {};
+  device_sync(I.dev);  // the zeroing above is queued on a GPU, not waited for: wait, once per call
+  split.setup = clock.lap();
   int64_t done = 0;
   for (int64_t seg = int64_t(I.checkpoints.size()) - 1; seg >= 0; --seg) {
     const int64_t a = seg * I.K, b = std::min<int64_t>(a + I.K, I.steps);
@@ -188,6 +216,7 @@ Gradients<T, D> Tape<T, D>::backward() {
       }
       ++stats_.recomputed;
     }
+    if (a + 1 < b) split.recompute += clock.lap();  // each step ended with fetch_status (waits)
     // state b: the next checkpoint, or the final state (in cur since the forward pass)
     auto& last = seg + 1 < int64_t(I.checkpoints.size()) ? I.checkpoints[size_t(seg + 1)] : I.cur;
     for (int64_t t = b - 1; t >= a; --t) {
@@ -200,6 +229,7 @@ Gradients<T, D> Tape<T, D>::backward() {
       ++done;
       if (progress_ && (I.steps < 100 || done % (I.steps / 100) == 0)) progress_("backward", done, I.steps);
     }
+    split.adjoint += clock.lap();  // each adjoint step ended with a status fetch and downloads (wait)
   }
   // results on the host (adj1 holds the adjoint of the initial state)
   I.adj1.download_adjoint(g);
@@ -235,7 +265,8 @@ Gradients<T, D> Tape<T, D>::backward() {
       std::copy(orig.begin(), orig.end(), g.force.begin() + t * D * n);
     }
   }
-  stats_.backward_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  split.finish = clock.lap();  // ends with host work after downloads
+  stats_.backward_seconds = clock.total();
   return g;
 }
 

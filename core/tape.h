@@ -42,6 +42,23 @@ struct TapeStats {
   double grid_bytes = 0;   // one grid as a segment's recomputation keeps it
   int64_t grids_kept = 0;  // backward steps that used the grid kept from the segment's recomputation
   double forward_seconds = 0, backward_seconds = 0;
+  // Where that wall time went [s]: consecutive laps of one clock, so each pass's parts sum to its total. On
+  // CUDA every lap ends after a call that waits for the device (core/tape.cpp says which).
+  struct ForwardSplit {
+    double setup = 0;        // before the first step: ordering, allocation, uploads, the step-0 losses
+    double order = 0;        //   of which on the host: cell order and the slot permutations
+    double checkpoints = 0;  // checkpoint copies in the loop (first use allocates them)
+    double steps = 0;        // the steps' stages and status fetches
+    double first_step = 0;   //   of which the first step
+    double losses = 0;       // losses in the loop: the state's download (at the last step: the final state)
+    double finish = 0;       // the actuation's end; the final state's download when no loss read it
+  } forward_split;
+  struct BackwardSplit {
+    double setup = 0;      // adjoint arrays zeroed, the final state's adjoint
+    double recompute = 0;  // the segments' states recomputed from their checkpoints
+    double adjoint = 0;    // the adjoint steps (with their grids' recomputation)
+    double finish = 0;     // downloads and the host's reordering of the gradients
+  } backward_split;
 };
 
 template <class T, int D>

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 
@@ -15,6 +16,20 @@
 #include "materials/keep_for_vjp.h"
 
 namespace ductile {
+
+// Consecutive laps of the steady clock: lap() is the time since the previous lap (or the start), so the laps
+// of a pass sum to total().
+struct LapClock {
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point start = Clock::now(), last = start;
+  double lap() {
+    const Clock::time_point now = Clock::now();
+    const double s = std::chrono::duration<double>(now - last).count();
+    last = now;
+    return s;
+  }
+  double total() const { return std::chrono::duration<double>(last - start).count(); }
+};
 
 template <class T, int D>
 struct Tape<T, D>::Impl {
@@ -30,6 +45,7 @@ struct Tape<T, D>::Impl {
   std::vector<Buffer<int32_t>> batch;
   std::vector<int> batch_count;
   State<T, D> s0;             // the initial state in slot order
+  State<T, D> constants;      // the initial state's mass, vol0, material and object, the caller's order
   std::vector<int32_t> perm;  // slot q holds particle perm[q]
   std::vector<T> force_host;  // [step][component][particle], the caller's order
   int64_t steps = 0;
@@ -176,17 +192,23 @@ struct Tape<T, D>::Impl {
     }
   }
 
-  // The host state of `f` at step t, particles in the caller's order.
+  // The host state of `f` at step t, particles in the caller's order: the five fields downloaded and
+  // permuted, the constants copied.
   void download(Fields& f, int64_t t, State<T, D>& s) {
-    State<T, D> slots = s0;
-    f.download(slots);
-    s = map_state(slots, [&](const auto& v) { return from_slots(v, perm); });
+    s = constants;
+    std::vector<T> h;
+    auto put = [&](const Buffer<T>& b, std::vector<T>& dst) {
+      b.download(h);
+      dst = from_slots(h, perm);
+    };
+    put(f.x, s.x), put(f.v, s.v), put(f.C, s.C), put(f.F, s.F), put(f.plastic, s.plastic);
     s.step = s0.step + t;
     s.time = time_at(t);
   }
 
-  // Evaluates the losses that read step t; returns their sum.
-  double evaluate_losses(Fields& f, int64_t t) {
+  // Evaluates the losses that read step t; returns their sum. `state`, when given, receives the host state
+  // they read (untouched when no loss reads step t).
+  double evaluate_losses(Fields& f, int64_t t, State<T, D>* state = nullptr) {
     auto it = loss_at.find(t);
     if (it == loss_at.end()) return 0;
     State<T, D> s;
@@ -211,6 +233,7 @@ struct Tape<T, D>::Impl {
     }
     adj.first = to_slots(adj.first, perm);
     adj.second = to_slots(adj.second, perm);
+    if (state) *state = std::move(s);
     return sum;
   }
 

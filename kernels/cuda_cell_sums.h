@@ -116,8 +116,8 @@ struct CellSums {
   // Phase 3 (thread tid of nthreads): tile node t sums the entries of the cells within a stencil's reach (in
   // offset order) and adds the non-zero sums inside the grid to node lo + t through add(pointer, value).
   template <class Add>
-  DUCTILE_HD static void flush_tile(int tid, int nthreads, const int* lo, const T* part,
-                                    const CudaGrid<T, D>& g, Add&& add) {
+  DUCTILE_HD DUCTILE_INLINE static void flush_tile(int tid, int nthreads, const int* lo, const T* part,
+                                                   const CudaGrid<T, D>& g, Add&& add) {
     for (int t = tid; t < kTile; t += nthreads) {
       int nt[D];
       for (int d = D - 1, rest = t; d >= 0; --d, rest /= S) nt[d] = rest % S;

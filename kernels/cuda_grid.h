@@ -115,35 +115,72 @@ struct ClearListedNodes {
 
 // G2P's visit of the stencil over the pool (kernels/g2p.h): fn(offset, weight, index) in the order and with
 // the weights of for_each_stencil_index, skipping nodes without storage (whose velocity the dense grid holds
-// as zero).
+// as zero). The 3^D nodes lie in at most 2^D blocks, whose positions are looked up once each and then chosen
+// per axis by selects (an array indexed at run time would live in local memory).
 template <class T, int D>
 struct PoolStencil {
+  static constexpr uint32_t kNone = 0xffffffffu;  // no storage (never a multiple of kNodes)
   CudaGrid<T, D> g;
   template <class Fn>
   DUCTILE_HD DUCTILE_INLINE void visit(const Stencil<T, D>& s, const GridSpec<T, D>&, Fn&& fn) const {
+    constexpr int B = kCudaBlock<D>;
+    constexpr uint32_t kNodes = uint32_t(CudaGrid<T, D>::kNodes);
+    // per axis and offset: the node's place in its block, and whether it is in the base's block or the next
+    int local[D][3], kb[D];
+    bool next[D][3];
+    for (int d = 0; d < D; ++d) {
+      kb[d] = s.base[d] / B;
+      DUCTILE_UNROLL
+      for (int o = 0; o < 3; ++o) {
+        const int c = s.base[d] + o;
+        local[d][o] = c % B;
+        next[d][o] = c / B != kb[d];
+      }
+    }
+    // the first node of each block the stencil reaches (corner bit d: the next block along axis d)
+    uint32_t first[1 << D];
+    DUCTILE_UNROLL
+    for (int corner = 0; corner < (1 << D); ++corner) {
+      int cb[D];
+      bool reached = true;
+      for (int d = 0; d < D; ++d) {
+        const int up = (corner >> d) & 1;
+        cb[d] = kb[d] + up;
+        reached = reached && (up == 0 || next[d][2]);
+      }
+      const int64_t pos = reached ? g.set.position(g.set.blocks.key(cb)) : -1;
+      first[corner] = pos < 0 ? kNone : uint32_t(pos) * kNodes;
+    }
     if constexpr (D == 2) {
       DUCTILE_UNROLL
       for (int a = 0; a < 3; ++a) {
+        const uint32_t ya[2] = {next[0][a] ? first[1] : first[0], next[0][a] ? first[3] : first[2]};
         DUCTILE_UNROLL
         for (int b = 0; b < 3; ++b) {
           int off[2] = {a, b};
-          const int c[2] = {s.base[0] + a, s.base[1] + b};
-          const int64_t i = g.index(c);
-          if (i >= 0) fn(off, s.w[0][a] * s.w[1][b], i);
+          const uint32_t f = next[1][b] ? ya[1] : ya[0];
+          if (f != kNone)
+            fn(off, s.w[0][a] * s.w[1][b], int64_t(f + uint32_t(local[0][a] * B + local[1][b])));
         }
       }
     } else {
       DUCTILE_UNROLL
       for (int a = 0; a < 3; ++a) {
+        // the blocks (y, z) along the chosen x
+        uint32_t yz[4];
+        DUCTILE_UNROLL
+        for (int k = 0; k < 4; ++k) yz[k] = next[0][a] ? first[2 * k + 1] : first[2 * k];
         DUCTILE_UNROLL
         for (int b = 0; b < 3; ++b) {
           const T wab = s.w[0][a] * s.w[1][b];
+          const uint32_t z[2] = {next[1][b] ? yz[1] : yz[0], next[1][b] ? yz[3] : yz[2]};
           DUCTILE_UNROLL
-          for (int cz = 0; cz < 3; ++cz) {
-            int off[3] = {a, b, cz};
-            const int c[3] = {s.base[0] + a, s.base[1] + b, s.base[2] + cz};
-            const int64_t i = g.index(c);
-            if (i >= 0) fn(off, wab * s.w[2][cz], i);
+          for (int c = 0; c < 3; ++c) {
+            int off[3] = {a, b, c};
+            const uint32_t f = next[2][c] ? z[1] : z[0];
+            if (f != kNone)
+              fn(off, wab * s.w[2][c],
+                 int64_t(f + uint32_t((local[0][a] * B + local[1][b]) * B + local[2][c])));
           }
         }
       }

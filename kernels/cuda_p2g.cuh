@@ -73,7 +73,7 @@ struct ModelProjection {
 // A particle whose stencil is not where its run's tile expects it: straight to the grid, listing the blocks
 // it writes (where blocks are listed).
 template <class T, int D>
-__device__ void scatter_outside(const P2GParticle<T, D>& pp, const CudaGrid<T, D>& grid) {
+__device__ DUCTILE_INLINE void scatter_outside(const P2GParticle<T, D>& pp, const CudaGrid<T, D>& grid) {
   if (grid.set.flag) grid.set.claim_stencil(pp.base, DeviceAtomics{});
   grid.scatter(pp, AtomicAdd{}, DeviceAtomics{});
 }

@@ -141,6 +141,7 @@ template <class T, int D, class Fn>
 DUCTILE_HD DUCTILE_INLINE void for_each_scatter_node(const P2GParticle<T, D>& pp, Fn&& fn) {
   int c[D];
   const int rows = D == 2 ? 3 : 9;
+  DUCTILE_UNROLL
   for (int r = 0; r < rows; ++r) {
     // row r: offsets (a) in 2D or (a, b) in 3D, then the last axis' three nodes
     const int a = D == 2 ? r : r / 3, b = r % 3;
@@ -151,6 +152,7 @@ DUCTILE_HD DUCTILE_INLINE void for_each_scatter_node(const P2GParticle<T, D>& pp
       wr = wr * pp.w[1][b];
       for (int k = 0; k < D; ++k) qr[k] = qr[k] + pp.A(k, 1) * T(b - 1);
     }
+    DUCTILE_UNROLL
     for (int cz = 0; cz < 3; ++cz) {
       c[0] = pp.base[0] + a;
       if (D == 3) c[1] = pp.base[1] + b;

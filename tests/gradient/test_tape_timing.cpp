@@ -136,8 +136,7 @@ TEST_CASE("tape slots: cell_order is the stable sort by cell, to_slots and from_
 }
 
 TEST_CASE(
-    "tape slots: map_state maps every array and keeps the scalars; the final state with and without a "
-    "loss at the last step") {
+    "tape slots: map_state maps every array and keeps the scalars, and the final state with a final loss") {
   GradientProblem<2> P(kJellySand2D, 3);
   State<double, 2>& s = P.scene.state;
   s.time = 0.25, s.step = 7;

@@ -9,10 +9,14 @@
 # (DUCTILE_CUDA_GRID=sparse DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_PARTITION=device). The sparse grid's benchmark (the
 # scene in a domain 64 times larger, dense, active and sparse grid) runs unless GPU_DOMAIN=0.
 #
-# Usage: bench/gpu.sh [--bundle FILE] [--quick] [BUILD_DIR]
+# Usage: bench/gpu.sh [--bundle FILE] [--quick | --minimal] [BUILD_DIR]
 #   --bundle FILE  run the programs of FILE (made here by bench/gpu_bundle.sh) instead of building: for a GPU
 #                  machine without ductile's Debian libraries or network
 #   --quick        the forward benchmark at G = 128 and 256 only (else also 160, 400 and 512: 1 to 33.5 M)
+#   --minimal      what issue 6 asks for in one go: the build (without --bundle), the comparison with the CPU
+#                  and the forward benchmark at 1, 4.2 and 16 million particles (G = 160, 256, 400) with the
+#                  backend's defaults; no tests, memcheck, other variants, domain or gradient runs (each can
+#                  be turned back on: GPU_TESTS=1, GPU_MEMCHECK=1, GPU_VARIANTS, GPU_DOMAIN=1, GPU_GRADIENT=1)
 #   otherwise      builds `ductile` and `ductile_tests` from source in BUILD_DIR (default build-gpu) with CUDA for
 #                  sm_90 (H100, H200), with ninja when present and every core, and prints the configure + build
 #                  seconds. When .gpu/deps/*.deb exist (made on a Debian 12 machine by bench/gpu_deps.sh: Eigen,
@@ -24,14 +28,19 @@
 # Each stage has its own time limit, so one hang still leaves the others' results.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
-bundle="" quick=0 build=build-gpu
+bundle="" quick=0 minimal=0 build=build-gpu
 while [ $# -gt 0 ]; do
   case "$1" in
     --bundle) bundle=$2; shift 2 ;;
     --quick) quick=1; shift ;;
+    --minimal) minimal=1; shift ;;
     *) build=$1; shift ;;
   esac
 done
+if [ $minimal = 1 ]; then
+  : "${GPU_TESTS:=0}" "${GPU_MEMCHECK:=0}" "${GPU_GRADIENT:=0}" "${GPU_DOMAIN:=0}"
+  : "${GPU_VARIANTS:=default}" "${GPU_GRIDS:=160,256,400}"
+fi
 out=${OUT:-bench/results}
 mkdir -p "$out"
 t_start=$(date +%s)
@@ -89,13 +98,15 @@ export OMP_WAIT_POLICY=passive
 
 prepared="DUCTILE_CUDA_GRID=sparse DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_PARTITION=device"
 tests='*cuda*,*GPU if any*,*batched stress_vjp and project_vjp*'
-stamp "== CUDA tests (CPU against GPU), the backend's defaults"
-timeout 240 "$bin/ductile_tests" -tc="$tests" 2>&1 | tee "$out/gpu_tests.log" | tail -30
-stamp "tests exit ${PIPESTATUS[0]}"
-stamp "== CUDA tests with $prepared"
-# shellcheck disable=SC2086  # a list of settings
-env $prepared timeout 240 "$bin/ductile_tests" -tc="$tests" 2>&1 | tee -a "$out/gpu_tests.log" | tail -30
-stamp "tests exit ${PIPESTATUS[0]}"
+if [ "${GPU_TESTS:-1}" = 1 ]; then
+  stamp "== CUDA tests (CPU against GPU), the backend's defaults"
+  timeout 240 "$bin/ductile_tests" -tc="$tests" 2>&1 | tee "$out/gpu_tests.log" | tail -30
+  stamp "tests exit ${PIPESTATUS[0]}"
+  stamp "== CUDA tests with $prepared"
+  # shellcheck disable=SC2086  # a list of settings
+  env $prepared timeout 240 "$bin/ductile_tests" -tc="$tests" 2>&1 | tee -a "$out/gpu_tests.log" | tail -30
+  stamp "tests exit ${PIPESTATUS[0]}"
+fi
 
 if [ "${GPU_MEMCHECK:-1}" = 1 ] && command -v compute-sanitizer >/dev/null; then
   stamp "== compute-sanitizer memcheck: the CUDA step against the CPU (2D and 3D, every P2G variant and grid)"
@@ -109,7 +120,8 @@ stamp "== forward (float, 3D) against the CPU: G = 128 (0.5 million particles), 
 timeout 200 "$bin/ductile" bench --backend cuda --scenes fluid,fixed_corotated --grid 128 --steps 100 \
   --warmup 10 --compare-cpu --json "$out/gpu_compare.json" 2>&1 | tee "$out/gpu_compare.log"
 stamp "compare exit ${PIPESTATUS[0]}"
-for settings in "$prepared DUCTILE_CUDA_P2G=slabs" "${prepared/sparse/active}"; do
+[ $minimal = 1 ] && prepared_compares=() || prepared_compares=("$prepared DUCTILE_CUDA_P2G=slabs" "${prepared/sparse/active}")
+for settings in "${prepared_compares[@]}"; do
   stamp "compare with $settings"
   # shellcheck disable=SC2086
   env $settings timeout 200 "$bin/ductile" bench --backend cuda --scenes fluid,fixed_corotated --grid 128 \

@@ -75,7 +75,14 @@ nlohmann::json run_one(const std::string& scene, int G, int steps, const std::st
   const double c1 = cpu_seconds();
   tape.backward();
   const double fwd_cpu = c1 - c0, bwd_cpu = cpu_seconds() - c1;
-  const TapeStats& st = tape.stats();
+  const TapeStats st = tape.stats();
+  // the steps' time by stage: one more forward that waits for the device after every stage (on a GPU slower
+  // than the timed one, hence apart from it)
+  tape.set_stage_timing(true);
+  tape.forward(state, steps, {loss.get()});
+  tape.set_stage_timing(false);
+  const TapeStats staged = tape.stats();
+  const auto& sg = staged.forward_stages;
   const double ratio = st.backward_seconds / st.forward_seconds;
   std::printf("%-16s %8d %4d %6d %-8s %4d | %7.3f %7.3f %7.3f | %5.2f %5.2f | %5.2f %5.2f | %8.1f %8.1f\n",
               scene.c_str(), state.n, G, steps, policy.c_str(), st.interval, fast, st.forward_seconds,
@@ -88,6 +95,10 @@ nlohmann::json run_one(const std::string& scene, int G, int steps, const std::st
       "  back: setup %.4f recompute %.4f adjoint %.4f end %.4f\n",
       fs.setup, fs.order, fs.checkpoints, fs.steps, fs.first_step, fs.losses, fs.finish, bs.setup,
       bs.recompute, bs.adjoint, bs.finish);
+  std::printf(
+      "  stages [s] (a further forward, %.4f s of steps): order %.4f stress %.4f p2g %.4f grid %.4f g2p %.4f "
+      "project %.4f status %.4f\n",
+      staged.forward_split.steps, sg.order, sg.stress, sg.p2g, sg.grid_update, sg.g2p, sg.project, sg.status);
   std::fflush(stdout);
   return {
       {"scene", scene},
@@ -122,7 +133,16 @@ nlohmann::json run_one(const std::string& scene, int G, int steps, const std::st
         {"losses", fs.losses},
         {"finish", fs.finish}}},
       {"backward_split_seconds",
-       {{"setup", bs.setup}, {"recompute", bs.recompute}, {"adjoint", bs.adjoint}, {"finish", bs.finish}}}};
+       {{"setup", bs.setup}, {"recompute", bs.recompute}, {"adjoint", bs.adjoint}, {"finish", bs.finish}}},
+      {"staged_forward_step_seconds", staged.forward_split.steps},
+      {"staged_forward_stage_seconds",
+       {{"order", sg.order},
+        {"stress", sg.stress},
+        {"p2g", sg.p2g},
+        {"grid_update", sg.grid_update},
+        {"g2p", sg.g2p},
+        {"project", sg.project},
+        {"status", sg.status}}}};
 }
 
 }  // namespace
@@ -151,7 +171,11 @@ void run_gradient_bench(const GradientBenchOptions& o) {
       "allocation and uploads) + ckpt (checkpoint copies) + steps (of which the first) + loss (the state's "
       "download and the host's evaluation; the last step's download is the final state) + end; its "
       "backward = setup + recompute (the segments' states) + adjoint (the adjoint steps with their grids) "
-      "+ end (downloads, the host's reordering); on CUDA each part ends with a wait for the device)\n",
+      "+ end (downloads, the host's reordering); on CUDA each part ends with a wait for the device)\n"
+      "(stages: the steps of one more tape forward, untimed as a whole, waiting for the device after every "
+      "stage: order (the backend's particle ordering), stress, p2g (with clearing the grid), grid "
+      "(colliders, "
+      "grid update), g2p, project, status (the status word's fetch))\n",
       kTapeWarmup);
   if (!o.json.empty()) {
     io::write_file_atomic(o.json, nlohmann::json{{"gradient_runs", runs}}.dump(2) + "\n");

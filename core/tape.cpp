@@ -33,6 +33,11 @@ void Tape<T, D>::set_actuation(ActuationDriver<T, D>* driver) {
 }
 
 template <class T, int D>
+void Tape<T, D>::set_stage_timing(bool on) {
+  impl_->time_stages = on;
+}
+
+template <class T, int D>
 double Tape<T, D>::forward(const State<T, D>& initial, int64_t steps,
                            const std::vector<const Loss<T, D>*>& losses) {
   Impl& I = *impl_;
@@ -138,6 +143,7 @@ double Tape<T, D>::forward(const State<T, D>& initial, int64_t steps,
   // a pageable upload returns before its copy lands, and the actuation may queue work: wait, once per call
   device_sync(I.dev);
   split.setup = order_seconds + clock.lap();  // the order's lap, then the rest
+  I.stages = I.time_stages ? &stats_.forward_stages : nullptr;
   for (int64_t t = 0; t < steps; ++t) {
     if (I.actuation) I.actuation->observe(t, I.cur), split.steps += clock.lap();
     if (t % I.K == 0) {
@@ -157,6 +163,7 @@ double Tape<T, D>::forward(const State<T, D>& initial, int64_t steps,
     if (progress_ && (steps < 100 || (t + 1) % (steps / 100) == 0)) progress_("forward", t + 1, steps);
     split.losses += clock.lap();
   }
+  I.stages = nullptr;
   if (I.actuation) I.actuation->observe(steps, I.cur), loss += I.actuation->finish();
   if (!final_loss) I.download(I.cur, steps, final_);  // waits for the device
   split.finish = clock.lap();
@@ -176,6 +183,7 @@ template <class T, int D>
 Gradients<T, D> Tape<T, D>::backward() {
   Impl& I = *impl_;
   LapClock clock;
+  I.stages = nullptr;  // (a forward that threw may have left it set)
   const int n = I.n, nm = int(I.model.materials.size());
   Gradients<T, D> g;
   g.colliders.resize(I.model.colliders.size());

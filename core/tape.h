@@ -59,6 +59,18 @@ struct TapeStats {
     double adjoint = 0;    // the adjoint steps (with their grids' recomputation)
     double finish = 0;     // downloads and the host's reordering of the gradients
   } backward_split;
+  // The forward steps' time by stage [s], only with Tape::set_stage_timing (else zero): each stage's lap
+  // ends with a wait for the device, so on a GPU these steps run slower than untimed ones (no overlap of a
+  // stage's launch with the previous stage's work).
+  struct ForwardStages {
+    double order = 0;        // the backend's particle ordering (CPU: scatter tiles)
+    double stress = 0;       // the materials' stress (and the actuation's)
+    double p2g = 0;          // grid cleared, particle-to-grid scatter
+    double grid_update = 0;  // colliders on the host and their upload, the grid update
+    double g2p = 0;          // grid-to-particle gather
+    double project = 0;      // the materials' plastic projection
+    double status = 0;       // the status word's fetch
+  } forward_stages;
 };
 
 template <class T, int D>
@@ -93,6 +105,9 @@ class Tape {
   // The state after the last forward().
   const State<T, D>& final_state() const { return final_; }
   const TapeStats& stats() const { return stats_; }
+  // When on, forward() waits for the device after every stage of every step and times it (stats()'s
+  // forward_stages): a diagnostic, slower on a GPU, so best a separate run from the one timed as a whole.
+  void set_stage_timing(bool on);
   // Called as progress(phase, done, total) with phase "forward" or "backward", about every 1% of the run.
   void set_progress(std::function<void(const char*, int64_t, int64_t)> fn) { progress_ = std::move(fn); }
 

@@ -74,6 +74,10 @@ struct Tape<T, D>::Impl {
   std::vector<double> loss_terms;                                                // each loss's total
   OutputAdjoints loss_adj, seed_adj;  // the losses', and those given by set_output_adjoints
   std::vector<double> loss_adj_mass;  // d loss / d mass from the losses, the caller's order
+  // per-stage times of forward steps (Tape::set_stage_timing): where to add them while a forward runs
+  bool time_stages = false;
+  TapeStats::ForwardStages* stages = nullptr;
+  LapClock stage_clock;
 
   Impl(const Model<T, D>& m, Device d, CheckpointPolicy p) : model(m), dev(d), policy(p) {
     // clamping or removing particles at the domain boundary has no adjoint here: refused, not ignored
@@ -144,10 +148,19 @@ struct Tape<T, D>::Impl {
   void particle_stress(Fields& in, int64_t t) {
     auto pin = view(in);
     backend->order(in.x.data(), n, model.grid);
+    stage_done(&TapeStats::ForwardStages::order);
     for (size_t m = 0; m < model.materials.size(); ++m)
       if (batch_count[m])
         model.materials[m]->stress(dev, pin, {batch[m].data(), batch_count[m]}, tau.data(), status.data());
     if (actuation) actuation->add_stress(*backend, t, in.F.data(), tau.data());
+    stage_done(&TapeStats::ForwardStages::stress);
+  }
+
+  // With stage timing on in a forward pass: waits for the device, adds the time since the previous stage.
+  void stage_done(double TapeStats::ForwardStages::*stage) {
+    if (!stages) return;
+    device_sync(dev);
+    stages->*stage += stage_clock.lap();
   }
 
   // Stress, P2G and grid update of step t from `in`: the grid keeps the momentum in gmom and the updated
@@ -163,9 +176,11 @@ struct Tape<T, D>::Impl {
                   status.data()};
     p2g.force = force_at(t);
     backend->p2g(p2g);
+    stage_done(&TapeStats::ForwardStages::p2g);
     GridUpdate<T, D> gu = grid_update_at(time_at(t), gmom.data());
     gu.v_out = gmv.data();
     backend->grid_update(gu);
+    stage_done(&TapeStats::ForwardStages::grid_update);
   }
 
   // to_grid, then G2P of step t from `in` into `out` (trial F).
@@ -174,16 +189,20 @@ struct Tape<T, D>::Impl {
     GridView<T, D> g{model.grid, gmass.data(), gmv.data()};
     G2P<T, D> g2p{g, view(in), view(out), model.dt, model.domain_min, model.domain_max, status.data()};
     backend->g2p(g2p);
+    stage_done(&TapeStats::ForwardStages::g2p);
   }
 
   // One forward step from `in` to `out`.
   void step(Fields& in, Fields& out, int64_t t) {
+    if (stages) stage_clock.lap();  // the step's stages start here
     transfer(in, out, t);
     auto pout = view(out);
     for (size_t m = 0; m < model.materials.size(); ++m)
       if (batch_count[m])
         model.materials[m]->project(dev, model.dt, pout, {batch[m].data(), batch_count[m]}, status.data());
+    stage_done(&TapeStats::ForwardStages::project);
     Status s = backend->fetch_status(status.data());
+    stage_done(&TapeStats::ForwardStages::status);
     if (s.bits) {
       const int q = s.particle;
       const std::string mat = q >= 0 && q < n ? model.material_names[s0.material[q]] : std::string();

@@ -190,3 +190,39 @@ TEST_CASE(
   CHECK(w.material == e.material);
   CHECK(w.object == e.object);
 }
+
+TEST_CASE("tape stats: stage timing fills the stages within the steps' time and changes no result") {
+  constexpr int64_t kSteps = 10;
+  GradientProblem<2> P(kJellySand2D, kSteps);
+  add_standard_losses(P.scene.state, kSteps, P.losses);
+  const CheckpointPolicy sqrt_policy = CheckpointPolicy::parse("sqrt", "test");
+  Tape<double, 2> plain(P.scene.model, Device::kCpu, sqrt_policy),
+      timed(P.scene.model, Device::kCpu, sqrt_policy);
+  timed.set_stage_timing(true);
+  const double la = plain.forward(P.scene.state, kSteps, P.loss_ptrs());
+  const double lb = timed.forward(P.scene.state, kSteps, P.loss_ptrs());
+  CHECK(la == lb);
+  CHECK(plain.final_state().x == timed.final_state().x);
+  CHECK(plain.final_state().F == timed.final_state().F);
+  const auto& none = plain.stats().forward_stages;
+  for (double v : {none.order, none.stress, none.p2g, none.grid_update, none.g2p, none.project, none.status})
+    CHECK(v == 0);
+  const TapeStats::ForwardStages s = timed.stats().forward_stages;
+  for (double v : {s.order, s.stress, s.p2g, s.grid_update, s.g2p, s.project, s.status}) CHECK(v >= 0);
+  for (double v : {s.stress, s.p2g, s.grid_update, s.g2p, s.project}) CHECK(v > 0);
+  const double sum = s.order + s.stress + s.p2g + s.grid_update + s.g2p + s.project + s.status;
+  CHECK(sum <= timed.stats().forward_split.steps * (1 + 1e-12));
+  CHECK(sum > 0.5 * timed.stats().forward_split.steps);
+  // the backward pass (which recomputes steps here) neither adds to the stages nor changes the gradient
+  const Gradients<double, 2> ga = plain.backward(), gb = timed.backward();
+  REQUIRE(timed.stats().recomputed > 0);
+  CHECK(timed.stats().forward_stages.p2g == s.p2g);
+  CHECK(timed.stats().forward_stages.stress == s.stress);
+  CHECK(ga.x == gb.x);
+  CHECK(ga.F == gb.F);
+  CHECK(ga.material == gb.material);
+  // off again: the next forward times no stage
+  timed.set_stage_timing(false);
+  timed.forward(P.scene.state, kSteps, P.loss_ptrs());
+  CHECK(timed.stats().forward_stages.p2g == 0);
+}

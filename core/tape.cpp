@@ -53,6 +53,7 @@ double Tape<T, D>::forward(const State<T, D>& initial, int64_t steps,
                      std::to_string(size_t(steps) * D * n));
   // particles in cell order (slots), the force buffer likewise, step by step
   I.perm = cell_order(initial, I.model.grid);
+  I.slot_of = slots_of(I.perm);
   I.s0 = map_state(initial, [&](const auto& v) { return to_slots(v, I.perm); });
   const State<T, D>& s0 = I.s0;
   I.constants = State<T, D>{};
@@ -239,11 +240,17 @@ Gradients<T, D> Tape<T, D>::backward() {
     }
     split.adjoint += clock.lap();  // each adjoint step ended with a status fetch and downloads (wait)
   }
-  // results on the host (adj1 holds the adjoint of the initial state)
-  I.adj1.download_adjoint(g);
-  std::vector<T> am;
-  I.adj_mass.download(am);
-  g.mass.assign(am.begin(), am.end());
+  // results on the host, back in the caller's order (adj1 holds the adjoint of the initial state)
+  std::vector<T> h;
+  auto put = [&](const Buffer<T>& b, std::vector<double>& dst) {
+    b.download(h);
+    dst = gather_from_slots<double>(h, I.slot_of);
+  };
+  put(I.adj1.x, g.x), put(I.adj1.v, g.v), put(I.adj1.C, g.C), put(I.adj1.F, g.F);
+  put(I.adj1.plastic, g.plastic);
+  // the mass's adjoint in slot order first (the losses' and the actuation's terms are added there)
+  I.adj_mass.download(h);
+  g.mass.assign(h.begin(), h.end());
   const std::vector<double> loss_mass = to_slots(I.loss_adj_mass, I.perm);
   for (int p = 0; p < n; ++p) g.mass[size_t(p)] += loss_mass[size_t(p)];
   if (I.actuation)
@@ -253,15 +260,18 @@ Gradients<T, D> Tape<T, D>::backward() {
     I.adj_params[m].download(a);
     g.material.emplace_back(a.begin(), a.end());
   }
-  // density: mass = density * vol0 per particle (parameter 0 of every analytic model)
+  // density: mass = density * vol0 per particle (parameter 0 of every analytic model); which materials have
+  // it, once per material (not a string per particle)
+  std::vector<char> has_density(size_t(nm), 0);
+  for (int m = 0; m < nm; ++m) {
+    const auto& specs = I.model.materials[m]->specs();
+    has_density[size_t(m)] = !specs.empty() && std::string(specs[0].name) == "density";
+  }
   for (int p = 0; p < n; ++p) {
     const int m = I.s0.material[p];
-    const auto& specs = I.model.materials[m]->specs();
-    if (!specs.empty() && std::string(specs[0].name) == "density")
-      g.material[m][0] += g.mass[p] * double(I.s0.vol0[p]);
+    if (has_density[size_t(m)]) g.material[m][0] += g.mass[p] * double(I.s0.vol0[p]);
   }
-  // back to the caller's particle order
-  for (auto* v : {&g.x, &g.v, &g.C, &g.F, &g.plastic, &g.mass}) *v = from_slots(*v, I.perm);
+  g.mass = gather_from_slots<double>(g.mass, I.slot_of);
   if (I.has_force) {
     std::vector<T> f;
     I.adj_force.download(f);
@@ -269,7 +279,7 @@ Gradients<T, D> Tape<T, D>::backward() {
     std::vector<double> block(static_cast<size_t>(D) * n);
     for (int64_t t = 0; t < I.steps; ++t) {
       std::copy_n(f.begin() + t * D * n, D * n, block.begin());
-      const std::vector<double> orig = from_slots(block, I.perm);
+      const std::vector<double> orig = gather_from_slots<double>(block, I.slot_of);
       std::copy(orig.begin(), orig.end(), g.force.begin() + t * D * n);
     }
   }

@@ -74,16 +74,6 @@ struct TapeFields {
     for (size_t i = 0; i < h.size(); ++i) h[i] += T(av[i]);
     v.upload(h);
   }
-  // Copies every array into g's x, v, C, F and plastic.
-  template <class G>
-  void download_adjoint(G& g) const {
-    std::vector<T> h;
-    auto put = [&](const Buffer<T>& b, std::vector<double>& dst) {
-      b.download(h);
-      dst.assign(h.begin(), h.end());
-    };
-    put(x, g.x), put(v, g.v), put(C, g.C), put(F, g.F), put(plastic, g.plastic);
-  }
 };
 
 }  // namespace ductile

@@ -44,10 +44,11 @@ struct Tape<T, D>::Impl {
   Buffer<int32_t> material;
   std::vector<Buffer<int32_t>> batch;
   std::vector<int> batch_count;
-  State<T, D> s0;             // the initial state in slot order
-  State<T, D> constants;      // the initial state's mass, vol0, material and object, the caller's order
-  std::vector<int32_t> perm;  // slot q holds particle perm[q]
-  std::vector<T> force_host;  // [step][component][particle], the caller's order
+  State<T, D> s0;                // the initial state in slot order
+  State<T, D> constants;         // the initial state's mass, vol0, material and object, the caller's order
+  std::vector<int32_t> perm;     // slot q holds particle perm[q]
+  std::vector<int32_t> slot_of;  // particle p sits in slot slot_of[p]
+  std::vector<T> force_host;     // [step][component][particle], the caller's order
   int64_t steps = 0;
   int K = 1;
   // particle states and working arrays
@@ -218,7 +219,7 @@ struct Tape<T, D>::Impl {
     std::vector<T> h;
     auto put = [&](const Buffer<T>& b, std::vector<T>& dst) {
       b.download(h);
-      dst = from_slots(h, perm);
+      dst = gather_from_slots<T>(h, slot_of);
     };
     put(f.x, s.x), put(f.v, s.v), put(f.C, s.C), put(f.F, s.F), put(f.plastic, s.plastic);
     s.step = s0.step + t;

@@ -39,14 +39,27 @@ inline V to_slots(const V& src, const std::vector<int32_t>& perm) {
   });
   return dst;
 }
-template <class V>
-inline V from_slots(const V& src, const std::vector<int32_t>& perm) {
-  const size_t n = perm.size(), width = n ? src.size() / n : 0;
-  V dst(src.size());
-  for_slot_chunks(n, width, [&](size_t k, size_t q0, size_t q1) {
-    for (size_t q = q0; q < q1; ++q) dst[k * n + size_t(perm[q])] = src[k * n + q];
+// The slot of each particle: slot_of[perm[q]] = q (the inverse permutation).
+inline std::vector<int32_t> slots_of(const std::vector<int32_t>& perm) {
+  std::vector<int32_t> slot_of(perm.size());
+  cpu_parallel_for(
+      int64_t(perm.size()), [&](int64_t q) { slot_of[size_t(perm[size_t(q)])] = int32_t(q); }, 1 << 14);
+  return slot_of;
+}
+// From slots back to the caller's order as a gather through slot_of (scattered reads, writes in order: a
+// scatter through perm wrote a cache line per value), each value converted to Out.
+template <class Out, class In>
+inline std::vector<Out> gather_from_slots(const std::vector<In>& src, const std::vector<int32_t>& slot_of) {
+  const size_t n = slot_of.size(), width = n ? src.size() / n : 0;
+  std::vector<Out> dst(src.size());
+  for_slot_chunks(n, width, [&](size_t k, size_t p0, size_t p1) {
+    for (size_t p = p0; p < p1; ++p) dst[k * n + p] = Out(src[k * n + size_t(slot_of[p])]);
   });
   return dst;
+}
+template <class V>
+inline V from_slots(const V& src, const std::vector<int32_t>& perm) {
+  return gather_from_slots<typename V::value_type>(src, slots_of(perm));
 }
 // Every member of State (core/state.h): the arrays mapped, the rest copied (no copy of the arrays first).
 template <class T, int D, class Map>

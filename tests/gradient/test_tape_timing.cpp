@@ -78,6 +78,15 @@ void check_cell_order(const int* res, unsigned seed) {
     for (size_t q = 0; q < size_t(n); ++q) back[k * n + size_t(perm[q])] = slots[k * n + q];
   CHECK(from_slots(slots, perm) == back);
   CHECK(back == field);
+  // the gather through the inverse permutation, converting float to double on the way
+  const std::vector<int32_t> slot_of = slots_of(perm);
+  bool inverse = slot_of.size() == perm.size();
+  for (size_t q = 0; q < size_t(n) && inverse; ++q) inverse = slot_of[size_t(perm[q])] == int32_t(q);
+  CHECK(inverse);
+  const std::vector<float> slots_f(slots.begin(), slots.end());
+  const std::vector<float> back_float = from_slots(slots_f, perm);
+  CHECK(gather_from_slots<double>(slots_f, slot_of) ==
+        std::vector<double>(back_float.begin(), back_float.end()));
 }
 
 }  // namespace

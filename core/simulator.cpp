@@ -61,6 +61,7 @@ void Simulator<T, D>::set_state(const State<T, D>& s) {
   for (int m = 0; m < nm; ++m) batch_index_.emplace_back(device_, 0);
   batch_count_.assign(nm, 0);
   rebuild_batches_from(s.material);
+  backend_->particles_changed();
   time_ = s.time;
   step_ = s.step;
   origin_.clear();
@@ -150,8 +151,9 @@ void Simulator<T, D>::step() {
       ++step_;
       return check_status(s);
     }
-    // the batches index the input buffer again
+    // the batches index the input buffer again, whose order the backend must take anew
     rebuild_batches(cur_);
+    backend_->particles_changed();
   }
 }
 

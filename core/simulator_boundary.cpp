@@ -27,6 +27,7 @@ void Simulator<T, D>::apply_boundary_policy() {
   boundary_events_ += count;
   const std::vector<Status> clear(1);
   status_.upload(clear);
+  backend_->particles_changed();
   if (model_.boundary_policy == BoundaryPolicy::kClamp) {
     for (int q = 0; q < n; ++q)
       if (out[q])

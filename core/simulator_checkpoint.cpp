@@ -90,6 +90,7 @@ void Simulator<T, D>::restore(const io::CheckpointFile& c, const std::string& fi
   for (int k = 0; k < nm; ++k) batch_index_.emplace_back(device_, 0);
   batch_count_.assign(nm, 0);
   rebuild_batches_from(material);
+  backend_->particles_changed();
   // particles removed at the boundary: the initial index of each, increasing
   const auto origin = c.get<int32_t>("sim.origin", file);
   if (!origin.empty() && origin.size() != size_t(np))

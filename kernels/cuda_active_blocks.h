@@ -8,8 +8,9 @@
 //
 // A particle whose stencil starts in cell c of block b writes the nodes c .. c + 2, which lie in blocks
 // b + {0, 1}^D (kCudaBlock >= 2), so each run of sorted particles lists its block and those neighbours. A
-// particle whose key and stencil disagree (never, unless the two round differently) lists the blocks of its
-// own stencil's corners. Plain host-device code: the kernels pass atomics in, the CPU tests plain operations.
+// particle whose key and stencil disagree (it moved since the last sort, DUCTILE_CUDA_SORT=adaptive, or the
+// two round differently) lists the blocks of its own stencil's corners. Plain host-device code: the kernels
+// pass atomics in, the CPU tests plain operations.
 #pragma once
 
 #include <cstdint>

@@ -4,9 +4,10 @@
 // atomics (Gao et al. 2018, sec. 4.2; Hu et al. 2018, sec. 5). G2P writes the q-th sorted particle to slot q,
 // so the particle arrays stay in block order and the loads of the next step are nearly sequential. (A G2P
 // that first read each run's tile of velocities into shared memory measured slower on the H200, 483 against
-// 374 us at 4.2 million particles: the gathers hit L1 and L2 anyway.) For comparison, DUCTILE_CUDA_SORT=0
-// runs the plain version (unsorted particles, one global atomic per node and value) and DUCTILE_CUDA_P2G
-// selects the other scatters (below).
+// 374 us at 4.2 million particles: the gathers hit L1 and L2 anyway.) DUCTILE_CUDA_SORT=adaptive keeps the
+// last sort's order while at most 1/64 of the particles left their sorted cells in the last P2G (those are
+// scattered one by one). For comparison, DUCTILE_CUDA_SORT=0 runs the plain version (unsorted particles, one
+// global atomic per node and value) and DUCTILE_CUDA_P2G selects the other scatters (below).
 #include <cstdlib>
 #include <cub/device/device_select.cuh>
 #include <string>
@@ -30,26 +31,29 @@ struct P2GAtomic {
   __device__ void operator()(long long i) const { k(int(i), AtomicAdd{}); }
 };
 
-// Particle q of the sorted order, scattered node by node with global atomics (listing its stencil's blocks
-// where they are not its key's run's).
+// Particle q of the sorted order (order null: slot q), scattered node by node with global atomics (listing
+// its stencil's blocks where they are not its key's run's, and counting it in *strays where given).
 template <class T, int D>
 struct P2GSortedAtomic {
   P2G<T, D> k;
   const int32_t* order;
   const uint32_t* sorted_keys;
   CudaGrid<T, D> grid;
+  uint32_t* strays;
   __device__ void operator()(long long q) const {
-    const int i = order[q];
+    const int i = order ? order[q] : int(q);
     const P2GParticle<T, D> pp = k.particle(i);
     if (!stencil_inside(k.g.spec, pp.base)) {
       if (k.status) raise_status(k.status, kStatusOutOfDomain, i, kStageP2G);
       return;
     }
-    if (grid.set.flag) {
+    if (grid.set.flag || strays) {
       int kb[D];
       for (int d = 0; d < D; ++d) kb[d] = pp.base[d] / kCudaBlock<D>;
-      if (grid.set.blocks.key(kb) != sorted_keys[q] >> kCudaCellBits)
-        grid.set.claim_stencil(pp.base, DeviceAtomics{});
+      if (grid.set.blocks.key(kb) != sorted_keys[q] >> kCudaCellBits) {
+        if (grid.set.flag) grid.set.claim_stencil(pp.base, DeviceAtomics{});
+        if (strays) atomicAdd(strays, 1u);
+      }
     }
     grid.scatter(pp, AtomicAdd{}, DeviceAtomics{});
   }
@@ -107,7 +111,9 @@ template <class T, int D>
 class CudaBackend final : public Backend<T, D> {
  public:
   CudaBackend() {
-    sorted_ = env_choice("DUCTILE_CUDA_SORT", {"", "1", "0"}) != "0";
+    const std::string sort = env_choice("DUCTILE_CUDA_SORT", {"", "1", "0", "adaptive"});
+    sorted_ = sort != "0";
+    adaptive_ = sort == "adaptive";
     const std::string mode =
         env_choice("DUCTILE_CUDA_P2G", {"", "cells", "slabs", "tile", "tile-contiguous", "global"});
     tiled_ = mode != "global";
@@ -126,11 +132,12 @@ class CudaBackend final : public Backend<T, D> {
     int dev = 0;
     DUCTILE_CUDA_CHECK(cudaGetDevice(&dev));
     DUCTILE_CUDA_CHECK(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, dev));
-    if (sparse_)
-      DUCTILE_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&claimed_host_), sizeof(uint32_t)));
+    if (sparse_ || adaptive_)
+      DUCTILE_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&counts_host_), 2 * sizeof(uint32_t)));
+    if (adaptive_) strays_.resize(Device::kCuda, 1);
   }
   ~CudaBackend() override {
-    if (claimed_host_) cudaFreeHost(claimed_host_);
+    if (counts_host_) cudaFreeHost(counts_host_);
   }
   CudaBackend(const CudaBackend&) = delete;
   CudaBackend& operator=(const CudaBackend&) = delete;
@@ -150,31 +157,34 @@ class CudaBackend final : public Backend<T, D> {
     if (!k.g.mass && !sparse_) fail("cuda backend", "a grid without storage needs DUCTILE_CUDA_GRID=sparse");
     clear_grid(k.g);
     if (!sorted_) return cuda_parallel_for(k.p.n, P2GAtomic<T, D>{k});
-    sort_.sort(k.g.spec, k.p.x, k.p.n);
+    order_particles(k);
     const CudaGrid<T, D> grid = cuda_grid(k.g);
     if (k.p.n == 0) return;
+    const int32_t* order = reordered_ ? sort_.order() : nullptr;
+    uint32_t* strays = adaptive_ ? strays_.data() : nullptr;
     // the blocks each run writes (before the kernels, which list only what lies outside their runs)
     if (grid.set.flag)
       cuda_parallel_for(sort_.max_runs(), ClaimRuns<T, D, DeviceAtomics>{grid.set, sort_.run_keys(),
                                                                          sort_.num_runs(), DeviceAtomics{}});
     if (!tiled_)
-      return cuda_parallel_for(k.p.n, P2GSortedAtomic<T, D>{k, sort_.order(), sort_.sorted_keys(), grid});
+      return cuda_parallel_for(k.p.n, P2GSortedAtomic<T, D>{k, order, sort_.sorted_keys(), grid, strays});
     if constexpr (kCellsFit<T, D>) {
       if (cells_) {
-        if (!k.lanes) return launch_cells(k, StoredStress<T, D>{}, grid);
+        if (!k.lanes) return launch_cells(k, StoredStress<T, D>{}, grid, order, strays);
         const std::string model = k.lanes->model ? k.lanes->model : "";
-        if (model == Fluid::kName) return launch_cells(k, ModelStress<Fluid, T, D>{pack(*k.lanes)}, grid);
+        if (model == Fluid::kName)
+          return launch_cells(k, ModelStress<Fluid, T, D>{pack(*k.lanes)}, grid, order, strays);
         if (model == FixedCorotated::kName)
-          return launch_cells(k, ModelStress<FixedCorotated, T, D>{pack(*k.lanes)}, grid);
+          return launch_cells(k, ModelStress<FixedCorotated, T, D>{pack(*k.lanes)}, grid, order, strays);
         fail("cuda backend", "no fused stress for material model '" + model + "'");
       }
     }
     if (k.lanes) fail("cuda backend", "fused stress needs the per-cell particle-to-grid");
     // enough thread blocks to fill the GPU several times over; each loops over runs
     const int blocks = std::max(1, std::min(sort_.max_runs(), sms_ * 16));
-    p2g_tiled<T, D><<<blocks, kTileThreads>>>(k, StoredStress<T, D>{}, grid, sort_.order(), sort_.run_keys(),
+    p2g_tiled<T, D><<<blocks, kTileThreads>>>(k, StoredStress<T, D>{}, grid, order, sort_.run_keys(),
                                               sort_.run_start(), sort_.run_count(), sort_.num_runs(),
-                                              strided_);
+                                              strided_, strays);
     DUCTILE_CUDA_CHECK(cudaGetLastError());
   }
 
@@ -201,6 +211,8 @@ class CudaBackend final : public Backend<T, D> {
   void g2p(const G2P<T, D>& k) override {
     if (sorted_ && sort_.size() != k.in.n)
       fail("cuda backend", "g2p called before p2g ordered the particles");
+    // the outputs are in the order of the keys (the next step may keep them)
+    last_out_x_ = k.out.x, keys_valid_ = sorted_;
     if (!k.g.mass) {
       if (!pool_ready_) fail("cuda backend", "g2p before particle-to-grid filled the sparse grid");
       const CudaGrid<T, D> grid = cuda_grid(k.g);
@@ -210,6 +222,8 @@ class CudaBackend final : public Backend<T, D> {
     }
     g2p_with(k, DenseStencil{});
   }
+
+  void particles_changed() override { keys_valid_ = false; }
 
   // DUCTILE_CUDA_PARTITION=device: CUB's stable selection of the slots of each material, on the device.
   bool partition(const int32_t* material, int n, int32_t* const* batch, int materials) override {
@@ -231,15 +245,20 @@ class CudaBackend final : public Backend<T, D> {
     return true;
   }
 
-  // The status word; with the sparse grid also the number of blocks the step claimed (copied in the same
-  // wait). More than the pool holds: the pool grows and the status asks for the step again (kStatusGridFull);
-  // nearly full: it grows before the next step.
+  // The status word, and in the same wait the number of blocks the step claimed (sparse grid) and of
+  // particles off their sorted cells (adaptive sort). More blocks than the pool holds: the pool grows and the
+  // status asks for the step again (kStatusGridFull); nearly full: it grows before the next step.
   Status fetch_status(Status* s) override {
-    if (!pool_ready_) return cuda_fetch_status(s);
-    DUCTILE_CUDA_CHECK(
-        cudaMemcpyAsync(claimed_host_, count_.data(), sizeof(uint32_t), cudaMemcpyDeviceToHost));
+    if (adaptive_)
+      DUCTILE_CUDA_CHECK(
+          cudaMemcpyAsync(counts_host_ + 1, strays_.data(), sizeof(uint32_t), cudaMemcpyDeviceToHost));
+    if (pool_ready_)
+      DUCTILE_CUDA_CHECK(
+          cudaMemcpyAsync(counts_host_, count_.data(), sizeof(uint32_t), cudaMemcpyDeviceToHost));
     Status r = cuda_fetch_status(s);
-    claimed_ = *claimed_host_;
+    if (adaptive_) strays_seen_ = counts_host_[1];
+    if (!pool_ready_) return r;
+    claimed_ = counts_host_[0];
     claims_seen_ = true;
     if (claimed_ > pool_capacity_) {
       r.bits |= kStatusGridFull;
@@ -265,24 +284,25 @@ class CudaBackend final : public Backend<T, D> {
   }
 
   template <class Stress>
-  void launch_cells(const P2G<T, D>& k, const Stress& stress, const CudaGrid<T, D>& grid) {
+  void launch_cells(const P2G<T, D>& k, const Stress& stress, const CudaGrid<T, D>& grid,
+                    const int32_t* order, uint32_t* strays) {
     const int blocks = std::max(1, std::min(sort_.max_runs(), sms_ * 8));
     const size_t shared = sizeof(T) * CellSums<T, D>::kPart;
     if (slabs_)
-      p2g_cells<T, D, Stress, true><<<blocks, kSlabThreads, shared>>>(
-          k, stress, grid, sort_.order(), sort_.sorted_keys(), sort_.run_keys(), sort_.run_start(),
-          sort_.run_count(), sort_.num_runs());
+      p2g_cells<T, D, Stress, true>
+          <<<blocks, kSlabThreads, shared>>>(k, stress, grid, order, sort_.sorted_keys(), sort_.run_keys(),
+                                             sort_.run_start(), sort_.run_count(), sort_.num_runs(), strays);
     else
-      p2g_cells<T, D, Stress, false><<<blocks, kCellThreads, shared>>>(
-          k, stress, grid, sort_.order(), sort_.sorted_keys(), sort_.run_keys(), sort_.run_start(),
-          sort_.run_count(), sort_.num_runs());
+      p2g_cells<T, D, Stress, false>
+          <<<blocks, kCellThreads, shared>>>(k, stress, grid, order, sort_.sorted_keys(), sort_.run_keys(),
+                                             sort_.run_start(), sort_.run_count(), sort_.num_runs(), strays);
     DUCTILE_CUDA_CHECK(cudaGetLastError());
   }
 
   // G2P with the node visit `nodes`, the projection fused where the lanes ask for it.
   template <class Nodes>
   void g2p_with(const G2P<T, D>& k, const Nodes& nodes) {
-    const int32_t* order = sorted_ ? sort_.order() : nullptr;
+    const int32_t* order = sorted_ && reordered_ ? sort_.order() : nullptr;
     if (!k.lanes) return cuda_parallel_for(k.in.n, G2PLaunch<T, D, NoProjection, Nodes>{k, order, {}, nodes});
     const std::string model = k.lanes->model ? k.lanes->model : "";
     if (model == Fluid::kName)
@@ -292,6 +312,23 @@ class CudaBackend final : public Backend<T, D> {
       return cuda_parallel_for(k.in.n, G2PLaunch<T, D, ModelProjection<FixedCorotated, T, D>, Nodes>{
                                            k, order, {pack(*k.lanes), k.dt, k.status}, nodes});
     fail("cuda backend", "no fused projection for material model '" + model + "'");
+  }
+
+  // The particles' order for this P2G: sorted anew (reordered_), or, with DUCTILE_CUDA_SORT=adaptive, the
+  // last sort's keys and runs kept, where the particles are what the last G2P wrote in that order and at most
+  // 1/64 of them were off their sorted cells in the last P2G (those go to the grid one by one,
+  // scatter_outside).
+  void order_particles(const P2G<T, D>& k) {
+    bool same_grid = sorted_spec_.dx == k.g.spec.dx;
+    for (int d = 0; d < D; ++d)
+      same_grid =
+          same_grid && sorted_spec_.origin[d] == k.g.spec.origin[d] && sorted_spec_.res[d] == k.g.spec.res[d];
+    const bool keep = adaptive_ && keys_valid_ && same_grid && k.p.x == last_out_x_ &&
+                      k.p.n == sort_.size() && uint64_t(strays_seen_) * 64 <= uint64_t(k.p.n);
+    reordered_ = !keep;
+    keys_valid_ = false;  // until this step's G2P writes the particles in the keys' order
+    if (!keep) sort_.sort(k.g.spec, k.p.x, k.p.n), sorted_spec_ = k.g.spec;
+    if (adaptive_) DUCTILE_CUDA_CHECK(cudaMemsetAsync(strays_.data(), 0, sizeof(uint32_t)));
   }
 
   // Whether blocks are listed over a dense grid (DUCTILE_CUDA_GRID=active; with =sparse, a grid given with
@@ -404,8 +441,14 @@ class CudaBackend final : public Backend<T, D> {
   Buffer<T> pool_mass_, pool_mv_;
   uint64_t pool_capacity_ = 0;
   bool pool_ready_ = false, pool_fresh_ = true, claims_seen_ = false;
-  uint32_t* claimed_host_ = nullptr;  // pinned: the step's claimed blocks, copied with the status word
+  uint32_t* counts_host_ = nullptr;  // pinned: the step's claimed blocks and strays, copied with the status
   uint32_t claimed_ = 0;
+  // DUCTILE_CUDA_SORT=adaptive: the last sort's keys and runs kept while few particles leave their cells
+  bool adaptive_ = false, reordered_ = true, keys_valid_ = false;
+  Buffer<uint32_t> strays_;
+  uint32_t strays_seen_ = 0;
+  const T* last_out_x_ = nullptr;
+  GridSpec<T, D> sorted_spec_{};
 };
 
 }  // namespace

@@ -70,10 +70,13 @@ struct ModelProjection {
   }
 };
 
-// A particle whose stencil is not where its run's tile expects it: straight to the grid, listing the blocks
-// it writes (where blocks are listed).
+// A particle whose stencil is not where its run's tile expects it (it moved out of its cell since the
+// particles were sorted): straight to the grid, listing the blocks it writes (where blocks are listed),
+// counted in *strays (where given).
 template <class T, int D>
-__device__ DUCTILE_INLINE void scatter_outside(const P2GParticle<T, D>& pp, const CudaGrid<T, D>& grid) {
+__device__ DUCTILE_INLINE void scatter_outside(const P2GParticle<T, D>& pp, const CudaGrid<T, D>& grid,
+                                               uint32_t* strays) {
+  if (strays) atomicAdd(strays, 1u);
   if (grid.set.flag) grid.set.claim_stencil(pp.base, DeviceAtomics{});
   grid.scatter(pp, AtomicAdd{}, DeviceAtomics{});
 }
@@ -85,12 +88,13 @@ constexpr int kTileThreads = 128;
 // compare-and-swap loops on this hardware, so lanes that add to one node in the same instruction wait on each
 // other: with `strided`, the 32 lanes of a warp take particles count / 32 apart in the run's cell order,
 // which puts them in different cells, hence different nodes for every stencil offset. A particle whose
-// stencil does not start inside the block (never, unless the key and the stencil round differently) scatters
-// to the grid directly.
+// stencil does not start inside the block (it moved since the last sort, DUCTILE_CUDA_SORT=adaptive, or its
+// key and stencil round differently) scatters to the grid directly.
 template <class T, int D, class Stress>
 __global__ void __launch_bounds__(kTileThreads)
     p2g_tiled(P2G<T, D> k, Stress stress, CudaGrid<T, D> grid, const int32_t* order, const uint32_t* run_keys,
-              const int32_t* run_start, const int32_t* run_count, const int32_t* num_runs, bool strided) {
+              const int32_t* run_start, const int32_t* run_count, const int32_t* num_runs, bool strided,
+              uint32_t* strays) {
   constexpr int B = kCudaBlock<D>, S = B + 2, kTile = D == 3 ? S * S * S : S * S;
   __shared__ T tile[(D + 1) * kTile];  // mass, then the D momentum components
   const int runs = *num_runs;
@@ -107,7 +111,7 @@ __global__ void __launch_bounds__(kTileThreads)
     for (int j = threadIdx.x; j < span; j += blockDim.x) {
       const int p = strided ? (j % 32) * stride + j / 32 : j;
       if (p >= count) continue;
-      const int i = order[start + p];
+      const int i = order ? order[start + p] : start + p;
       const P2GParticle<T, D> pp = k.particle(i, stress(k, i));
       if (!stencil_inside(spec, pp.base)) {
         if (k.status) raise_status(k.status, kStatusOutOfDomain, i, kStageP2G);
@@ -116,7 +120,7 @@ __global__ void __launch_bounds__(kTileThreads)
       bool in_tile = true;
       for (int d = 0; d < D; ++d) in_tile = in_tile && pp.base[d] >= lo[d] && pp.base[d] < lo[d] + B;
       if (!in_tile) {
-        scatter_outside(pp, grid);
+        scatter_outside(pp, grid, strays);
         continue;
       }
       for_each_scatter_node(pp, [&](const int* c, T w, const Vec<T, D>& qo) {
@@ -154,8 +158,8 @@ __global__ void __launch_bounds__(kTileThreads)
 // per SM), then each node of the tile adds up the entries that land on it, in a fixed order, and the tile's
 // non-zero nodes go to the grid with global atomics. Shared memory holds (D + 1) 3^D 64 values; the
 // one-thread-per-cell version is used where its (D + 1) 3^D sums fit in registers (float in 3D; float and
-// double in 2D). A particle whose stencil does not start in its key's cell (never, unless the key and the
-// stencil round differently) scatters to the grid directly.
+// double in 2D). A particle whose stencil does not start in its key's cell (it moved since the last sort,
+// DUCTILE_CUDA_SORT=adaptive, or its key and stencil round differently) scatters to the grid directly.
 constexpr int kCellThreads = 64, kSlabThreads = 3 * kCellThreads;
 
 template <class T, int D>
@@ -165,7 +169,7 @@ template <class T, int D, class Stress, bool kSlabs>
 __global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ? 2 : 1)
     p2g_cells(P2G<T, D> k, Stress stress, CudaGrid<T, D> grid, const int32_t* order,
               const uint32_t* sorted_keys, const uint32_t* run_keys, const int32_t* run_start,
-              const int32_t* run_count, const int32_t* num_runs) {
+              const int32_t* run_count, const int32_t* num_runs, uint32_t* strays) {
   using Sums = CellSums<T, D>;
   extern __shared__ unsigned char shared_bytes[];
   T* part = reinterpret_cast<T*>(shared_bytes);  // Sums::kPart values
@@ -183,7 +187,7 @@ __global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ?
     int cell[D];
     Sums::cell_of(c, lo, cell);
     auto load = [&](int j, P2GParticle<T, D>& pp, bool primary) {
-      const int i = order[start + j];
+      const int i = order ? order[start + j] : start + j;
       pp = k.particle(i, stress(k, i));
       if (!stencil_inside(spec, pp.base)) {
         if (primary && k.status) raise_status(k.status, kStatusOutOfDomain, i, kStageP2G);
@@ -191,7 +195,7 @@ __global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ?
       }
       bool same = true;
       for (int d = 0; d < D; ++d) same = same && pp.base[d] == cell[d];
-      if (!same && primary) scatter_outside(pp, grid);
+      if (!same && primary) scatter_outside(pp, grid, strays);
       return same;
     };
     if constexpr (kSlabs)

@@ -114,10 +114,10 @@ Sorted<T, D> sort_particles(const GridSpec<T, D>& spec, const Particles<T, D>& p
 
 // The block program of p2g_cells over every run, thread by thread (threads per block: 64 for a thread per
 // cell, 192 for three), into grid g with add(pointer, value); a particle off its cell goes to the grid
-// directly, listing its stencil's blocks where g lists blocks.
+// directly, listing its stencil's blocks where g lists blocks, and counted in *strays (where given).
 template <class T, int D, class Add>
 void run_cell_sums(const GridSpec<T, D>& spec, const Particles<T, D>& p, const Sorted<T, D>& s, bool slabs,
-                   const CudaGrid<T, D>& g, Add&& add, Status& status) {
+                   const CudaGrid<T, D>& g, Add&& add, Status& status, int64_t* strays = nullptr) {
   using Sums = CellSums<T, D>;
   const CudaBlocks<T, D> blocks = CudaBlocks<T, D>::of(spec);
   const int threads = slabs ? 3 * Sums::kCells : Sums::kCells;
@@ -148,6 +148,7 @@ void run_cell_sums(const GridSpec<T, D>& spec, const Particles<T, D>& p, const S
         bool same = true;
         for (int d = 0; d < D; ++d) same = same && pp.base[d] == cell[d];
         if (!same && primary) {
+          if (strays) ++*strays;
           if (g.set.flag) g.set.claim_stencil(pp.base, SerialAtomics{});
           g.scatter(pp, add, SerialAtomics{});
         }

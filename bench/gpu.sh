@@ -6,7 +6,7 @@
 # variants, each a comma-joined list of VAR=VALUE settings or `default`), GPU_GRIDS, GPU_KERNELS=1
 # (bench/gpu_kernels.sh), GPU_MEMCHECK=0 and GPU_GRADIENT=0 change what runs; GPU_TARGETS (default
 # "ductile ductile_tests") what is built. The CUDA tests run twice: as the backend defaults to, and with every prepared step on
-# (DUCTILE_CUDA_GRID=sparse DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_PARTITION=device). The sparse grid's benchmark (the
+# (DUCTILE_CUDA_GRID=sparse DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_PARTITION=device DUCTILE_CUDA_SORT=adaptive). The sparse grid's benchmark (the
 # scene in a domain 64 times larger, dense, active and sparse grid) runs unless GPU_DOMAIN=0.
 #
 # Usage: bench/gpu.sh [--bundle FILE] [--quick | --minimal] [BUILD_DIR]
@@ -96,7 +96,7 @@ fi
 "$bin/ductile" version || exit 1
 export OMP_WAIT_POLICY=passive
 
-prepared="DUCTILE_CUDA_GRID=sparse DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_PARTITION=device"
+prepared="DUCTILE_CUDA_GRID=sparse DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_PARTITION=device DUCTILE_CUDA_SORT=adaptive"
 tests='*cuda*,*GPU if any*,*batched stress_vjp and project_vjp*'
 if [ "${GPU_TESTS:-1}" = 1 ]; then
   stamp "== CUDA tests (CPU against GPU), the backend's defaults"
@@ -131,9 +131,11 @@ done
 grids=128,256
 [ $quick = 0 ] && grids=128,160,256,400,512
 grids=${GPU_GRIDS:-$grids}
+all="DUCTILE_CUDA_GRID=sparse,DUCTILE_CUDA_FUSE=1,DUCTILE_CUDA_SORT=adaptive"
 variants=${GPU_VARIANTS:-DUCTILE_CUDA_SORT=0 default DUCTILE_CUDA_GRID=active DUCTILE_CUDA_GRID=sparse DUCTILE_CUDA_FUSE=1 \
-DUCTILE_CUDA_P2G=slabs DUCTILE_CUDA_GRID=active,DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_GRID=sparse,DUCTILE_CUDA_FUSE=1 \
-DUCTILE_CUDA_GRID=sparse,DUCTILE_CUDA_FUSE=1,DUCTILE_CUDA_P2G=slabs}
+DUCTILE_CUDA_P2G=slabs DUCTILE_CUDA_SORT=adaptive DUCTILE_CUDA_GRID=active,DUCTILE_CUDA_FUSE=1 \
+DUCTILE_CUDA_GRID=sparse,DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_GRID=sparse,DUCTILE_CUDA_FUSE=1,DUCTILE_CUDA_P2G=slabs $all \
+$all,DUCTILE_CUDA_P2G=slabs}
 # every variant's JSON, one line each: {"variant": ..., "bench": ...}
 : >"$out/gpu_forward.jsonl"
 for variant in $variants; do

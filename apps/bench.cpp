@@ -310,6 +310,9 @@ void run_bench(const BenchOptions& o) {
             }
           }
   std::printf("peak RSS of this process: %.1f MB\n", proc_status_mb("VmHWM:"));
+  std::printf(
+      "(grid MB: the grid's storage at the end; blocks: those a sparse grid held at the last step, of 8^3 "
+      "nodes on the CPU and 4^3 cells with CUDA (DUCTILE_CUDA_GRID=sparse); 0 for a dense grid)\n");
   // thread scaling: median rate with the most threads over the median rate with one, per scene and grid
   if (threads.size() > 1) {
     std::printf("\nthread scaling (rate at %d threads / rate at %d%s):\n", threads.back(), threads.front(),

@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "core/device.h"
 #include "core/tape_slots.h"
 #include "gradient/gradient_problem.h"
 #include "gradient/gradient_scenes.h"
@@ -89,6 +90,33 @@ void check_cell_order(const int* res, unsigned seed) {
         std::vector<double>(back_float.begin(), back_float.end()));
 }
 
+// The invariants of one forward and backward pass's splits.
+void check_splits(const TapeStats& st) {
+  const auto& f = st.forward_split;
+  const auto& b = st.backward_split;
+  for (double v : {f.setup, f.order, f.checkpoints, f.steps, f.first_step, f.losses, f.finish, b.setup,
+                   b.recompute, b.adjoint, b.finish})
+    CHECK(v >= 0);
+  CHECK(f.order > 0);
+  CHECK(f.order <= f.setup);
+  CHECK(f.checkpoints > 0);
+  CHECK(f.first_step > 0);
+  CHECK(f.first_step < f.steps);
+  CHECK(b.adjoint > 0);
+  CHECK(b.finish > 0);
+  CHECK(f.setup + f.checkpoints + f.steps + f.losses + f.finish ==
+        doctest::Approx(st.forward_seconds).epsilon(1e-9));
+  CHECK(b.setup + b.recompute + b.adjoint + b.finish == doctest::Approx(st.backward_seconds).epsilon(1e-9));
+  // store-all recomputes nothing; sqrt(T) recomputes its segments' states
+  if (st.interval == 1) {
+    CHECK(st.recomputed == 0);
+    CHECK(b.recompute == 0);
+  } else {
+    CHECK(st.recomputed > 0);
+    CHECK(b.recompute > 0);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("tape stats: the time splits are filled and the parts sum to each pass's total") {
@@ -102,31 +130,32 @@ TEST_CASE("tape stats: the time splits are filled and the parts sum to each pass
       CAPTURE(run);
       tape.forward(P.scene.state, kSteps, P.loss_ptrs());
       tape.backward();
-      const TapeStats& st = tape.stats();
-      const auto& f = st.forward_split;
-      const auto& b = st.backward_split;
-      for (double v : {f.setup, f.order, f.checkpoints, f.steps, f.first_step, f.losses, f.finish, b.setup,
-                       b.recompute, b.adjoint, b.finish})
-        CHECK(v >= 0);
-      CHECK(f.order > 0);
-      CHECK(f.order <= f.setup);
-      CHECK(f.checkpoints > 0);
-      CHECK(f.first_step > 0);
-      CHECK(f.first_step < f.steps);
-      CHECK(b.adjoint > 0);
-      CHECK(b.finish > 0);
-      CHECK(f.setup + f.checkpoints + f.steps + f.losses + f.finish ==
-            doctest::Approx(st.forward_seconds).epsilon(1e-9));
-      CHECK(b.setup + b.recompute + b.adjoint + b.finish ==
-            doctest::Approx(st.backward_seconds).epsilon(1e-9));
-      // store-all recomputes nothing; sqrt(T) recomputes its segments' states
-      if (st.interval == 1) {
-        CHECK(st.recomputed == 0);
-        CHECK(b.recompute == 0);
-      } else {
-        CHECK(st.recomputed > 0);
-        CHECK(b.recompute > 0);
-      }
+      check_splits(tape.stats());
+    }
+  }
+}
+
+TEST_CASE("tape stats: on CUDA the splits and the stages are filled and sum to the totals" *
+          doctest::skip(!cuda_available())) {
+  constexpr int64_t kSteps = 12;
+  GradientProblem<2> P(kJellySand2D, kSteps);
+  add_standard_losses(P.scene.state, kSteps, P.losses);
+  Tape<double, 2> cpu(P.scene.model, Device::kCpu, CheckpointPolicy::parse("sqrt", "test"));
+  Tape<double, 2> gpu(P.scene.model, Device::kCuda, CheckpointPolicy::parse("sqrt", "test"));
+  const double reference = cpu.forward(P.scene.state, kSteps, P.loss_ptrs());
+  for (bool staged : {false, true}) {
+    CAPTURE(staged);
+    gpu.set_stage_timing(staged);
+    const double loss = gpu.forward(P.scene.state, kSteps, P.loss_ptrs());
+    CHECK(loss == doctest::Approx(reference).epsilon(1e-9));  // (double atomics: another summation order)
+    gpu.backward();
+    check_splits(gpu.stats());
+    const TapeStats::ForwardStages& s = gpu.stats().forward_stages;
+    const double sum = s.order + s.stress + s.p2g + s.grid_update + s.g2p + s.project + s.status;
+    if (!staged) CHECK(sum == 0);
+    if (staged) {
+      for (double v : {s.stress, s.p2g, s.grid_update, s.g2p, s.project, s.status}) CHECK(v > 0);
+      CHECK(sum <= gpu.stats().forward_split.steps * (1 + 1e-12));
     }
   }
 }

@@ -14,6 +14,9 @@ void cuda_free(void* p);
 void cuda_copy(void* dst, bool dst_gpu, const void* src, bool src_gpu, size_t bytes);
 void cuda_zero(void* p, size_t bytes);
 void cuda_sync();
+void* cuda_host_alloc(size_t bytes);
+void cuda_host_free(void* p);
+void cuda_copy_queued(void* dst, const void* src, size_t bytes);
 
 void* device_alloc(Device dev, size_t bytes) {
   if (dev == Device::kCuda) return cuda_alloc(bytes);
@@ -46,6 +49,27 @@ void device_zero(Device dev, void* p, size_t bytes) {
 
 void device_sync(Device dev) {
   if (dev == Device::kCuda) cuda_sync();
+}
+
+void* staging_alloc(Device dev, size_t bytes) {
+  if (dev == Device::kCuda) return cuda_host_alloc(bytes);
+  void* p = std::malloc(bytes ? bytes : 1);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+void staging_free(Device dev, void* p) {
+  if (dev == Device::kCuda)
+    cuda_host_free(p);
+  else
+    std::free(p);
+}
+
+void device_copy_queued(void* dst, Device dev, const void* staged, size_t bytes) {
+  if (dev == Device::kCuda)
+    cuda_copy_queued(dst, staged, bytes);
+  else
+    std::memcpy(dst, staged, bytes);
 }
 
 }  // namespace ductile

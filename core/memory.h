@@ -14,6 +14,12 @@ void device_copy(void* dst, Device dst_dev, const void* src, Device src_dev, siz
 void device_zero(Device dev, void* p, size_t bytes);
 // Waits until the device has finished the work queued on it (nothing to wait for on the CPU).
 void device_sync(Device dev);
+// Host memory the device copies from without making the host wait (page-locked for CUDA, plain for the CPU),
+// and a copy from it to `dst` queued after the work queued before (a plain copy on the CPU). The source must
+// stay unchanged until the device has run the copy (the next wait for the device, e.g. the status word).
+void* staging_alloc(Device dev, size_t bytes);
+void staging_free(Device dev, void* p);
+void device_copy_queued(void* dst, Device dev, const void* staged, size_t bytes);
 
 // An array of T on one device; moves, never copies implicitly.
 template <class T>
@@ -63,6 +69,33 @@ class Buffer {
     p_ = nullptr;
     n_ = 0;
   }
+  Device dev_ = Device::kCpu;
+  T* p_ = nullptr;
+  size_t n_ = 0;
+};
+
+// Host staging memory for n values of T (staging_alloc), grown on demand; the contents do not survive a
+// growth.
+template <class T>
+class Staging {
+ public:
+  Staging() = default;
+  ~Staging() {
+    if (p_) staging_free(dev_, p_);
+  }
+  Staging(const Staging&) = delete;
+  Staging& operator=(const Staging&) = delete;
+  T* reserve(Device dev, size_t n) {
+    if (dev != dev_ || n > n_) {
+      if (p_) staging_free(dev_, p_);
+      p_ = nullptr, n_ = 0, dev_ = dev;
+      p_ = static_cast<T*>(staging_alloc(dev, n * sizeof(T)));
+      n_ = n;
+    }
+    return p_;
+  }
+
+ private:
   Device dev_ = Device::kCpu;
   T* p_ = nullptr;
   size_t n_ = 0;

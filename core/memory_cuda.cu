@@ -25,6 +25,18 @@ void cuda_zero(void* p, size_t bytes) {
 void cuda_sync() {
   DUCTILE_CUDA_CHECK(cudaDeviceSynchronize());
 }
+void* cuda_host_alloc(size_t bytes) {
+  void* p = nullptr;
+  DUCTILE_CUDA_CHECK(cudaMallocHost(&p, bytes ? bytes : 1));
+  return p;
+}
+void cuda_host_free(void* p) {
+  cudaFreeHost(p);
+}
+// From page-locked host memory: queued on the default stream, the host goes on.
+void cuda_copy_queued(void* dst, const void* src, size_t bytes) {
+  DUCTILE_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice));
+}
 
 bool cuda_available() {
   int n = 0;

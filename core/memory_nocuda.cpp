@@ -22,6 +22,13 @@ void cuda_zero(void*, size_t) {
 void cuda_sync() {
   fail("", kNoCuda);
 }
+void* cuda_host_alloc(size_t) {
+  fail("", kNoCuda);
+}
+void cuda_host_free(void*) {}
+void cuda_copy_queued(void*, const void*, size_t) {
+  fail("", kNoCuda);
+}
 bool cuda_available() {
   return false;
 }

@@ -1,5 +1,6 @@
 #include "core/simulator.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 
@@ -213,8 +214,13 @@ void Simulator<T, D>::update_grid() {
     cs.push_back(c);
   }
   if (colliders_.size() != cs.size()) colliders_.resize(device_, cs.size());
-  if (!cs.empty())
-    device_copy(colliders_.data(), device_, cs.data(), Device::kCpu, cs.size() * sizeof(cs[0]));
+  // through page-locked memory, so the host queues the grid update without waiting for P2G (the staging is
+  // rewritten next step, after the status word's wait)
+  if (!cs.empty()) {
+    ColliderData<T, D>* staged = collider_staging_.reserve(device_, cs.size());
+    std::copy(cs.begin(), cs.end(), staged);
+    device_copy_queued(colliders_.data(), device_, staged, cs.size() * sizeof(cs[0]));
+  }
   const GridView<T, D> g = grid_view();
   backend_->grid_update(
       GridUpdate<T, D>{g, model_.gravity, model_.dt, model_.walls, colliders_.data(), int(cs.size())});

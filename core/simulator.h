@@ -102,6 +102,7 @@ class Simulator {
   std::vector<int> batch_count_;
   std::vector<Buffer<T>> collider_sdf_;
   Buffer<ColliderData<T, D>> colliders_;
+  Staging<ColliderData<T, D>> collider_staging_;  // this step's colliders on their way to colliders_
   Buffer<Status> status_;
   std::vector<int32_t> host_material_;
   std::vector<int32_t> origin_;  // see original_index()

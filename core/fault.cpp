@@ -15,8 +15,7 @@ uint32_t first_stage(const Status& s) {
 
 std::string fault_message(const Status& s, int64_t step, double time, int particle,
                           const std::string& material) {
-  std::string what = (s.bits & kStatusGridFull) ? "the sparse grid's pool was still too small after growing"
-                     : (s.bits & kStatusNonFinite)   ? "NaN or infinity"
+  std::string what = (s.bits & kStatusNonFinite)     ? "NaN or infinity"
                      : (s.bits & kStatusOutOfDomain) ? "particle left the domain"
                                                      : "deformation gradient inverted (det F <= 0)";
   std::ostringstream os;

@@ -256,6 +256,10 @@ void Simulator<T, D>::project_plastic() {
 template <class T, int D>
 void Simulator<T, D>::check_status(const Status& s) {
   if (!s.bits) return;
+  if (s.bits & kStatusGridFull)
+    fail("step " + std::to_string(step_),
+         "the sparse grid claimed more blocks than its pool holds, after growing it twice (DUCTILE_CUDA_GRID="
+         "sparse; DUCTILE_CUDA_GRID=dense avoids the pool)");
   if (s.bits == kStatusOutOfDomain && model_.boundary_policy != BoundaryPolicy::kError)
     return apply_boundary_policy();
   const uint32_t stage = first_stage(s);

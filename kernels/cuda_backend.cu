@@ -97,6 +97,11 @@ struct HasMaterial {
   __device__ bool operator()(const int32_t& q) const { return material[q] == m; }
 };
 
+// The status word back to its cleared value (queued after the copy that reads it).
+__global__ void clear_status_kernel(Status* s) {
+  *s = Status{};
+}
+
 // fn(t) for every node t of the listed blocks (their number is read on the device; at most `capacity` are
 // listed), grid-stride.
 template <class Fn>
@@ -132,12 +137,13 @@ class CudaBackend final : public Backend<T, D> {
     int dev = 0;
     DUCTILE_CUDA_CHECK(cudaGetDevice(&dev));
     DUCTILE_CUDA_CHECK(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, dev));
-    if (sparse_ || adaptive_)
-      DUCTILE_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&counts_host_), 2 * sizeof(uint32_t)));
+    DUCTILE_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&status_host_), sizeof(Status)));
+    DUCTILE_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&counts_host_), 2 * sizeof(uint32_t)));
     if (adaptive_) strays_.resize(Device::kCuda, 1);
   }
   ~CudaBackend() override {
-    if (counts_host_) cudaFreeHost(counts_host_);
+    cudaFreeHost(counts_host_);
+    cudaFreeHost(status_host_);
   }
   CudaBackend(const CudaBackend&) = delete;
   CudaBackend& operator=(const CudaBackend&) = delete;
@@ -246,7 +252,8 @@ class CudaBackend final : public Backend<T, D> {
   }
 
   // The status word, and in the same wait the number of blocks the step claimed (sparse grid) and of
-  // particles off their sorted cells (adaptive sort). More blocks than the pool holds: the pool grows and the
+  // particles off their sorted cells (adaptive sort), all copied to page-locked memory with the clearing of
+  // the status queued behind: one wait per step. More blocks than the pool holds: the pool grows and the
   // status asks for the step again (kStatusGridFull); nearly full: it grows before the next step.
   Status fetch_status(Status* s) override {
     if (adaptive_)
@@ -255,7 +262,11 @@ class CudaBackend final : public Backend<T, D> {
     if (pool_ready_)
       DUCTILE_CUDA_CHECK(
           cudaMemcpyAsync(counts_host_, count_.data(), sizeof(uint32_t), cudaMemcpyDeviceToHost));
-    Status r = cuda_fetch_status(s);
+    DUCTILE_CUDA_CHECK(cudaMemcpyAsync(status_host_, s, sizeof(Status), cudaMemcpyDeviceToHost));
+    clear_status_kernel<<<1, 1>>>(s);
+    DUCTILE_CUDA_CHECK(cudaGetLastError());
+    DUCTILE_CUDA_CHECK(cudaDeviceSynchronize());
+    Status r = *status_host_;
     if (adaptive_) strays_seen_ = counts_host_[1];
     if (!pool_ready_) return r;
     claimed_ = counts_host_[0];
@@ -441,6 +452,7 @@ class CudaBackend final : public Backend<T, D> {
   Buffer<T> pool_mass_, pool_mv_;
   uint64_t pool_capacity_ = 0;
   bool pool_ready_ = false, pool_fresh_ = true, claims_seen_ = false;
+  Status* status_host_ = nullptr;    // pinned: the status word
   uint32_t* counts_host_ = nullptr;  // pinned: the step's claimed blocks and strays, copied with the status
   uint32_t claimed_ = 0;
   // DUCTILE_CUDA_SORT=adaptive: the last sort's keys and runs kept while few particles leave their cells

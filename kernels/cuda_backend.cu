@@ -97,11 +97,6 @@ struct HasMaterial {
   __device__ bool operator()(const int32_t& q) const { return material[q] == m; }
 };
 
-// The status word back to its cleared value (queued after the copy that reads it).
-__global__ void clear_status_kernel(Status* s) {
-  *s = Status{};
-}
-
 // fn(t) for every node t of the listed blocks (their number is read on the device; at most `capacity` are
 // listed), grid-stride.
 template <class Fn>
@@ -137,16 +132,8 @@ class CudaBackend final : public Backend<T, D> {
     int dev = 0;
     DUCTILE_CUDA_CHECK(cudaGetDevice(&dev));
     DUCTILE_CUDA_CHECK(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, dev));
-    DUCTILE_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&status_host_), sizeof(Status)));
-    DUCTILE_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&counts_host_), 2 * sizeof(uint32_t)));
     if (adaptive_) strays_.resize(Device::kCuda, 1);
   }
-  ~CudaBackend() override {
-    cudaFreeHost(counts_host_);
-    cudaFreeHost(status_host_);
-  }
-  CudaBackend(const CudaBackend&) = delete;
-  CudaBackend& operator=(const CudaBackend&) = delete;
 
   Device device() const override { return Device::kCuda; }
 
@@ -258,18 +245,14 @@ class CudaBackend final : public Backend<T, D> {
   Status fetch_status(Status* s) override {
     if (adaptive_)
       DUCTILE_CUDA_CHECK(
-          cudaMemcpyAsync(counts_host_ + 1, strays_.data(), sizeof(uint32_t), cudaMemcpyDeviceToHost));
+          cudaMemcpyAsync(counts_host_.get() + 1, strays_.data(), sizeof(uint32_t), cudaMemcpyDeviceToHost));
     if (pool_ready_)
       DUCTILE_CUDA_CHECK(
-          cudaMemcpyAsync(counts_host_, count_.data(), sizeof(uint32_t), cudaMemcpyDeviceToHost));
-    DUCTILE_CUDA_CHECK(cudaMemcpyAsync(status_host_, s, sizeof(Status), cudaMemcpyDeviceToHost));
-    clear_status_kernel<<<1, 1>>>(s);
-    DUCTILE_CUDA_CHECK(cudaGetLastError());
-    DUCTILE_CUDA_CHECK(cudaDeviceSynchronize());
-    Status r = *status_host_;
-    if (adaptive_) strays_seen_ = counts_host_[1];
+          cudaMemcpyAsync(counts_host_.get(), count_.data(), sizeof(uint32_t), cudaMemcpyDeviceToHost));
+    Status r = cuda_fetch_status(s, status_host_.get());
+    if (adaptive_) strays_seen_ = counts_host_.get()[1];
     if (!pool_ready_) return r;
-    claimed_ = counts_host_[0];
+    claimed_ = counts_host_.get()[0];
     claims_seen_ = true;
     if (claimed_ > pool_capacity_) {
       r.bits |= kStatusGridFull;
@@ -452,8 +435,8 @@ class CudaBackend final : public Backend<T, D> {
   Buffer<T> pool_mass_, pool_mv_;
   uint64_t pool_capacity_ = 0;
   bool pool_ready_ = false, pool_fresh_ = true, claims_seen_ = false;
-  Status* status_host_ = nullptr;    // pinned: the status word
-  uint32_t* counts_host_ = nullptr;  // pinned: the step's claimed blocks and strays, copied with the status
+  CudaPinned<Status> status_host_;
+  CudaPinned<uint32_t> counts_host_{2};  // the step's claimed blocks and strays, copied with the status word
   uint32_t claimed_ = 0;
   // DUCTILE_CUDA_SORT=adaptive: the last sort's keys and runs kept while few particles leave their cells
   bool adaptive_ = false, reordered_ = true, keys_valid_ = false;

@@ -92,7 +92,10 @@ class CudaDiffBackend final : public DiffBackend<T, D> {
     k.count = count, k.n = n, k.stage = stage, k.status = status;
     cuda_parallel_for(n, k);
   }
-  Status fetch_status(Status* s) override { return cuda_fetch_status(s); }
+  Status fetch_status(Status* s) override { return cuda_fetch_status(s, status_host_.get()); }
+
+ private:
+  CudaPinned<Status> status_host_;
 };
 
 }  // namespace

@@ -1,17 +1,18 @@
-// CUDA half of the gradient engine: grid-stride launches of the same functors; scatters add atomically.
+// CUDA half of the gradient engine: grid-stride launches of the same functors; scatters add atomically. The
+// forward P2G is the simulator's (kernels/cuda_p2g.cuh): particles sorted by block and cell (an order array;
+// the tape's slots stay where they are) and summed per cell, or with DUCTILE_CUDA_SORT=0 the plain atomics.
+#include <algorithm>
+
 #include "core/cuda_check.h"
+#include "core/env.h"
+#include "kernels/cuda_grid.h"
+#include "kernels/cuda_p2g.cuh"
+#include "kernels/cuda_sort.cuh"
 #include "kernels/diff_backend.h"
 
 namespace ductile {
 
 namespace {
-
-struct AtomicAdd {
-  template <class T>
-  __device__ void operator()(T* dst, T val) const {
-    atomicAdd(dst, val);
-  }
-};
 
 // Launch wrappers: one functor call per index.
 template <class K>
@@ -56,13 +57,37 @@ struct CheckFinite {
 template <class T, int D>
 class CudaDiffBackend final : public DiffBackend<T, D> {
  public:
+  // DUCTILE_CUDA_SORT=0: the forward P2G with plain atomics (adaptive sorts every time: the slots never move)
+  CudaDiffBackend() {
+    sorted_ = env_choice("DUCTILE_CUDA_SORT", {"", "1", "0", "adaptive"}) != "0";
+    int dev = 0;
+    DUCTILE_CUDA_CHECK(cudaGetDevice(&dev));
+    DUCTILE_CUDA_CHECK(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, dev));
+  }
+
   Device device() const override { return Device::kCuda; }
   void order(const T*, int, const GridSpec<T, D>&) override {}
   void p2g(const P2G<T, D>& k) override {
     const long long nodes = k.g.spec.num_nodes();
     DUCTILE_CUDA_CHECK(cudaMemsetAsync(k.g.mass, 0, sizeof(T) * nodes));
     DUCTILE_CUDA_CHECK(cudaMemsetAsync(k.g.mv, 0, sizeof(T) * nodes * D));
-    cuda_parallel_for(k.p.n, Scatter<P2G<T, D>>{k});
+    const bool sortable = CudaBlocks<T, D>::of(k.g.spec).count() <= (int64_t(1) << (32 - kCudaCellBits));
+    if (!sorted_ || !sortable || k.p.n == 0) return cuda_parallel_for(k.p.n, Scatter<P2G<T, D>>{k});
+    // sorted by block and cell, one thread block per run of a grid block (the stress from the tape's tau)
+    sort_.sort(k.g.spec, k.p.x, k.p.n);
+    const CudaGrid<T, D> grid = CudaGrid<T, D>::dense(k.g, {sort_.blocks(), nullptr, nullptr, nullptr});
+    if constexpr (kCellsFit<T, D>) {
+      const int blocks = std::max(1, std::min(sort_.max_runs(), sms_ * 8));
+      p2g_cells<T, D, StoredStress<T, D>, false><<<blocks, kCellThreads, sizeof(T) * CellSums<T, D>::kPart>>>(
+          k, StoredStress<T, D>{}, grid, sort_.order(), sort_.sorted_keys(), sort_.run_keys(),
+          sort_.run_start(), sort_.run_count(), sort_.num_runs(), nullptr);
+    } else {
+      const int blocks = std::max(1, std::min(sort_.max_runs(), sms_ * 16));
+      p2g_tiled<T, D><<<blocks, kTileThreads>>>(k, StoredStress<T, D>{}, grid, sort_.order(),
+                                                sort_.run_keys(), sort_.run_start(), sort_.run_count(),
+                                                sort_.num_runs(), true, nullptr);
+    }
+    DUCTILE_CUDA_CHECK(cudaGetLastError());
   }
   void grid_update(const GridUpdate<T, D>& k) override { cuda_parallel_for(k.g.spec.num_nodes(), k); }
   void g2p(const G2P<T, D>& k) override { cuda_parallel_for(k.in.n, PerParticle<G2P<T, D>>{k}); }
@@ -96,6 +121,9 @@ class CudaDiffBackend final : public DiffBackend<T, D> {
 
  private:
   CudaPinned<Status> status_host_;
+  bool sorted_ = true;  // DUCTILE_CUDA_SORT=0: the forward P2G's plain atomics
+  int sms_ = 1;
+  CudaCellSort<T, D> sort_;
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -153,5 +154,19 @@ TEST_CASE("cuda gradients: 2D float tape on the GPU matches the CPU double tape"
 }
 
 TEST_CASE("cuda gradients: 3D double tape on the GPU matches the CPU" * doctest::skip(!cuda_available())) {
+  check_device<3>(test::kJellyClay3D, 20, Device::kCuda, false);
+}
+
+TEST_CASE("cuda gradients: the tape's plain-atomic P2G (DUCTILE_CUDA_SORT=0) matches the CPU too" *
+          doctest::skip(!cuda_available())) {
+  // the tape's forward P2G is the simulator's sorted per-cell sum by default (the cases above); the switch,
+  // read when the tape makes its backend, selects the atomics it replaced (restored however the checks end)
+  struct Unsorted {
+    bool had = std::getenv("DUCTILE_CUDA_SORT") != nullptr;
+    std::string saved = had ? std::getenv("DUCTILE_CUDA_SORT") : "";
+    Unsorted() { setenv("DUCTILE_CUDA_SORT", "0", 1); }
+    ~Unsorted() { had ? setenv("DUCTILE_CUDA_SORT", saved.c_str(), 1) : unsetenv("DUCTILE_CUDA_SORT"); }
+  } unsorted;
+  check_device<2>(test::kJellySand2D, 40, Device::kCuda, false);
   check_device<3>(test::kJellyClay3D, 20, Device::kCuda, false);
 }

@@ -30,8 +30,8 @@ class Backend {
                          int /*materials*/) {
     return false;
   }
-  // The particle buffers were written from outside the steps (set_state, the boundary policy, a checkpoint): a
-  // backend that keeps the last step's particle order must order them anew.
+  // The particle buffers were written from outside the steps (set_state, the boundary policy, a checkpoint):
+  // a backend that keeps the last step's particle order must order them anew.
   virtual void particles_changed() {}
   // Waits for queued work and returns the status word (and resets it).
   virtual Status fetch_status(Status* device_status) = 0;

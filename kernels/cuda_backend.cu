@@ -173,12 +173,7 @@ class CudaBackend final : public Backend<T, D> {
       }
     }
     if (k.lanes) fail("cuda backend", "fused stress needs the per-cell particle-to-grid");
-    // enough thread blocks to fill the GPU several times over; each loops over runs
-    const int blocks = std::max(1, std::min(sort_.max_runs(), sms_ * 16));
-    p2g_tiled<T, D><<<blocks, kTileThreads>>>(k, StoredStress<T, D>{}, grid, order, sort_.run_keys(),
-                                              sort_.run_start(), sort_.run_count(), sort_.num_runs(),
-                                              strided_, strays);
-    DUCTILE_CUDA_CHECK(cudaGetLastError());
+    launch_p2g_tiled(k, grid, sort_, order, strays, sms_, strided_);
   }
 
   void grid_update(const GridUpdate<T, D>& k) override {
@@ -280,17 +275,7 @@ class CudaBackend final : public Backend<T, D> {
   template <class Stress>
   void launch_cells(const P2G<T, D>& k, const Stress& stress, const CudaGrid<T, D>& grid,
                     const int32_t* order, uint32_t* strays) {
-    const int blocks = std::max(1, std::min(sort_.max_runs(), sms_ * 8));
-    const size_t shared = sizeof(T) * CellSums<T, D>::kPart;
-    if (slabs_)
-      p2g_cells<T, D, Stress, true>
-          <<<blocks, kSlabThreads, shared>>>(k, stress, grid, order, sort_.sorted_keys(), sort_.run_keys(),
-                                             sort_.run_start(), sort_.run_count(), sort_.num_runs(), strays);
-    else
-      p2g_cells<T, D, Stress, false>
-          <<<blocks, kCellThreads, shared>>>(k, stress, grid, order, sort_.sorted_keys(), sort_.run_keys(),
-                                             sort_.run_start(), sort_.run_count(), sort_.num_runs(), strays);
-    DUCTILE_CUDA_CHECK(cudaGetLastError());
+    launch_p2g_cells(k, stress, grid, sort_, order, strays, sms_, slabs_);
   }
 
   // G2P with the node visit `nodes`, the projection fused where the lanes ask for it.

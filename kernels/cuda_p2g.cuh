@@ -4,13 +4,18 @@
 // stage's buffer (StoredStress) or the material's own function evaluated in the kernel (ModelStress, the
 // fused stage), writes the grid where kernels/cuda_grid.h says (dense or the sparse grid's pool), and lists
 // the grid blocks it writes outside its run's tile when blocks are listed (kernels/cuda_active_blocks.h).
+// launch_p2g_cells and launch_p2g_tiled size their launches; the simulator's backend and the gradient tape's
+// both call them.
 #pragma once
+
+#include <algorithm>
 
 #include "core/cuda_check.h"
 #include "kernels/cuda_active_blocks.h"
 #include "kernels/cuda_blocks.h"
 #include "kernels/cuda_cell_sums.h"
 #include "kernels/cuda_grid.h"
+#include "kernels/cuda_sort.cuh"
 #include "kernels/p2g.h"
 #include "materials/analytic.h"
 
@@ -206,6 +211,36 @@ __global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ?
     Sums::flush_tile(threadIdx.x, blockDim.x, lo, part, grid, AtomicAdd{});
     __syncthreads();
   }
+}
+
+// Launches p2g_cells over the runs of `sort` (order[q] the q-th particle, null: slot q; three threads per
+// cell with `slabs`): enough thread blocks to fill the `sms` SMs several times over, each looping over runs.
+template <class T, int D, class Stress>
+void launch_p2g_cells(const P2G<T, D>& k, const Stress& stress, const CudaGrid<T, D>& grid,
+                      const CudaCellSort<T, D>& sort, const int32_t* order, uint32_t* strays, int sms,
+                      bool slabs) {
+  const int blocks = std::max(1, std::min(sort.max_runs(), sms * 8));
+  const size_t shared = sizeof(T) * CellSums<T, D>::kPart;
+  if (slabs)
+    p2g_cells<T, D, Stress, true>
+        <<<blocks, kSlabThreads, shared>>>(k, stress, grid, order, sort.sorted_keys(), sort.run_keys(),
+                                           sort.run_start(), sort.run_count(), sort.num_runs(), strays);
+  else
+    p2g_cells<T, D, Stress, false>
+        <<<blocks, kCellThreads, shared>>>(k, stress, grid, order, sort.sorted_keys(), sort.run_keys(),
+                                           sort.run_start(), sort.run_count(), sort.num_runs(), strays);
+  DUCTILE_CUDA_CHECK(cudaGetLastError());
+}
+
+// Launches p2g_tiled (the stress from P2G::tau) over the runs of `sort`, likewise.
+template <class T, int D>
+void launch_p2g_tiled(const P2G<T, D>& k, const CudaGrid<T, D>& grid, const CudaCellSort<T, D>& sort,
+                      const int32_t* order, uint32_t* strays, int sms, bool strided) {
+  const int blocks = std::max(1, std::min(sort.max_runs(), sms * 16));
+  p2g_tiled<T, D><<<blocks, kTileThreads>>>(k, StoredStress<T, D>{}, grid, order, sort.run_keys(),
+                                            sort.run_start(), sort.run_count(), sort.num_runs(), strided,
+                                            strays);
+  DUCTILE_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace ductile

@@ -1,8 +1,6 @@
 // CUDA half of the gradient engine: grid-stride launches of the same functors; scatters add atomically. The
 // forward P2G is the simulator's (kernels/cuda_p2g.cuh): particles sorted by block and cell (an order array;
 // the tape's slots stay where they are) and summed per cell, or with DUCTILE_CUDA_SORT=0 the plain atomics.
-#include <algorithm>
-
 #include "core/cuda_check.h"
 #include "core/env.h"
 #include "kernels/cuda_grid.h"
@@ -76,18 +74,10 @@ class CudaDiffBackend final : public DiffBackend<T, D> {
     // sorted by block and cell, one thread block per run of a grid block (the stress from the tape's tau)
     sort_.sort(k.g.spec, k.p.x, k.p.n);
     const CudaGrid<T, D> grid = CudaGrid<T, D>::dense(k.g, {sort_.blocks(), nullptr, nullptr, nullptr});
-    if constexpr (kCellsFit<T, D>) {
-      const int blocks = std::max(1, std::min(sort_.max_runs(), sms_ * 8));
-      p2g_cells<T, D, StoredStress<T, D>, false><<<blocks, kCellThreads, sizeof(T) * CellSums<T, D>::kPart>>>(
-          k, StoredStress<T, D>{}, grid, sort_.order(), sort_.sorted_keys(), sort_.run_keys(),
-          sort_.run_start(), sort_.run_count(), sort_.num_runs(), nullptr);
-    } else {
-      const int blocks = std::max(1, std::min(sort_.max_runs(), sms_ * 16));
-      p2g_tiled<T, D><<<blocks, kTileThreads>>>(k, StoredStress<T, D>{}, grid, sort_.order(),
-                                                sort_.run_keys(), sort_.run_start(), sort_.run_count(),
-                                                sort_.num_runs(), true, nullptr);
-    }
-    DUCTILE_CUDA_CHECK(cudaGetLastError());
+    if constexpr (kCellsFit<T, D>)
+      launch_p2g_cells(k, StoredStress<T, D>{}, grid, sort_, sort_.order(), nullptr, sms_, false);
+    else
+      launch_p2g_tiled(k, grid, sort_, sort_.order(), nullptr, sms_, true);
   }
   void grid_update(const GridUpdate<T, D>& k) override { cuda_parallel_for(k.g.spec.num_nodes(), k); }
   void g2p(const G2P<T, D>& k) override { cuda_parallel_for(k.in.n, PerParticle<G2P<T, D>>{k}); }

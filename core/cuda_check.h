@@ -36,30 +36,14 @@ void cuda_parallel_for(long long n, const Fn& fn) {
   DUCTILE_CUDA_CHECK(cudaGetLastError());
 }
 
-// Page-locked host memory for n values of T, which the device copies into without the host waiting.
-template <class T>
-class CudaPinned {
- public:
-  explicit CudaPinned(size_t n = 1) {
-    DUCTILE_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&p_), n * sizeof(T)));
-  }
-  ~CudaPinned() { cudaFreeHost(p_); }
-  CudaPinned(const CudaPinned&) = delete;
-  CudaPinned& operator=(const CudaPinned&) = delete;
-  T* get() const { return p_; }
-
- private:
-  T* p_ = nullptr;
-};
-
 // The status word back to its cleared value (a template: one definition in every file that launches it).
 template <int = 0>
 __global__ void clear_status_kernel(Status* s) {
   *s = Status{};
 }
 
-// Copies the status word to `pinned`, queues its clearing behind the copy, waits once for everything queued
-// (copies the caller queued before included) and returns the word.
+// Copies the status word to `pinned` (page-locked: core/memory.h's Staging), queues its clearing behind the
+// copy, waits once for everything queued (copies the caller queued before included) and returns the word.
 inline Status cuda_fetch_status(Status* s, Status* pinned) {
   DUCTILE_CUDA_CHECK(cudaMemcpyAsync(pinned, s, sizeof(Status), cudaMemcpyDeviceToHost));
   clear_status_kernel<<<1, 1>>>(s);

@@ -14,6 +14,7 @@
 
 #include "core/cuda_check.h"
 #include "core/env.h"
+#include "core/memory.h"
 #include "kernels/backend.h"
 #include "kernels/cuda_grid.h"
 #include "kernels/cuda_p2g.cuh"
@@ -238,16 +239,16 @@ class CudaBackend final : public Backend<T, D> {
   // the status queued behind: one wait per step. More blocks than the pool holds: the pool grows and the
   // status asks for the step again (kStatusGridFull); nearly full: it grows before the next step.
   Status fetch_status(Status* s) override {
+    uint32_t* counts = counts_host_.reserve(Device::kCuda, 2);
     if (adaptive_)
       DUCTILE_CUDA_CHECK(
-          cudaMemcpyAsync(counts_host_.get() + 1, strays_.data(), sizeof(uint32_t), cudaMemcpyDeviceToHost));
+          cudaMemcpyAsync(counts + 1, strays_.data(), sizeof(uint32_t), cudaMemcpyDeviceToHost));
     if (pool_ready_)
-      DUCTILE_CUDA_CHECK(
-          cudaMemcpyAsync(counts_host_.get(), count_.data(), sizeof(uint32_t), cudaMemcpyDeviceToHost));
-    Status r = cuda_fetch_status(s, status_host_.get());
-    if (adaptive_) strays_seen_ = counts_host_.get()[1];
+      DUCTILE_CUDA_CHECK(cudaMemcpyAsync(counts, count_.data(), sizeof(uint32_t), cudaMemcpyDeviceToHost));
+    Status r = cuda_fetch_status(s, status_host_.reserve(Device::kCuda, 1));
+    if (adaptive_) strays_seen_ = counts[1];
     if (!pool_ready_) return r;
-    claimed_ = counts_host_.get()[0];
+    claimed_ = counts[0];
     claims_seen_ = true;
     if (claimed_ > pool_capacity_) {
       r.bits |= kStatusGridFull;
@@ -420,8 +421,9 @@ class CudaBackend final : public Backend<T, D> {
   Buffer<T> pool_mass_, pool_mv_;
   uint64_t pool_capacity_ = 0;
   bool pool_ready_ = false, pool_fresh_ = true, claims_seen_ = false;
-  CudaPinned<Status> status_host_;
-  CudaPinned<uint32_t> counts_host_{2};  // the step's claimed blocks and strays, copied with the status word
+  // page-locked: the status word, and the step's claimed blocks and strays copied with it
+  Staging<Status> status_host_;
+  Staging<uint32_t> counts_host_;
   uint32_t claimed_ = 0;
   // DUCTILE_CUDA_SORT=adaptive: the last sort's keys and runs kept while few particles leave their cells
   bool adaptive_ = false, reordered_ = true, keys_valid_ = false;

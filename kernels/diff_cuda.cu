@@ -3,6 +3,7 @@
 // the tape's slots stay where they are) and summed per cell, or with DUCTILE_CUDA_SORT=0 the plain atomics.
 #include "core/cuda_check.h"
 #include "core/env.h"
+#include "core/memory.h"
 #include "kernels/cuda_grid.h"
 #include "kernels/cuda_p2g.cuh"
 #include "kernels/cuda_sort.cuh"
@@ -107,11 +108,13 @@ class CudaDiffBackend final : public DiffBackend<T, D> {
     k.count = count, k.n = n, k.stage = stage, k.status = status;
     cuda_parallel_for(n, k);
   }
-  Status fetch_status(Status* s) override { return cuda_fetch_status(s, status_host_.get()); }
+  Status fetch_status(Status* s) override {
+    return cuda_fetch_status(s, status_host_.reserve(Device::kCuda, 1));
+  }
 
  private:
-  CudaPinned<Status> status_host_;
-  bool sorted_ = true;  // DUCTILE_CUDA_SORT=0: the forward P2G's plain atomics
+  Staging<Status> status_host_;  // page-locked
+  bool sorted_ = true;           // DUCTILE_CUDA_SORT=0: the forward P2G's plain atomics
   int sms_ = 1;
   CudaCellSort<T, D> sort_;
 };

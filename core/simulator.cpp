@@ -137,7 +137,7 @@ template <class T, int D>
 void Simulator<T, D>::step() {
   fused_ = fuse_material(model_, *backend_, lanes_);
   // a backend's sparse grid with fewer blocks than the step claimed has grown (kStatusGridFull): the step
-  // runs again from the same input buffer (the CUDA pool's first step always does; it starts small)
+  // runs again from the same input buffer (a CUDA pool starts at 64 blocks: more claims rerun a first step)
   for (int attempt = 1;; ++attempt) {
     if (!fused_) timed(&StageTimes::stress, [&] { compute_stress(); });
     timed(&StageTimes::p2g, [&] { particle_to_grid(); });

@@ -369,7 +369,7 @@ class CudaBackend final : public Backend<T, D> {
 
   // The sparse grid before a P2G: the last step's blocks zeroed and freed, or, for a new grid, a pool that
   // grew or a step whose claims fetch_status did not see (some may lie past the pool), everything zero and
-  // free. The first step starts with a small pool and runs again with one as large as its claims asked for.
+  // free. The first pool holds 64 blocks; a step that claims more runs again with a pool that fits them.
   void clear_pool(const GridSpec<T, D>& spec) {
     if (size_flags(spec) || !pool_ready_ || !claims_seen_) pool_fresh_ = true;
     claims_seen_ = false;

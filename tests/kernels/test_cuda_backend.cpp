@@ -62,7 +62,7 @@ class ScopedEnv {
 };
 
 // One material (fluid or fixed-corotated, which the CUDA backend can fuse into its transfers) falling on a
-// collider, in 3D and in 2D; the model name is spliced in.
+// collider, in 3D and in 2D; the model name and its parameters are spliced in (the fluid refuses E and nu).
 std::string one_material_scene(const std::string& model, int dim) {
   const std::string v = dim == 3 ? "3" : "2";
   const std::string obj =
@@ -72,10 +72,11 @@ std::string one_material_scene(const std::string& model, int dim) {
                                       : R"("min": [0, 0], "max": [1, 1], "dx": 0.02)";
   const std::string floor =
       dim == 3 ? R"("point": [0, 0.3, 0], "normal": [0, 1, 0])" : R"("point": [0, 0.3], "normal": [0, 1])";
+  const std::string params = model == "fluid" ? R"("bulk_modulus": 2e4)" : R"("E": 2e4, "nu": 0.3)";
   return R"({"format": 1, "dimension": )" + v + R"(, "domain": {)" + domain +
          R"(}, "time": {"dt": 2e-4, "frame_dt": 0.01, "frames": 1},
     "materials": [{"name": "m", "model": ")" +
-         model + R"(", "E": 2e4, "nu": 0.3}],
+         model + R"(", )" + params + R"(}],
     "objects": [{"name": "a", "material": "m", "shape": {"type": )" +
          obj + R"(}],
     "colliders": [{"name": "floor", "type": "plane", )" +

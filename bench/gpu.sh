@@ -101,18 +101,20 @@ tests='*cuda*,*GPU if any*,*batched stress_vjp and project_vjp*'
 if [ "${GPU_TESTS:-1}" = 1 ]; then
   stamp "== CUDA tests (CPU against GPU), the backend's defaults"
   timeout 240 "$bin/ductile_tests" -tc="$tests" 2>&1 | tee "$out/gpu_tests.log" | tail -30
-  stamp "tests exit ${PIPESTATUS[0]}"
+  stamp "tests exit ${PIPESTATUS[0]}" | tee -a "$out/gpu_tests.log"
   stamp "== CUDA tests with $prepared"
   # shellcheck disable=SC2086  # a list of settings
   env $prepared timeout 240 "$bin/ductile_tests" -tc="$tests" 2>&1 | tee -a "$out/gpu_tests.log" | tail -30
-  stamp "tests exit ${PIPESTATUS[0]}"
+  stamp "tests exit ${PIPESTATUS[0]}" | tee -a "$out/gpu_tests.log"
 fi
 
 if [ "${GPU_MEMCHECK:-1}" = 1 ] && command -v compute-sanitizer >/dev/null; then
   stamp "== compute-sanitizer memcheck: the CUDA step against the CPU (2D and 3D, every P2G variant and grid)"
+  # into the tests' log too: the forward stages print more than the device tool's output tail keeps
   timeout 180 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/ductile_tests" \
-    -tc='cuda backend: every particle-to-grid*,cuda backend: the sparse grid*' 2>&1 | tail -15
-  stamp "memcheck exit ${PIPESTATUS[0]}"
+    -tc='cuda backend: every particle-to-grid*,cuda backend: the sparse grid*' 2>&1 |
+    tee -a "$out/gpu_tests.log" | tail -15
+  stamp "memcheck exit ${PIPESTATUS[0]}" | tee -a "$out/gpu_tests.log"
 fi
 
 if [ "${GPU_KERNELS:-0}" = 1 ]; then stamp "== kernel times"; bash bench/gpu_kernels.sh "$bin" 256; fi

@@ -20,8 +20,10 @@ for variant in ${GPU_KERNEL_VARIANTS:-DUCTILE_CUDA_P2G=cells}; do
   awk '/\(([0-9]+, ){2}[0-9]+\)x\(/ {name = substr($0, 1, 100)} /gpu__time_duration.sum/ {print name "\n      " $0}' /tmp/ncu.txt
 done
 echo "== the default P2G and G2P kernels in detail (the third launch of each: particles already sorted)"
-timeout 120 ncu --clock-control none -k regex:"p2g_cells|g2p_tiled" --launch-skip 4 --launch-count 2 \
+# (G2P is a cuda_for_kernel of G2PLaunch: matched in the demangled name)
+timeout 120 ncu --clock-control none --kernel-name-base demangled -k regex:"p2g_cells|G2PLaunch" \
+  --launch-skip 4 --launch-count 2 \
   --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats --section MemoryWorkloadAnalysis \
   "$bin/ductile" bench --backend cuda --scenes fluid --grid "$grid" --steps 3 --warmup 1 >/tmp/ncu.txt 2>&1
 cat /tmp/ncu.txt >>"$log"
-grep -E "p2g_cells|g2p_tiled|Duration|Throughput|Registers Per|Achieved Occupancy|Theoretical Occupancy|Block Limit|Warp Cycles Per Issued|Shared Memory Configuration Size|Dynamic Shared|L1/TEX Hit|L2 Hit|Mem Busy|Max Bandwidth" /tmp/ncu.txt | cut -c1-140
+grep -E "p2g_cells|G2PLaunch|Duration|Throughput|Registers Per|Achieved Occupancy|Theoretical Occupancy|Block Limit|Warp Cycles Per Issued|Shared Memory Configuration Size|Dynamic Shared|L1/TEX Hit|L2 Hit|Mem Busy|Max Bandwidth" /tmp/ncu.txt | cut -c1-140

@@ -262,6 +262,68 @@ TEST_CASE("cuda backend: the sparse grid's memory follows the particles, not the
         doctest::Approx(dense_small * double(grid_big.num_nodes()) / double(grid_small.num_nodes())));
 }
 
+// A box wider than the sparse grid's first pool: 6 x 4 x 6 = 144 blocks claimed (64 fit the first pool).
+const char* kWideBox = R"({
+  "format": 1, "dimension": 3,
+  "domain": {"min": [0, 0, 0], "max": [1, 1, 1], "dx": 0.04},
+  "time": {"dt": 2e-4, "frame_dt": 0.01, "frames": 1},
+  "materials": [{"name": "m", "model": "fixed_corotated", "E": 2e4, "nu": 0.3}],
+  "objects": [{"name": "a", "material": "m", "shape": {"type": "box", "center": [0.5, 0.5, 0.5], "size": [0.5, 0.3, 0.5]},
+               "velocity": [0.5, -1, 0.3]}],
+  "colliders": [{"name": "floor", "type": "plane", "point": [0, 0.3, 0], "normal": [0, 1, 0], "surface": "slip", "friction": 0.3}]
+})";
+
+TEST_CASE("cuda backend: the sparse grid grows its pool and runs the step again, as the cpu backend steps" *
+          doctest::skip(!cuda_available())) {
+  // the first step claims 144 blocks against the first pool's 64 (kStatusGridFull: the pool grows to the
+  // claims and a quarter more, plus 64, and the step runs again); after 20 steps the particles are spread
+  // 1.8 times wider in x and z (256 blocks, more than the grown pool: it grows and reruns again); the claims
+  // were counted on the CPU with the same ActiveBlocks code
+  for (const char* sort : {"1", "adaptive"}) {
+    ScopedEnv env;
+    env.set("DUCTILE_CUDA_GRID", "sparse");
+    env.set("DUCTILE_CUDA_SORT", sort);
+    INFO("DUCTILE_CUDA_SORT=" << sort);
+    SceneData<float, 3> cpu = build_scene<float, 3>(load_scene_text(kWideBox, "."));
+    SceneData<float, 3> gpu = build_scene<float, 3>(load_scene_text(kWideBox, "."));
+    Simulator<float, 3> sc(cpu.model, Device::kCpu), sg(gpu.model, Device::kCuda);
+    sc.set_state(cpu.state);
+    sg.set_state(gpu.state);
+    auto compare = [&](int steps) {
+      for (int s = 0; s < steps; ++s) sc.step(), sg.step();
+      State<float, 3> a, b;
+      sc.get_state(a);
+      sg.get_state(b);
+      REQUIRE(a.n == b.n);
+      double max_dx = 0, max_dv = 0;
+      for (size_t i = 0; i < a.x.size(); ++i) {
+        max_dx = std::max(max_dx, double(std::fabs(a.x[i] - b.x[i])));
+        max_dv = std::max(max_dv, double(std::fabs(a.v[i] - b.v[i])));
+      }
+      // check_matches_cpu's float bounds
+      CHECK(max_dx < 1e-5);
+      CHECK(max_dv < 1e-3);
+    };
+    compare(20);
+    const int64_t first_claims = sg.grid_blocks(), first_bytes = sg.grid_bytes();
+    CHECK(first_claims > 64);
+    // spread the CPU's particles about x = z = 0.5 (their F unchanged) and set the state into both
+    State<float, 3> wide;
+    sc.get_state(wide);
+    for (int d : {0, 2})
+      for (int p = 0; p < wide.n; ++p) {
+        float& x = wide.x[size_t(d) * wide.n + p];
+        x = 0.5f + 1.8f * (x - 0.5f);
+      }
+    sc.set_state(wide);
+    sg.set_state(wide);
+    compare(20);
+    // more blocks than the pool grown at the first step held: it grew again
+    CHECK(sg.grid_blocks() > first_claims + first_claims / 4 + 64);
+    CHECK(sg.grid_bytes() > first_bytes);
+  }
+}
+
 TEST_CASE("cuda backend: the sparse grid refuses the unsorted particles" * doctest::skip(!cuda_available())) {
   ScopedEnv env;
   env.set("DUCTILE_CUDA_GRID", "sparse");

@@ -25,7 +25,9 @@
 #                  LibTorch (-DDUCTILE_WITH_OPENVDB=OFF -DDUCTILE_WITH_TORCH=OFF): for a GPU machine with
 #                  nvcc, g++ and CMake but none of ductile's libraries and no network. With the device tool:
 #                  here `bench/gpu_deps.sh`, then run `bash bench/gpu.sh` with carry [".gpu/deps"].
-# Each stage has its own time limit, so one hang still leaves the others' results.
+# Each stage has its own time limit, so one hang still leaves the others' results; GPU_DEADLINE (seconds from the
+# start; default 570 where $OUT is set, as the device tool sets it and stops a call at 600 s, else none) cuts
+# every limit to what is left, skipping stages with under 20 s, so the results so far and the summary print.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 bundle="" quick=0 minimal=0 build=build-gpu
@@ -45,6 +47,21 @@ out=${OUT:-bench/results}
 mkdir -p "$out"
 t_start=$(date +%s)
 stamp() { echo "[$(($(date +%s) - t_start)) s] $*"; }
+deadline=${GPU_DEADLINE:-${OUT:+570}}
+# limited SECONDS CMD...: CMD under `timeout`, its limit cut to what is left before the deadline
+limited() {
+  local want=$1 left
+  shift
+  if [ -n "$deadline" ]; then
+    left=$((deadline - ($(date +%s) - t_start) - 5))
+    if [ "$left" -lt 20 ]; then
+      stamp "skipped: GPU_DEADLINE=$deadline s is reached ($*)"
+      return 124
+    fi
+    [ "$left" -lt "$want" ] && want=$left
+  fi
+  timeout "$want" "$@"
+}
 stamp "== machine"
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader || true
 echo "$(nproc) cores"
@@ -97,36 +114,37 @@ fi
 export OMP_WAIT_POLICY=passive
 
 prepared="DUCTILE_CUDA_GRID=sparse DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_PARTITION=device DUCTILE_CUDA_SORT=adaptive"
+# --no-skip: a GPU case that finds no usable GPU fails here instead of skipping (doctest would exit 0)
 tests='*cuda*,*GPU if any*,*batched stress_vjp and project_vjp*'
 if [ "${GPU_TESTS:-1}" = 1 ]; then
   stamp "== CUDA tests (CPU against GPU), the backend's defaults"
-  timeout 240 "$bin/ductile_tests" -tc="$tests" 2>&1 | tee "$out/gpu_tests.log" | tail -30
+  limited 240 "$bin/ductile_tests" --no-skip -tc="$tests" 2>&1 | tee "$out/gpu_tests.log" | tail -30
   stamp "tests exit ${PIPESTATUS[0]}" | tee -a "$out/gpu_tests.log"
   stamp "== CUDA tests with $prepared"
   # shellcheck disable=SC2086  # a list of settings
-  env $prepared timeout 240 "$bin/ductile_tests" -tc="$tests" 2>&1 | tee -a "$out/gpu_tests.log" | tail -30
+  limited 240 env $prepared "$bin/ductile_tests" --no-skip -tc="$tests" 2>&1 | tee -a "$out/gpu_tests.log" | tail -30
   stamp "tests exit ${PIPESTATUS[0]}" | tee -a "$out/gpu_tests.log"
 fi
 
 if [ "${GPU_MEMCHECK:-1}" = 1 ] && command -v compute-sanitizer >/dev/null; then
   stamp "== compute-sanitizer memcheck: the CUDA step against the CPU (2D and 3D, every P2G variant and grid)"
   # into the tests' log too: the forward stages print more than the device tool's output tail keeps
-  timeout 180 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/ductile_tests" \
+  limited 180 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/ductile_tests" --no-skip \
     -tc='cuda backend: every particle-to-grid*,cuda backend: the sparse grid*' 2>&1 |
     tee -a "$out/gpu_tests.log" | tail -15
   stamp "memcheck exit ${PIPESTATUS[0]}" | tee -a "$out/gpu_tests.log"
 fi
 
-if [ "${GPU_KERNELS:-0}" = 1 ]; then stamp "== kernel times"; bash bench/gpu_kernels.sh "$bin" 256; fi
+if [ "${GPU_KERNELS:-0}" = 1 ]; then stamp "== kernel times"; limited 300 bash bench/gpu_kernels.sh "$bin" 256; fi
 stamp "== forward (float, 3D) against the CPU: G = 128 (0.5 million particles), defaults and every prepared step"
-timeout 200 "$bin/ductile" bench --backend cuda --scenes fluid,fixed_corotated --grid 128 --steps 100 \
+limited 200 "$bin/ductile" bench --backend cuda --scenes fluid,fixed_corotated --grid 128 --steps 100 \
   --warmup 10 --compare-cpu --json "$out/gpu_compare.json" 2>&1 | tee "$out/gpu_compare.log"
 stamp "compare exit ${PIPESTATUS[0]}"
 [ $minimal = 1 ] && prepared_compares=() || prepared_compares=("$prepared DUCTILE_CUDA_P2G=slabs" "${prepared/sparse/active}")
 for settings in "${prepared_compares[@]}"; do
   stamp "compare with $settings"
   # shellcheck disable=SC2086
-  env $settings timeout 200 "$bin/ductile" bench --backend cuda --scenes fluid,fixed_corotated --grid 128 \
+  limited 200 env $settings "$bin/ductile" bench --backend cuda --scenes fluid,fixed_corotated --grid 128 \
     --steps 100 --warmup 10 --compare-cpu 2>&1 | tee -a "$out/gpu_compare.log"
   stamp "compare exit ${PIPESTATUS[0]}"
 done
@@ -145,7 +163,7 @@ for variant in $variants; do
   [ "$variant" = default ] && settings=""
   stamp "== forward (float, 3D), $variant: G = $grids (N = G^3 / 4 particles)"
   # shellcheck disable=SC2086
-  env $settings timeout 300 "$bin/ductile" bench --backend cuda --scenes fluid,fixed_corotated \
+  limited 300 env $settings "$bin/ductile" bench --backend cuda --scenes fluid,fixed_corotated \
     --grid $grids --steps 100 --warmup 10 --json /tmp/ductile-gpu-forward.json 2>&1
   stamp "forward exit ${PIPESTATUS[0]}"
   [ -s /tmp/ductile-gpu-forward.json ] &&
@@ -158,7 +176,7 @@ if [ "${GPU_DOMAIN:-1}" = 1 ]; then
   # the sparse grid's benchmark: the same particles in [0, 4]^3 instead of [0, 1]^3 (64 times the volume)
   for grid in dense active sparse; do
     stamp "== domain 64 times larger, DUCTILE_CUDA_GRID=$grid: G = 128, 256"
-    DUCTILE_CUDA_GRID=$grid timeout 200 "$bin/ductile" bench --backend cuda --scenes fluid --grid 128,256 \
+    limited 200 env DUCTILE_CUDA_GRID=$grid "$bin/ductile" bench --backend cuda --scenes fluid --grid 128,256 \
       --domain-scale 1,4 --steps 50 --warmup 5 --json /tmp/ductile-gpu-forward.json 2>&1
     stamp "domain exit ${PIPESTATUS[0]}"
     [ -s /tmp/ductile-gpu-forward.json ] &&
@@ -168,9 +186,32 @@ if [ "${GPU_DOMAIN:-1}" = 1 ]; then
   done
 fi
 
-[ "${GPU_GRADIENT:-1}" = 0 ] && { stamp "done"; exit 0; }
+# the forward rates of every variant, one line each (the output above may be longer than what comes back)
+summary() {
+  [ -s "$out/gpu_forward.jsonl" ] && command -v python3 >/dev/null || return 0
+  stamp "== summary: forward particle-steps per second (millions) by variant; scene, G, domain scale"
+  python3 - "$out/gpu_forward.jsonl" <<'PY' || true
+import json, sys
+best = {}
+for line in open(sys.argv[1]):
+    rec = json.loads(line)
+    cells = []
+    for r in rec["bench"].get("runs", []):
+        rate = r.get("particle_steps_per_second", 0) / 1e6
+        tag = "%s G=%d" % (r["scene"], r["grid"]) + (" x%g" % r["domain_scale"] if r.get("domain_scale", 1) != 1 else "")
+        cells.append("%s %.0f" % (tag, rate))
+        if not rec["variant"].startswith("domain-scale") and rate > best.get(tag, (0, ""))[0]:
+            best[tag] = (rate, rec["variant"])
+    print("%s: %s" % (rec["variant"], ", ".join(cells)))
+for tag, (rate, variant) in sorted(best.items()):
+    print("fastest at %s: %.0f (%s)" % (tag, rate, variant))
+PY
+}
+
+[ "${GPU_GRADIENT:-1}" = 0 ] && { summary; stamp "done"; exit 0; }
 stamp "== gradient (tape on the GPU): G = 64, 128"
-timeout 300 "$bin/ductile" bench --backend cuda --gradient --scenes fluid,fixed_corotated --grid 64,128 \
+limited 300 "$bin/ductile" bench --backend cuda --gradient --scenes fluid,fixed_corotated --grid 64,128 \
   --steps 20 --checkpoint all,sqrt --json "$out/gpu_gradient.json" 2>&1 | tee "$out/gpu_gradient.log"
 stamp "gradient exit ${PIPESTATUS[0]}"
+summary
 stamp "done"

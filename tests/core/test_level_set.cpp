@@ -308,7 +308,7 @@ TEST_CASE("level set: the project's mesh assets are closed and inside where expe
       {"funnel.obj", 0.015, {{{0.095, 0, 0.05}, true}, {{0, 0, 0.1}, false}, {{0, 0, 0.4}, false}}},
   };
   for (const auto& cs : cases) {
-    CAPTURE(cs.file);
+    INFO("file := " << std::string(cs.file));
     DenseSdf s = sdf_from_obj(asset(std::string("meshes/") + cs.file), Placement{}, cs.dx);
     for (const auto& pr : cs.probes) {
       CAPTURE(pr.p[0]);

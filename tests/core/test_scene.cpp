@@ -102,7 +102,7 @@ TEST_CASE("scene: particle counts and masses follow volume * ppc / dx^D for ever
        pi * 0.0225 * 0.3},
   };
   for (const Case& c : cases3) {
-    CAPTURE(c.shape);
+    INFO("shape := " << std::string(c.shape));
     for (const char* method : {"regular", "jittered"}) {
       json j = scene3();
       j["domain"]["dx"] = 0.02;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/device.h"
@@ -122,7 +123,7 @@ void check_splits(const TapeStats& st) {
 TEST_CASE("tape stats: the time splits are filled and the parts sum to each pass's total") {
   constexpr int64_t kSteps = 12;
   for (const char* policy : {"all", "sqrt"}) {
-    CAPTURE(policy);
+    INFO("policy := " << std::string(policy));
     GradientProblem<2> P(kJellySand2D, kSteps);
     add_standard_losses(P.scene.state, kSteps, P.losses);
     Tape<double, 2> tape(P.scene.model, Device::kCpu, CheckpointPolicy::parse(policy, "test"));

@@ -136,7 +136,7 @@ TEST_CASE("hardening: gradient runs refuse boundary policies without an adjoint"
     SceneData<double, 2> sc = build_scene<double, 2>(doc);
     try {
       Tape<double, 2> tape(sc.model, Device::kCpu);
-      FAIL("the tape accepted policy " << policy);
+      FAIL("the tape accepted policy " << std::string(policy));
     } catch (const Error& e) {
       CHECK(std::string(e.what()).find("not differentiable") != std::string::npos);
     }

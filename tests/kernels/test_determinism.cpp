@@ -91,7 +91,7 @@ TEST_CASE_TEMPLATE("determinism: 1 and 2 threads give bit-identical states, twic
   const char* saved = std::getenv("DUCTILE_CPU_ISA");
   const std::string restore = saved ? saved : "";
   for (const char* isa : {"", "generic"}) {
-    CAPTURE(isa);
+    INFO("isa := " << std::string(isa));
     if (*isa)
       setenv("DUCTILE_CPU_ISA", isa, 1);
     else

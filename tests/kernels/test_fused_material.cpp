@@ -134,7 +134,7 @@ void check_fused_matches(const std::string& model_name) {
 
 TEST_CASE("fused material stages: bit-identical to the separate stages, both particle loops") {
   for (const char* isa : {"", "generic"}) {
-    CAPTURE(isa);
+    INFO("isa := " << std::string(isa));
     Env env("DUCTILE_CPU_ISA", isa);
     for (const char* m : {"fluid", "fixed_corotated", "drucker_prager", "snow", "von_mises"}) {
       check_fused_matches<float, 3>(m);
@@ -164,13 +164,13 @@ TEST_CASE(
     "fused material stages: by default the fluid and fixed-corotated are fused, the SVD-based models not") {
   StageTimes t;
   for (const char* m : {"fluid", "fixed_corotated"}) {
-    CAPTURE(m);
+    INFO("m := " << std::string(m));
     run<float, 3>(m, false, "", 3, t);
     CHECK(t.stress == 0);
     CHECK(t.project == 0);
   }
   for (const char* m : {"snow", "von_mises", "drucker_prager"}) {
-    CAPTURE(m);
+    INFO("m := " << std::string(m));
     run<float, 3>(m, false, "", 3, t);
     CHECK(t.stress > 0);
     CHECK(t.project > 0);

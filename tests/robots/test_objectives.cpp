@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 
 #include "core/control/objective.h"
 
@@ -58,7 +59,7 @@ void check_gradient(const ObjectiveSpec& spec, bool goal) {
 
 TEST_CASE("robots: objective gradients match central differences") {
   for (const char* type : {"travel", "velocity", "reach", "jump"}) {
-    CAPTURE(type);
+    INFO("type := " << std::string(type));
     ObjectiveSpec s;
     s.type = type;
     s.direction = {0.6, 0.8, 0};

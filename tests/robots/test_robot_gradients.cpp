@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <string>
 
 #include "core/control/robot_training.h"
 #include "core/scene.h"
@@ -87,7 +88,7 @@ TEST_CASE("robots: sinusoid controller gradient of a 2D episode in the air match
 TEST_CASE("robots: 2D episode on the floor with friction, objectives reach and jump") {
   for (const char* objective : {R"({"type": "reach", "target": [0.5, 0.2]})", R"({"type": "jump"})",
                                 R"({"type": "velocity", "target": [0.3, 0], "from": 0.5})"}) {
-    CAPTURE(objective);
+    INFO("objective := " << std::string(objective));
     Episode2D e(walker(kSinusoid, objective, true), 50);
     e.check({0, 3, 6, 9, 11}, 1e-6, 1e-5);
   }

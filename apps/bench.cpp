@@ -32,6 +32,7 @@
 #include "core/env.h"
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/memory.h"
 #include "core/simulator.h"
 #include "materials/registry.h"
 
@@ -61,6 +62,7 @@ struct BenchResult {
   int64_t grid_bytes = 0, grid_blocks = 0,
           nodes = 0;                   // grid storage after the run; nodes of the domain's box
   double rss_mb = 0, peak_rss_mb = 0;  // VmRSS after the run, VmHWM of the process so far
+  double buffers_peak_mb = 0;          // the most the run's buffers held on its device (GPU memory with CUDA)
   double seconds = 0;
   double cpu_seconds = 0;  // user + system time of all threads (meaningful when other jobs share the CPU)
   StageTimes stages;
@@ -145,6 +147,7 @@ double cpu_time() {
 BenchResult run_one(const std::string& scene, int G, int steps, int warmup, int threads, Device dev,
                     int domain_scale, State<float, 3>* end = nullptr) {
   omp_set_num_threads(threads);
+  reset_peak_bytes(dev);
   Model<float, 3> model;
   State<float, 3> state;
   build_bench_scene(scene, G, model, state, domain_scale);
@@ -171,6 +174,7 @@ BenchResult run_one(const std::string& scene, int G, int steps, int warmup, int 
   r.domain_scale = domain_scale;
   r.grid_bytes = sim.grid_bytes(), r.grid_blocks = sim.grid_blocks(), r.nodes = model.grid.num_nodes();
   r.rss_mb = proc_status_mb("VmRSS:"), r.peak_rss_mb = proc_status_mb("VmHWM:");
+  r.buffers_peak_mb = double(held_bytes(dev).peak) / 1e6;
   return r;
 }
 
@@ -193,18 +197,19 @@ void compare_states(const State<float, 3>& a, const State<float, 3>& b, int G, B
 }
 
 void print_header() {
-  std::printf("%-16s %8s %4s %3s %6s %8s %8s %11s | %7s %7s %7s %7s %7s | %3s %9s %8s %8s\n", "scene", "N",
-              "G", "thr", "steps", "seconds", "cpu s", "p-steps/s", "stress", "p2g", "grid", "g2p", "project",
-              "S", "grid MB", "blocks", "RSS MB");
+  std::printf("%-16s %8s %4s %3s %6s %8s %8s %11s | %7s %7s %7s %7s %7s | %3s %9s %8s %9s %8s\n", "scene",
+              "N", "G", "thr", "steps", "seconds", "cpu s", "p-steps/s", "stress", "p2g", "grid", "g2p",
+              "project", "S", "grid MB", "blocks", "buf MB", "RSS MB");
 }
 
 void print_row(const BenchResult& r) {
   const double k = 1e3 / r.steps;
   std::printf(
-      "%-16s %8d %4d %3d %6d %8.3f %8.3f %9.2f M | %7.2f %7.2f %7.2f %7.2f %7.2f | %3d %9.2f %8lld %8.1f\n",
+      "%-16s %8d %4d %3d %6d %8.3f %8.3f %9.2f M | %7.2f %7.2f %7.2f %7.2f %7.2f | %3d %9.2f %8lld %9.1f "
+      "%8.1f\n",
       r.scene.c_str(), r.n, r.grid, r.threads, r.steps, r.seconds, r.cpu_seconds, r.rate() * 1e-6,
       r.stages.stress * k, r.stages.p2g * k, r.stages.grid * k, r.stages.g2p * k, r.stages.project * k,
-      r.domain_scale, double(r.grid_bytes) / 1e6, (long long)r.grid_blocks, r.rss_mb);
+      r.domain_scale, double(r.grid_bytes) / 1e6, (long long)r.grid_blocks, r.buffers_peak_mb, r.rss_mb);
   std::fflush(stdout);
 }
 
@@ -224,6 +229,7 @@ nlohmann::json to_json(const BenchResult& r) {
                       {"grid_blocks", r.grid_blocks},
                       {"rss_mb_after_run", r.rss_mb},
                       {"process_peak_rss_mb", r.peak_rss_mb},
+                      {"buffers_peak_mb", r.buffers_peak_mb},
                       {"ms_per_step",
                        {{"stress", r.stages.stress * k},
                         {"p2g", r.stages.p2g * k},
@@ -312,7 +318,9 @@ void run_bench(const BenchOptions& o) {
   std::printf("peak RSS of this process: %.1f MB\n", proc_status_mb("VmHWM:"));
   std::printf(
       "(grid MB: the grid's storage at the end; blocks: those a sparse grid held at the last step, of 8^3 "
-      "nodes on the CPU and 4^3 cells with CUDA (DUCTILE_CUDA_GRID=sparse); 0 for a dense grid)\n");
+      "nodes on the CPU and 4^3 cells with CUDA (DUCTILE_CUDA_GRID=sparse); 0 for a dense grid; buf MB: the "
+      "most the run's device buffers held at once: with CUDA all of its GPU memory but the CUDA context's, "
+      "on the CPU the particle, grid and stress arrays, not the CPU backend's sort or sparse grid)\n");
   // thread scaling: median rate with the most threads over the median rate with one, per scene and grid
   if (threads.size() > 1) {
     std::printf("\nthread scaling (rate at %d threads / rate at %d%s):\n", threads.back(), threads.front(),

@@ -17,6 +17,7 @@
 #include "apps/bench_scene.h"
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/memory.h"
 #include "core/simulator.h"
 #include "core/tape.h"
 
@@ -45,6 +46,7 @@ double peak_rss_mb() {
 constexpr int kTapeWarmup = 2;
 
 nlohmann::json run_one(const std::string& scene, int G, int steps, const std::string& policy, Device dev) {
+  reset_peak_bytes(dev);
   Model<float, 3> model;
   State<float, 3> state;
   build_bench_scene(scene, G, model, state);
@@ -122,6 +124,8 @@ nlohmann::json run_one(const std::string& scene, int G, int steps, const std::st
       {"cpu_backward_over_fast_forward", bwd_cpu / fast_cpu},
       {"tape_megabytes", st.peak_bytes / 1e6},
       {"process_peak_megabytes", peak_rss_mb()},
+      // the most the simulator's and the tape's device buffers held at once (GPU memory with CUDA)
+      {"buffers_peak_megabytes", double(held_bytes(dev).peak) / 1e6},
       {"fast_warmup_steps", 1},
       {"tape_warmup_steps", warmup},
       {"tape_forward_split_seconds",

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "core/device.h"
@@ -10,6 +11,13 @@ namespace ductile {
 
 void* device_alloc(Device dev, size_t bytes);
 void device_free(Device dev, void* p);
+// Bytes held in device_alloc's allocations on one device (GPU memory for Device::kCuda): now, and the most at
+// any time since the last reset_peak_bytes for that device (which sets the peak to what is held now).
+struct HeldBytes {
+  int64_t now = 0, peak = 0;
+};
+HeldBytes held_bytes(Device dev);
+void reset_peak_bytes(Device dev);
 void device_copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes);
 void device_zero(Device dev, void* p, size_t bytes);
 // Waits until the device has finished the work queued on it (nothing to wait for on the CPU).

@@ -189,7 +189,7 @@ fi
 # the forward rates of every variant, one line each (the output above may be longer than what comes back)
 summary() {
   [ -s "$out/gpu_forward.jsonl" ] && command -v python3 >/dev/null || return 0
-  stamp "== summary: forward particle-steps per second (millions) by variant; scene, G, domain scale"
+  stamp "== summary: forward particle-steps per second (millions; the run's peak GPU buffers) by variant"
   python3 - "$out/gpu_forward.jsonl" <<'PY' || true
 import json, sys
 best = {}
@@ -199,7 +199,7 @@ for line in open(sys.argv[1]):
     for r in rec["bench"].get("runs", []):
         rate = r.get("particle_steps_per_second", 0) / 1e6
         tag = "%s G=%d" % (r["scene"], r["grid"]) + (" x%g" % r["domain_scale"] if r.get("domain_scale", 1) != 1 else "")
-        cells.append("%s %.0f" % (tag, rate))
+        cells.append("%s %.0f (%.0f MB)" % (tag, rate, r.get("buffers_peak_mb", 0)))
         if not rec["variant"].startswith("domain-scale") and rate > best.get(tag, (0, ""))[0]:
             best[tag] = (rate, rec["variant"])
     print("%s: %s" % (rec["variant"], ", ".join(cells)))

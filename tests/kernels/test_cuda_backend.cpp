@@ -84,31 +84,49 @@ std::string one_material_scene(const std::string& model, int dim) {
          floor + R"(, "surface": "slip", "friction": 0.3}]})";
 }
 
-// Runs `steps` steps of the scene on the CPU and on the GPU; the largest differences of x and v (and, when
-// gpu_stress_seconds is given, the GPU's time in the separate stress and projection stages).
+// The largest differences of x and v between the particles of two simulators.
 template <class T, int D>
-void run_both(const std::string& json, int steps, double& max_dx, double& max_dv,
-              double* gpu_stress_seconds = nullptr) {
-  SceneDocument doc = load_scene_text(json, ".");
-  SceneData<T, D> cpu = build_scene<T, D>(doc), gpu = build_scene<T, D>(doc);
-  Simulator<T, D> sc(cpu.model, Device::kCpu), sg(gpu.model, Device::kCuda);
-  sg.set_timing(gpu_stress_seconds != nullptr);
-  sc.set_state(cpu.state);
-  sg.set_state(gpu.state);
-  for (int s = 0; s < steps; ++s) {
-    sc.step();
-    sg.step();
-  }
+void largest_differences(const Simulator<T, D>& sa, const Simulator<T, D>& sb, double& max_dx,
+                         double& max_dv) {
   State<T, D> a, b;
-  sc.get_state(a);
-  sg.get_state(b);
-  if (gpu_stress_seconds) *gpu_stress_seconds = sg.stage_times().stress + sg.stage_times().project;
+  sa.get_state(a);
+  sb.get_state(b);
   REQUIRE(a.n == b.n);
   max_dx = 0, max_dv = 0;
   for (size_t i = 0; i < a.x.size(); ++i) {
     max_dx = std::max(max_dx, double(std::fabs(a.x[i] - b.x[i])));
     max_dv = std::max(max_dv, double(std::fabs(a.v[i] - b.v[i])));
   }
+}
+
+// One scene on the CPU and on the GPU, each simulator set to its initial state.
+template <class T, int D>
+struct BothDevices {
+  SceneData<T, D> cpu, gpu;
+  Simulator<T, D> sc, sg;
+  explicit BothDevices(const std::string& json)
+      : cpu(build_scene<T, D>(load_scene_text(json, "."))),
+        gpu(build_scene<T, D>(load_scene_text(json, "."))),
+        sc(cpu.model, Device::kCpu),
+        sg(gpu.model, Device::kCuda) {
+    sc.set_state(cpu.state);
+    sg.set_state(gpu.state);
+  }
+};
+
+// Runs `steps` steps of the scene on the CPU and on the GPU; the largest differences of x and v (and, when
+// gpu_stress_seconds is given, the GPU's time in the separate stress and projection stages).
+template <class T, int D>
+void run_both(const std::string& json, int steps, double& max_dx, double& max_dv,
+              double* gpu_stress_seconds = nullptr) {
+  BothDevices<T, D> both(json);
+  both.sg.set_timing(gpu_stress_seconds != nullptr);
+  for (int s = 0; s < steps; ++s) {
+    both.sc.step();
+    both.sg.step();
+  }
+  if (gpu_stress_seconds) *gpu_stress_seconds = both.sg.stage_times().stress + both.sg.stage_times().project;
+  largest_differences(both.sc, both.sg, max_dx, max_dv);
 }
 
 // The scene in 3D float and its 2D version in float and double against the CPU: float atomics reorder sums on
@@ -289,22 +307,13 @@ TEST_CASE("cuda backend: the sparse grid grows its pool and runs the step again,
     env.set("DUCTILE_CUDA_GRID", "sparse");
     env.set("DUCTILE_CUDA_SORT", sort);
     INFO("DUCTILE_CUDA_SORT=" << std::string(sort));
-    SceneData<float, 3> cpu = build_scene<float, 3>(load_scene_text(kWideBox, "."));
-    SceneData<float, 3> gpu = build_scene<float, 3>(load_scene_text(kWideBox, "."));
-    Simulator<float, 3> sc(cpu.model, Device::kCpu), sg(gpu.model, Device::kCuda);
-    sc.set_state(cpu.state);
-    sg.set_state(gpu.state);
+    BothDevices<float, 3> both(kWideBox);
+    Simulator<float, 3>& sc = both.sc;
+    Simulator<float, 3>& sg = both.sg;
     auto compare = [&](int steps) {
       for (int s = 0; s < steps; ++s) sc.step(), sg.step();
-      State<float, 3> a, b;
-      sc.get_state(a);
-      sg.get_state(b);
-      REQUIRE(a.n == b.n);
       double max_dx = 0, max_dv = 0;
-      for (size_t i = 0; i < a.x.size(); ++i) {
-        max_dx = std::max(max_dx, double(std::fabs(a.x[i] - b.x[i])));
-        max_dv = std::max(max_dv, double(std::fabs(a.v[i] - b.v[i])));
-      }
+      largest_differences(sc, sg, max_dx, max_dv);
       // check_matches_cpu's float bounds
       CHECK(max_dx < 1e-5);
       CHECK(max_dv < 1e-3);
@@ -367,11 +376,9 @@ TEST_CASE("cuda backend: the adaptive sort matches the cpu backend across set_st
     ScopedEnv grid_env;
     grid_env.set("DUCTILE_CUDA_GRID", grid);
     INFO("DUCTILE_CUDA_GRID=" << std::string(grid));
-    SceneData<float, 3> cpu = build_scene<float, 3>(load_scene_text(kScene, "."));
-    SceneData<float, 3> gpu = build_scene<float, 3>(load_scene_text(kScene, "."));
-    Simulator<float, 3> sc(cpu.model, Device::kCpu), sg(gpu.model, Device::kCuda);
-    sc.set_state(cpu.state);
-    sg.set_state(gpu.state);
+    BothDevices<float, 3> both(kScene);
+    Simulator<float, 3>& sc = both.sc;
+    Simulator<float, 3>& sg = both.sg;
     for (int s = 0; s < 20; ++s) sc.step(), sg.step();
     // the CPU's state, its particles reversed and sped up 20 times, into both
     State<float, 3> mid;
@@ -389,15 +396,8 @@ TEST_CASE("cuda backend: the adaptive sort matches the cpu backend across set_st
     sc.set_state(rev);
     sg.set_state(rev);
     for (int s = 0; s < 30; ++s) sc.step(), sg.step();
-    State<float, 3> a, b;
-    sc.get_state(a);
-    sg.get_state(b);
-    REQUIRE(a.n == b.n);
     double max_dx = 0, max_dv = 0;
-    for (size_t i = 0; i < a.x.size(); ++i) {
-      max_dx = std::max(max_dx, double(std::fabs(a.x[i] - b.x[i])));
-      max_dv = std::max(max_dv, double(std::fabs(a.v[i] - b.v[i])));
-    }
+    largest_differences(sc, sg, max_dx, max_dv);
     // check_matches_cpu's float bounds, ten times wider for motion twenty times faster
     CHECK(max_dx < 1e-4);
     CHECK(max_dv < 1e-2);

@@ -63,9 +63,9 @@ struct TapeStats {
   // ends with a wait for the device, so on a GPU these steps run slower than untimed ones (no overlap of a
   // stage's launch with the previous stage's work).
   struct ForwardStages {
-    double order = 0;        // the backend's particle ordering (CPU: scatter tiles)
+    double order = 0;        // the backend's particle ordering (CPU: scatter tiles; none on CUDA)
     double stress = 0;       // the materials' stress (and the actuation's)
-    double p2g = 0;          // grid cleared, particle-to-grid scatter
+    double p2g = 0;          // grid cleared, particle-to-grid scatter (on CUDA with its sort by cell)
     double grid_update = 0;  // colliders on the host and their upload, the grid update
     double g2p = 0;          // grid-to-particle gather
     double project = 0;      // the materials' plastic projection

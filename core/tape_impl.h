@@ -107,7 +107,7 @@ struct Tape<T, D>::Impl {
   double time_at(int64_t t) const { return s0.time + double(t) * double(model.dt); }
   const T* force_at(int64_t t) const { return has_force ? force.data() + size_t(t) * D * n : nullptr; }
 
-  // Bytes of the arrays that do not depend on the number of steps.
+  // Bytes of the arrays that do not depend on the number of steps, the backend's particle order included.
   double fixed_bytes() const {
     const double nodes = double(model.grid.num_nodes());
     const double grid = nodes * (2 + 4 * D) + double(row_params.size());
@@ -116,7 +116,8 @@ struct Tape<T, D>::Impl {
     for (size_t m = 0; m < model.materials.size() && m < batch_count.size(); ++m)
       if (auto* k = dynamic_cast<const KeepForVjp*>(model.materials[m].get()))
         kept += double(k->kept_bytes()) * batch_count[m];
-    return (grid + particles + (has_force ? 2.0 * force.size() : 0.0)) * sizeof(T) + kept;
+    return (grid + particles + (has_force ? 2.0 * force.size() : 0.0)) * sizeof(T) + kept +
+           backend->order_bytes(n);
   }
 
   // Tells the materials that each stress() is followed by its stress_vjp() (on) or not (off).

@@ -96,6 +96,10 @@ class CudaCellSort {
     max_runs_ = max_runs;
   }
 
+  // What sort() keeps for n particles: eight arrays of 4 bytes, and CUB's radix-sort scratch, which holds the
+  // alternate keys and values (4 + 4 bytes per particle) and the digit counts of its tiles (under one byte).
+  static double bytes(int n) { return (8 * 4 + 8 + 1) * double(n); }
+
   int size() const { return n_; }
   const int32_t* order() const { return order_.data(); }
   const uint32_t* sorted_keys() const { return sorted_keys_.data(); }

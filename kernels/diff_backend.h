@@ -39,6 +39,8 @@ class DiffBackend {
   // into tiles of 2 x 2 cells across x and y so that scatters never race and add in a fixed order
   // (deterministic for any thread count); the GPU adds atomically.
   virtual void order(const T* x, int n, const GridSpec<T, D>& spec) = 0;
+  // Bytes that the ordering keeps for n particles (in the tape's memory estimate).
+  virtual double order_bytes(int n) const = 0;
   // Clears mass and momentum, then scatters every particle.
   virtual void p2g(const P2G<T, D>& k) = 0;
   virtual void grid_update(const GridUpdate<T, D>& k) = 0;

@@ -66,6 +66,7 @@ class CudaDiffBackend final : public DiffBackend<T, D> {
 
   Device device() const override { return Device::kCuda; }
   void order(const T*, int, const GridSpec<T, D>&) override {}
+  double order_bytes(int n) const override { return sorted_ ? CudaCellSort<T, D>::bytes(n) : 0.0; }
   void p2g(const P2G<T, D>& k) override {
     const long long nodes = k.g.spec.num_nodes();
     DUCTILE_CUDA_CHECK(cudaMemsetAsync(k.g.mass, 0, sizeof(T) * nodes));

@@ -24,9 +24,6 @@
 #include "core/optimizer.h"
 #include "core/resources.h"
 #include "core/scene.h"
-#ifdef DUCTILE_WITH_TORCH
-#include "materials/neural/neural_material.h"
-#endif
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -262,13 +259,9 @@ class FitRun {
       if (!has) continue;
       if (!any) fit_->apply(opt.u()), any = true;
       const std::string file = fs::absolute(fs::path(o_.out) / (mats[m] + "_weights.safetensors")).string();
-#ifdef DUCTILE_WITH_TORCH
-      save_neural_weights(*data_.model.materials[m], file);
+      data_.model.materials[m]->save_learnable(file);
       fitted["materials"][m]["weights"] = file;
       weight_files_[mats[m]] = file;
-#else
-      fail("fit", "this build has no LibTorch to save the weights of '" + mats[m] + "'");
-#endif
     }
     // the weights are in their files, not in the scene's JSON
     std::vector<std::string> rest;

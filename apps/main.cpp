@@ -7,10 +7,6 @@
 
 #include "apps/commands.h"
 #include "core/error.h"
-#include "materials/registry.h"
-#ifdef DUCTILE_WITH_TORCH
-#include "core/control/torch/network_controller.h"
-#endif
 
 int main(int argc, char** argv) {
   // idle OpenMP threads sleep instead of spinning, unless the user chose: on a shared or loaded machine
@@ -21,10 +17,7 @@ int main(int argc, char** argv) {
     setenv("OMP_WAIT_POLICY", "passive", 1);
     execv("/proc/self/exe", argv);
   }
-#ifdef DUCTILE_WITH_TORCH
-  ductile::register_neural_materials(ductile::MaterialRegistry::instance());
-  ductile::register_network_controller();
-#endif
+  // LibTorch's materials and controller register when a scene first names one (core/torch_plugin.h)
   CLI::App app{"ductile: differentiable MLS-MPM simulation of deformable matter"};
   app.require_subcommand(0, 1);
   ductile::app::add_version_command(app);

@@ -5,12 +5,7 @@
 #include "apps/commands.h"
 #include "core/device.h"
 #include "core/io/vdb_volume.h"
-
-namespace ductile {
-#if DUCTILE_WITH_TORCH
-std::string torch_version();
-#endif
-}  // namespace ductile
+#include "core/torch_plugin.h"
 
 namespace ductile::app {
 
@@ -18,11 +13,13 @@ void add_version_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("version", "Print versions of ductile and its backends");
   cmd->callback([] {
     std::printf("ductile %s\n", DUCTILE_VERSION);
-#if DUCTILE_WITH_TORCH
-    std::printf("libtorch %s\n", torch_version().c_str());
-#else
-    std::printf("libtorch: not built\n");
-#endif
+    // LibTorch is a plugin, loaded here to read its version (core/torch_plugin.h)
+    if (load_torch_plugin())
+      std::printf("libtorch %s\n", torch_plugin_version().c_str());
+    else if (!torch_plugin_error().empty())
+      std::printf("libtorch: %s\n", torch_plugin_error().c_str());
+    else
+      std::printf("libtorch: not built\n");
     std::printf("cuda: %s\n", cuda_device_description().c_str());
     const std::string vdb = io::openvdb_version();
     std::printf("openvdb: %s\n", vdb.empty() ? "not built (-DDUCTILE_WITH_OPENVDB=OFF)" : vdb.c_str());

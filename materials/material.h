@@ -80,6 +80,10 @@ class Material {
   virtual int learnable_size() const { return 0; }
   virtual std::vector<T> learnable() const { return {}; }
   virtual void set_learnable(const std::vector<T>&) {}
+  // Writes the learnable parameters where configure() reads them back (a neural material's "weights" file).
+  virtual void save_learnable(const std::string& path) const {
+    throw std::runtime_error(std::string(model()) + " has no learnable parameters to save (" + path + ")");
+  }
 
  protected:
   std::vector<T> values_;

@@ -1,6 +1,7 @@
 #include "materials/registry.h"
 
 #include "core/error.h"
+#include "core/torch_plugin.h"
 #include "materials/all_models.h"
 #include "materials/analytic.h"
 
@@ -16,25 +17,36 @@ MaterialRegistry& MaterialRegistry::instance() {
 }
 
 void MaterialRegistry::add(MaterialEntry e) {
-  if (has(e.name)) fail("material registry", "model '" + e.name + "' registered twice");
+  for (const auto& known : entries_)
+    if (known.name == e.name) fail("material registry", "model '" + e.name + "' registered twice");
   entries_.push_back(std::move(e));
 }
 
-bool MaterialRegistry::has(const std::string& name) const {
+const MaterialEntry* MaterialRegistry::find(const std::string& name) const {
   for (const auto& e : entries_)
-    if (e.name == name) return true;
-  return false;
+    if (e.name == name) return &e;
+  // a name not registered yet may be LibTorch's (loaded on first use: core/torch_plugin.h)
+  if (load_torch_plugin())
+    for (const auto& e : entries_)
+      if (e.name == name) return &e;
+  return nullptr;
+}
+
+bool MaterialRegistry::has(const std::string& name) const {
+  return find(name) != nullptr;
 }
 
 const MaterialEntry& MaterialRegistry::get(const std::string& name) const {
-  for (const auto& e : entries_)
-    if (e.name == name) return e;
+  if (const MaterialEntry* e = find(name)) return *e;
   std::string known;
   for (const auto& e : entries_) known += (known.empty() ? "" : ", ") + e.name;
-  fail("", "unknown material model '" + name + "' (known: " + known + ")");
+  const std::string plugin = torch_plugin_error();
+  fail("", "unknown material model '" + name + "' (known: " + known + ")" +
+               (plugin.empty() ? "" : "; " + plugin));
 }
 
 std::vector<std::string> MaterialRegistry::names() const {
+  load_torch_plugin();
   std::vector<std::string> r;
   for (const auto& e : entries_) r.push_back(e.name);
   return r;

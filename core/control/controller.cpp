@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/torch_plugin.h"
 
 namespace ductile {
 
@@ -22,7 +23,13 @@ ControllerRegistry& ControllerRegistry::instance() {
   return r;
 }
 
+bool ControllerRegistry::has(const std::string& type) const {
+  // a type not registered yet may be LibTorch's (loaded on first use: core/torch_plugin.h)
+  return factories_.count(type) != 0 || (load_torch_plugin() && factories_.count(type) != 0);
+}
+
 std::vector<std::string> ControllerRegistry::types() const {
+  load_torch_plugin();
   std::vector<std::string> t;
   for (const auto& [name, f] : factories_) t.push_back(name);
   return t;
@@ -31,13 +38,15 @@ std::vector<std::string> ControllerRegistry::types() const {
 std::unique_ptr<Controller> ControllerRegistry::make(const nlohmann::json& spec, const ControllerContext& ctx,
                                                      const std::string& where) const {
   const std::string type = spec.value("type", std::string());
-  auto it = factories_.find(type);
-  if (it == factories_.end()) {
+  if (!has(type)) {
     std::string known;
     for (const auto& t : types()) known += (known.empty() ? "" : ", ") + t;
+    const std::string plugin = torch_plugin_error();
     fail(where + "/type", "unknown controller type '" + type + "' (this build knows: " + known +
-                              (type == "network" ? "; 'network' needs a build with LibTorch" : "") + ")");
+                              (type == "network" ? "; 'network' needs a build with LibTorch" : "") + ")" +
+                              (plugin.empty() ? "" : "; " + plugin));
   }
+  auto it = factories_.find(type);
   return it->second(spec, ctx);
 }
 

@@ -63,13 +63,14 @@ struct ControllerContext {
 using ControllerFactory =
     std::function<std::unique_ptr<Controller>(const nlohmann::json& spec, const ControllerContext& ctx)>;
 
-// Controller types by name: "open_loop" and "sinusoid" always; "network" when LibTorch is linked
-// (register_network_controller in core/control/torch/).
+// Controller types by name: "open_loop" and "sinusoid" always; "network" in builds with LibTorch
+// (register_network_controller in core/control/torch/, registered when LibTorch's plugin loads on the first
+// miss: core/torch_plugin.h).
 class ControllerRegistry {
  public:
   static ControllerRegistry& instance();
   void add(const std::string& type, ControllerFactory f) { factories_[type] = std::move(f); }
-  bool has(const std::string& type) const { return factories_.count(type) != 0; }
+  bool has(const std::string& type) const;
   std::vector<std::string> types() const;
   // Throws Error "<where>: ..." for an unknown type (listing the known ones).
   std::unique_ptr<Controller> make(const nlohmann::json& spec, const ControllerContext& ctx,

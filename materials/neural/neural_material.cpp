@@ -240,6 +240,7 @@ class NeuralMaterial final : public Material<T, D> {
   }
 
   // Architecture and weights in one safetensors file (neural_weights.cpp).
+  void save_learnable(const std::string& path) const override { save(path); }
   void save(const std::string& path) const {
     if (script_) throw std::runtime_error("a neural material running a TorchScript module saves no weights");
     neural::write_weights(path, D, spec_, elastic_, spec_.plastic ? &*plastic_ : nullptr);

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/scene.h"
+#include "core/torch_plugin.h"
 #include "materials/registry.h"
 #include "python/src/dlpack.h"
 #include "python/src/python_material.h"
@@ -31,7 +32,8 @@ PYBIND11_MODULE(_core, m) {
   m.attr("cuda_available") = cuda_available();
   py::register_exception<Error>(m, "Error", PyExc_RuntimeError);
 #ifdef DUCTILE_WITH_TORCH
-  register_neural_materials(MaterialRegistry::instance());
+  // LibTorch's half is linked into this module (Python has loaded torch already): no plugin to load
+  use_linked_torch(ductile_torch_plugin_init);
 #endif
   register_python_material();
   m.def(

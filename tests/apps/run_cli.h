@@ -17,11 +17,12 @@ struct Result {
   std::string out, err;
 };
 
-// Runs the built executable with `args` (already shell-quoted) in `dir`.
-inline Result run_ductile(const test::TempDir& dir, const std::string& args) {
+// Runs the built executable with `args` (already shell-quoted) in `dir`, with the environment variables `env`
+// ("NAME=value ...", shell-quoted) added.
+inline Result run_ductile(const test::TempDir& dir, const std::string& args, const std::string& env = "") {
   const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
-  const std::string cmd =
-      "cd '" + dir.path().string() + "' && '" DUCTILE_BINARY "' " + args + " >'" + out + "' 2>'" + err + "'";
+  const std::string cmd = "cd '" + dir.path().string() + "' && " + (env.empty() ? "" : "env " + env + " ") +
+                          "'" DUCTILE_BINARY "' " + args + " >'" + out + "' 2>'" + err + "'";
   const int status = std::system(cmd.c_str());
   Result r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

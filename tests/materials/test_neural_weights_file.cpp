@@ -1,7 +1,7 @@
 // The neural material's weights file without LibTorch (materials/neural_weights_file.h): the architecture in
 // the metadata, the expected tensors and their shapes, and every kind of damage refused with an error naming
 // the file and the tensor or key. Runs in every build (the sanitizer build too); the material's own round
-// trips are in test_neural_weights_io.cpp.
+// trips are in test_neural_weights_io_torch.cpp.
 #include <doctest/doctest.h>
 
 #include <cmath>

@@ -125,9 +125,7 @@ void validate_materials(json& root, Context& ctx) {
         fail_at(child(ptr, "name"),
                 "duplicate material name '" + name + "' (also " + child("/materials", k) + ")");
     const std::string model = get_string(m, ptr, "model");
-    if (!reg.has(model))
-      fail_at(child(ptr, "model"),
-              "unknown material model '" + model + "' (known: " + join(reg.names()) + ")");
+    if (!reg.has(model)) fail_at(child(ptr, "model"), reg.unknown(model));
     const auto& specs = reg.get(model).specs();
     const auto& files = reg.get(model).file_keys;
     std::vector<std::string> params;

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <mutex>
 #include <stdexcept>
 
@@ -24,10 +25,15 @@ Plugin& plugin() {
   return *p;
 }
 
-// The plugin file: DUCTILE_TORCH_PLUGIN from the environment, or the one this build made ("" without one).
+// The plugin file: DUCTILE_TORCH_PLUGIN from the environment, else libductile_torch.so beside the executable
+// (a copied program and its plugin), else the one this build made ("" in a build without LibTorch).
 std::string plugin_path() {
   if (const char* env = std::getenv("DUCTILE_TORCH_PLUGIN"); env && *env) return env;
 #ifdef DUCTILE_TORCH_PLUGIN
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const std::filesystem::path beside = exe.parent_path() / "libductile_torch.so";
+  if (!ec && std::filesystem::is_regular_file(beside, ec)) return beside.string();
   return DUCTILE_TORCH_PLUGIN;
 #else
   return "";

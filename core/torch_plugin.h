@@ -18,7 +18,8 @@ using TorchPluginInit = const char* (*)();
 
 // Loads the plugin once, if this build has one: true when its materials and controller are registered (now or
 // before), false when the build has no LibTorch, when the plugin failed to load (torch_plugin_error() says
-// why) or while it is registering. The file is DUCTILE_TORCH_PLUGIN from the environment, or the one built.
+// why) or while it is registering. The file is DUCTILE_TORCH_PLUGIN from the environment, else
+// libductile_torch.so beside the executable, else the one built.
 bool load_torch_plugin();
 // Why the plugin failed to load ("" if it did not fail).
 std::string torch_plugin_error();

@@ -38,11 +38,15 @@ bool MaterialRegistry::has(const std::string& name) const {
 
 const MaterialEntry& MaterialRegistry::get(const std::string& name) const {
   if (const MaterialEntry* e = find(name)) return *e;
+  fail("", unknown(name));
+}
+
+std::string MaterialRegistry::unknown(const std::string& name) const {
   std::string known;
-  for (const auto& e : entries_) known += (known.empty() ? "" : ", ") + e.name;
+  for (const auto& k : names()) known += (known.empty() ? "" : ", ") + k;
   const std::string plugin = torch_plugin_error();
-  fail("", "unknown material model '" + name + "' (known: " + known + ")" +
-               (plugin.empty() ? "" : "; " + plugin));
+  return "unknown material model '" + name + "' (known: " + known + ")" +
+         (plugin.empty() ? "" : "; " + plugin);
 }
 
 std::vector<std::string> MaterialRegistry::names() const {

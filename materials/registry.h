@@ -39,6 +39,8 @@ class MaterialRegistry {
   const MaterialEntry& get(const std::string& name) const;
   bool has(const std::string& name) const;
   std::vector<std::string> names() const;
+  // "unknown material model 'name' (known: ...)", and why LibTorch's plugin failed to load if it did.
+  std::string unknown(const std::string& name) const;
 
   template <class T, int D>
   std::unique_ptr<Material<T, D>> make(const std::string& name) const;

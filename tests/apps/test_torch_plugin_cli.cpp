@@ -1,7 +1,10 @@
 // LibTorch as a plugin (core/torch_plugin.h), seen from the `ductile` process: it starts without LibTorch,
-// loads the plugin when a scene names a neural material, and names a plugin that fails to load in its errors.
+// loads the plugin when a scene names a neural material (the one beside a copied executable first), and names
+// a plugin that fails to load in its errors.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "apps/run_cli.h"
@@ -69,5 +72,23 @@ TEST_CASE(
   // the plugin that was built is found without the variable
   const Result built = run_ductile(dir, "version");
   CHECK(built.out.find("libtorch 2.") != std::string::npos);
+}
+
+TEST_CASE("torch plugin: a copy of ductile loads the plugin copied beside it") {
+  namespace fs = std::filesystem;
+  test::TempDir dir;
+  write_scenes(dir);
+  const fs::path built = fs::path(DUCTILE_BINARY).parent_path() / "libductile_torch.so";
+  REQUIRE(fs::is_regular_file(built));
+  fs::create_directory(dir.file("bin"));
+  fs::copy_file(DUCTILE_BINARY, dir.file("bin/ductile"));
+  fs::copy_file(built, dir.file("bin/libductile_torch.so"));
+  const std::string cmd = "cd '" + dir.path().string() +
+                          "' && env LD_DEBUG=files bin/ductile simulate neural.json --out n -q 2>'" +
+                          dir.file("stderr.txt") + "'";
+  CHECK(std::system(cmd.c_str()) == 0);
+  const std::string log = test::read_text(dir.file("stderr.txt"));
+  CHECK(log.find("file=" + dir.file("bin/libductile_torch.so")) != std::string::npos);
+  CHECK(log.find("file=" + built.string()) == std::string::npos);
 }
 #endif

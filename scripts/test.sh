@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command from a fresh Debian machine to the whole test suite: install, build, run every test; then the same
 # suite under AddressSanitizer + UndefinedBehaviorSanitizer and a bounded fuzzing of every reader, both in one
-# instrumented clang build (docs/RELIABILITY.md). About 25 minutes on two cores from a fresh clone.
+# instrumented clang build (docs/RELIABILITY.md). 22 to 34 minutes on two cores from a fresh clone, by machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS=0

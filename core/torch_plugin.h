@@ -1,7 +1,7 @@
 // LibTorch's half of ductile (materials/neural/, core/control/torch/) as a plugin, libductile_torch.so, that
 // the executable and the test runner load on first use. LibTorch registers its thousands of operators when it
 // is loaded, half a second of CPU that every run without a neural material or a network controller now skips
-// (twice per `ductile` command, which restarts itself once: apps/main.cpp). The registries call
+// (twice when `ductile` restarts itself to set OMP_WAIT_POLICY: apps/main.cpp). The registries call
 // load_torch_plugin() when a name is missing; programs that link LibTorch's half in (the Python module, the
 // LibTorch tests) call use_linked_torch() instead.
 #pragma once

@@ -42,7 +42,8 @@ run_one() {
   else
     status=FAILED
   fi
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+  # the last stats are the harness's own: the VDB reader's child processes print theirs as they exit
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo "?")
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo "?")
   ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo "?")
   printf '%-14s %10s %8s %8s %8s %s\n' "$name" "$seconds" "$execs" "$cov" "$ft" "$status" >"$build/fuzz_$name.result"

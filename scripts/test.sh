@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command from a fresh Debian machine to the whole test suite: install, build, run every test; then the same
 # suite under AddressSanitizer + UndefinedBehaviorSanitizer and a bounded fuzzing of every reader, both in one
-# instrumented clang build (docs/RELIABILITY.md). 22 to 34 minutes on two cores from a fresh clone, by machine.
+# instrumented clang build (docs/RELIABILITY.md). About 30 minutes from a fresh clone on the 2-core development
+# machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS=0

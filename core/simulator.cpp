@@ -13,9 +13,10 @@ template <class T, int D>
 Simulator<T, D>::Simulator(const Model<T, D>& model, Device device) : model_(model), device_(device) {
   backend_ = device == Device::kCpu ? make_cpu_backend<T, D>() : make_cuda_backend<T, D>();
   // the backend keeps a sparse grid of the blocks the particles touch where it says so (Backend::sparse_grid;
-  // by default on the CPU, with DUCTILE_CUDA_GRID=sparse on CUDA), else the simulator keeps a dense one. Both
-  // backends store the particles in their own order (the slot of particle p follows the ids).
-  sparse_grid_ = backend_->sparse_grid();
+  // by default on the CPU, on CUDA for a large grid or with DUCTILE_CUDA_GRID=sparse), else the simulator
+  // keeps a dense one. Both backends store the particles in their own order (the slot of particle p follows
+  // the ids).
+  sparse_grid_ = backend_->sparse_grid(model.grid);
   if (!sparse_grid_) {
     const int64_t nodes = model.grid.num_nodes();
     grid_mass_.resize(device, nodes);
@@ -121,14 +122,15 @@ void Simulator<T, D>::get_state(State<T, D>& s) const {
   s.step = step_;
 }
 
-// Whether the stress runs inside P2G and the projection inside G2P: for a scene of one material that the
-// backend fuses (Backend::fuses) and that offers lanes.
+// Whether the stress runs inside P2G and the projection inside G2P (FuseStage bits): for a scene of one
+// material that the backend fuses (Backend::fuses) and that offers lanes.
 template <class T, int D>
-static bool fuse_material(const Model<T, D>& model, const Backend<T, D>& backend,
-                          MaterialLanes<T, D>& lanes) {
-  if (model.materials.size() != 1) return false;
-  if (!backend.fuses(model.materials[0]->model())) return false;
-  return model.materials[0]->lanes(lanes);
+static unsigned fuse_material(const Model<T, D>& model, const Backend<T, D>& backend,
+                              MaterialLanes<T, D>& lanes) {
+  if (model.materials.size() != 1) return kFuseNone;
+  const unsigned stages = backend.fuses(model.materials[0]->model());
+  if (!stages || !model.materials[0]->lanes(lanes)) return kFuseNone;
+  return stages;
 }
 
 // one explicit MLS-MPM step: stress -> P2G -> grid update -> G2P -> plastic projection (the material stages
@@ -139,11 +141,11 @@ void Simulator<T, D>::step() {
   // a backend's sparse grid with fewer blocks than the step claimed has grown (kStatusGridFull): the step
   // runs again from the same input buffer (a CUDA pool starts at 64 blocks: more claims rerun a first step)
   for (int attempt = 1;; ++attempt) {
-    if (!fused_) timed(&StageTimes::stress, [&] { compute_stress(); });
+    if (!(fused_ & kFuseStress)) timed(&StageTimes::stress, [&] { compute_stress(); });
     timed(&StageTimes::p2g, [&] { particle_to_grid(); });
     timed(&StageTimes::grid, [&] { update_grid(); });
     timed(&StageTimes::g2p, [&] { grid_to_particle(); });
-    if (!fused_) timed(&StageTimes::project, [&] { project_plastic(); });
+    if (!(fused_ & kFuseProjection)) timed(&StageTimes::project, [&] { project_plastic(); });
     const Status s = backend_->fetch_status(status_.data());
     if (!(s.bits & kStatusGridFull) || attempt == 3) {
       if (timing_) ++times_.steps;
@@ -200,7 +202,7 @@ template <class T, int D>
 void Simulator<T, D>::particle_to_grid() {
   const GridView<T, D> g = grid_view();
   P2G<T, D> k{buf_[cur_].view(), tau_.data(), g, model_.dt, status_.data()};
-  if (fused_) k.tau = nullptr, k.lanes = &lanes_;
+  if (fused_ & kFuseStress) k.tau = nullptr, k.lanes = &lanes_;
   backend_->p2g(k);
 }
 
@@ -236,7 +238,7 @@ void Simulator<T, D>::grid_to_particle() {
   G2P<T, D> k{g, in.view(), out.view(), model_.dt, model_.domain_min, model_.domain_max, status_.data()};
   k.out_mass = out.mass.data(), k.out_vol0 = out.vol0.data(), k.out_material = out.material.data();
   k.in_id = in.id.data(), k.out_id = out.id.data();
-  if (fused_) k.lanes = &lanes_;
+  if (fused_ & kFuseProjection) k.lanes = &lanes_;
   backend_->g2p(k);
   // the projection and the next step index the new buffer (both backends reorder the particles)
   rebuild_batches(cur_ ^ 1);

@@ -111,8 +111,8 @@ class Simulator {
   int64_t step_ = 0;
   bool timing_ = false;
   bool sparse_grid_ = false;
-  // the material stages inside the transfers this step (see step()), and the material's lanes
-  bool fused_ = false;
+  // the material stages inside the transfers this step (FuseStage bits, see step()), and the material's lanes
+  unsigned fused_ = kFuseNone;
   MaterialLanes<T, D> lanes_;
   StageTimes times_;
 };

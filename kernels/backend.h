@@ -11,6 +11,9 @@
 
 namespace ductile {
 
+// The material stages a backend runs inside its transfers (Backend::fuses).
+enum FuseStage : unsigned { kFuseNone = 0, kFuseStress = 1, kFuseProjection = 2, kFuseBoth = 3 };
+
 template <class T, int D>
 class Backend {
  public:
@@ -20,9 +23,10 @@ class Backend {
   virtual void p2g(const P2G<T, D>& k) = 0;
   virtual void grid_update(const GridUpdate<T, D>& k) = 0;
   virtual void g2p(const G2P<T, D>& k) = 0;
-  // Whether P2G and G2P run the stress and projection of a scene whose one material is `model` (given its
-  // lanes, materials/material_lanes.h) instead of the separate stages.
-  virtual bool fuses(const std::string& model) const = 0;
+  // Which material stages of a scene whose one material is `model` run inside the transfers (given its lanes,
+  // materials/material_lanes.h) instead of separately: FuseStage bits, the stress inside P2G, the plastic
+  // projection inside G2P.
+  virtual unsigned fuses(const std::string& model) const = 0;
   // Per-material batches on the device after a step permuted the particles: batch[m] receives the slots q < n
   // with material[q] == m in increasing order (their number does not change between steps). False where the
   // backend leaves it to the host (the simulator then copies the materials back and partitions there).
@@ -38,8 +42,9 @@ class Backend {
   // A GridView without storage (mass and mv null) asks the backend to keep the grid itself: the CPU backend
   // then uses its sparse block grid (kernels/cpu_sparse_grid.h), the CUDA backend its pool of blocks
   // (kernels/cuda_grid.h). Whether the simulator should pass such grids (DUCTILE_CPU_GRID and
-  // DUCTILE_CUDA_GRID), and the bytes and blocks that the backend's grid holds now.
-  virtual bool sparse_grid() const { return false; }
+  // DUCTILE_CUDA_GRID; the CUDA backend by default for a large grid `spec`), and the bytes and blocks that
+  // the backend's grid holds now.
+  virtual bool sparse_grid(const GridSpec<T, D>& /*spec*/) { return false; }
   virtual int64_t grid_bytes() const { return 0; }
   virtual int64_t grid_blocks() const { return 0; }
 };

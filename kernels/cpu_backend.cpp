@@ -80,15 +80,17 @@ class CpuBackend final : public Backend<T, D> {
   // "Branch-free polar decomposition"). While its stress took a Jacobi SVD, fixed-corotated measured slower
   // fused; the models that still take an SVD per particle (snow's projection, von Mises, Drucker-Prager) stay
   // unfused, not re-measured.
-  bool fuses(const std::string& model) const override {
+  unsigned fuses(const std::string& model) const override {
     const std::string mode = env_choice("DUCTILE_CPU_FUSE", {"", "0", "1"});
-    if (mode == "0") return false;
-    return mode == "1" || model == "fluid" || model == "fixed_corotated";
+    if (mode == "0") return kFuseNone;
+    return mode == "1" || model == "fluid" || model == "fixed_corotated" ? kFuseBoth : kFuseNone;
   }
 
   // The sparse block grid unless DUCTILE_CPU_GRID=dense (the dense grid over the whole domain, for
   // comparison).
-  bool sparse_grid() const override { return env_choice("DUCTILE_CPU_GRID", {"", "dense"}) != "dense"; }
+  bool sparse_grid(const GridSpec<T, D>& /*spec*/) override {
+    return env_choice("DUCTILE_CPU_GRID", {"", "dense"}) != "dense";
+  }
 
   void p2g(const P2G<T, D>& k) override {
     if (k.force) fail("cpu backend", "external forces go through the gradient engine's transfers");

@@ -108,6 +108,10 @@ __global__ void active_nodes_kernel(const uint32_t* count, uint32_t capacity, in
     fn(t);
 }
 
+// The largest dense grid (mass and momentum) that the backend keeps by default: above it, the sparse pool
+// (DUCTILE_CUDA_GRID unset; a 400^3 float grid in 3D takes 0.95 GiB).
+constexpr double kDenseGridBytes = 1024.0 * 1024 * 1024;
+
 template <class T, int D>
 class CudaBackend final : public Backend<T, D> {
  public:
@@ -121,14 +125,17 @@ class CudaBackend final : public Backend<T, D> {
     strided_ = mode != "tile-contiguous";
     cells_ = kCellsFit<T, D> && tiled_ && (mode.empty() || mode == "cells" || mode == "slabs");
     slabs_ = mode == "slabs";
-    const std::string grid = env_choice("DUCTILE_CUDA_GRID", {"", "dense", "active", "sparse"});
-    sparse_ = grid == "sparse";
+    // unset: the active-block grid, the sparse one for a large grid (sparse_grid)
+    grid_ = env_choice("DUCTILE_CUDA_GRID", {"", "dense", "active", "sparse"});
+    sparse_ = grid_ == "sparse";
     if (sparse_ && !sorted_)
       fail("DUCTILE_CUDA_GRID",
            "'sparse' lists the blocks of the sorted particles: it does not run with "
            "DUCTILE_CUDA_SORT=0");
-    active_ = (grid == "active" || sparse_) && sorted_;
-    fuse_ = env_choice("DUCTILE_CUDA_FUSE", {"", "0", "1"}) == "1";
+    active_ = grid_ != "dense" && sorted_;
+    // unset: the projection inside G2P, the stress separate (docs/BENCHMARKS.md, the second GPU session)
+    const std::string fuse = env_choice("DUCTILE_CUDA_FUSE", {"", "0", "1", "project"});
+    fuse_ = fuse == "1" ? kFuseBoth : fuse == "0" ? kFuseNone : kFuseProjection;
     device_partition_ = env_choice("DUCTILE_CUDA_PARTITION", {"", "host", "device"}) == "device";
     int dev = 0;
     DUCTILE_CUDA_CHECK(cudaGetDevice(&dev));
@@ -138,13 +145,19 @@ class CudaBackend final : public Backend<T, D> {
 
   Device device() const override { return Device::kCuda; }
 
-  // DUCTILE_CUDA_GRID=sparse: the simulator passes grids without storage and this backend keeps the pool.
-  bool sparse_grid() const override { return sparse_; }
+  // DUCTILE_CUDA_GRID=sparse, or unset and a dense grid `spec` of more than kDenseGridBytes: the simulator
+  // passes grids without storage and this backend keeps the pool.
+  bool sparse_grid(const GridSpec<T, D>& spec) override {
+    if (grid_.empty() && sorted_)
+      sparse_ = double(spec.num_nodes()) * (D + 1) * sizeof(T) > double(kDenseGridBytes);
+    return sparse_;
+  }
 
-  // The fluid and fixed-corotated stresses inside p2g_cells, their projections inside G2P
-  // (DUCTILE_CUDA_FUSE=1).
-  bool fuses(const std::string& model) const override {
-    return fuse_ && sorted_ && cells_ && (model == Fluid::kName || model == FixedCorotated::kName);
+  // The fluid and fixed-corotated projections inside G2P (DUCTILE_CUDA_FUSE unset, project or 1), their
+  // stresses inside p2g_cells (=1).
+  unsigned fuses(const std::string& model) const override {
+    if (model != Fluid::kName && model != FixedCorotated::kName) return kFuseNone;
+    return sorted_ && cells_ ? fuse_ : fuse_ & kFuseProjection;
   }
 
   void p2g(const P2G<T, D>& k) override {
@@ -405,9 +418,11 @@ class CudaBackend final : public Backend<T, D> {
   // per cell), =tile (shared-memory atomics), =tile-contiguous (the same with lanes on consecutive
   // particles), =global (sorted, global atomics)
   bool sorted_ = true, tiled_ = true, strided_ = true, cells_ = true, slabs_ = false;
-  // DUCTILE_CUDA_GRID=active: clear and update only the listed blocks; =sparse: and store only them (the
-  // pool); DUCTILE_CUDA_FUSE=1: see fuses()
-  bool active_ = false, sparse_ = false, fuse_ = false, listed_ = false;
+  // DUCTILE_CUDA_GRID (grid_; unset: see sparse_grid()) =active: clear and update only the listed blocks;
+  // =sparse: and store only them (the pool); DUCTILE_CUDA_FUSE: the FuseStage bits (see fuses())
+  bool active_ = false, sparse_ = false, listed_ = false;
+  std::string grid_;
+  unsigned fuse_ = kFuseNone;
   // DUCTILE_CUDA_PARTITION=device: the materials' batches selected on the device (partition())
   bool device_partition_ = false;
   Buffer<int32_t> iota_, selected_;

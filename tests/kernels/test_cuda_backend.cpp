@@ -57,6 +57,11 @@ class ScopedEnv {
     saved_.push_back({name, {old != nullptr, old ? old : ""}});
     setenv(name, value, 1);
   }
+  void unset(const char* name) {
+    const char* old = std::getenv(name);
+    saved_.push_back({name, {old != nullptr, old ? old : ""}});
+    unsetenv(name);
+  }
 
  private:
   std::vector<std::pair<std::string, std::pair<bool, std::string>>> saved_;
@@ -114,18 +119,24 @@ struct BothDevices {
   }
 };
 
+// The GPU's seconds in the separate material stages (zero where the transfers ran them).
+struct SeparateStages {
+  double stress = 0, project = 0;
+};
+
 // Runs `steps` steps of the scene on the CPU and on the GPU; the largest differences of x and v (and, when
-// gpu_stress_seconds is given, the GPU's time in the separate stress and projection stages).
+// gpu_stages is given, adds the GPU's time in the separate stress and projection stages to it).
 template <class T, int D>
 void run_both(const std::string& json, int steps, double& max_dx, double& max_dv,
-              double* gpu_stress_seconds = nullptr) {
+              SeparateStages* gpu_stages = nullptr) {
   BothDevices<T, D> both(json);
-  both.sg.set_timing(gpu_stress_seconds != nullptr);
+  both.sg.set_timing(gpu_stages != nullptr);
   for (int s = 0; s < steps; ++s) {
     both.sc.step();
     both.sg.step();
   }
-  if (gpu_stress_seconds) *gpu_stress_seconds = both.sg.stage_times().stress + both.sg.stage_times().project;
+  if (gpu_stages)
+    gpu_stages->stress += both.sg.stage_times().stress, gpu_stages->project += both.sg.stage_times().project;
   largest_differences(both.sc, both.sg, max_dx, max_dv);
 }
 
@@ -134,22 +145,17 @@ void run_both(const std::string& json, int steps, double& max_dx, double& max_dv
 // 1e-16 grown over the steps). `separate_stages` (if given): the GPU's seconds in the separate stress and
 // projection stages, summed over the three runs.
 void check_matches_cpu(const std::string& scene3d, const std::string& scene2d, int steps,
-                       double* separate_stages = nullptr) {
-  double max_dx = 0, max_dv = 0, stages = 0, total = 0;
-  double* s = separate_stages ? &stages : nullptr;
-  run_both<float, 3>(scene3d, steps, max_dx, max_dv, s);
-  total += stages;
+                       SeparateStages* separate_stages = nullptr) {
+  double max_dx = 0, max_dv = 0;
+  run_both<float, 3>(scene3d, steps, max_dx, max_dv, separate_stages);
   CHECK(max_dx < 1e-5);
   CHECK(max_dv < 1e-3);
-  run_both<float, 2>(scene2d, steps, max_dx, max_dv, s);
-  total += stages;
+  run_both<float, 2>(scene2d, steps, max_dx, max_dv, separate_stages);
   CHECK(max_dx < 1e-5);
   CHECK(max_dv < 1e-3);
-  run_both<double, 2>(scene2d, steps, max_dx, max_dv, s);
-  total += stages;
+  run_both<double, 2>(scene2d, steps, max_dx, max_dv, separate_stages);
   CHECK(max_dx < 1e-12);
   CHECK(max_dv < 1e-10);
-  if (separate_stages) *separate_stages = total;
 }
 
 }  // namespace
@@ -190,28 +196,36 @@ TEST_CASE(
 TEST_CASE("cuda backend: the fused stress and projection match the cpu backend (fluid, fixed-corotated)" *
           doctest::skip(!cuda_available())) {
   // DUCTILE_CUDA_FUSE=1: the material's stress inside p2g_cells (one or three threads per cell) and its
-  // projection inside G2P, with the dense, the active-block and the sparse grid; the separate stages must
-  // not run
-  for (const char* p2g : {"cells", "slabs"})
-    for (const char* grid : {"dense", "active", "sparse"})
-      for (const char* model : {"fluid", "fixed_corotated"}) {
-        ScopedEnv env;
-        env.set("DUCTILE_CUDA_FUSE", "1");
-        env.set("DUCTILE_CUDA_P2G", p2g);
-        env.set("DUCTILE_CUDA_GRID", grid);
-        INFO("model " << std::string(model) << ", DUCTILE_CUDA_P2G=" << std::string(p2g)
-                      << ", DUCTILE_CUDA_GRID=" << std::string(grid));
-        double stages = -1;
-        CHECK_NOTHROW(
-            check_matches_cpu(one_material_scene(model, 3), one_material_scene(model, 2), 50, &stages));
-        CHECK(stages == 0);
-      }
-  // without it the stages run
+  // projection inside G2P, with the dense, the active-block and the sparse grid; =project (the default): the
+  // projection alone inside G2P. The fused stages must not run separately, the others must.
+  for (const char* fuse : {"1", "project"})
+    for (const char* p2g : {"cells", "slabs"})
+      for (const char* grid : {"dense", "active", "sparse"})
+        for (const char* model : {"fluid", "fixed_corotated"}) {
+          ScopedEnv env;
+          env.set("DUCTILE_CUDA_FUSE", fuse);
+          env.set("DUCTILE_CUDA_P2G", p2g);
+          env.set("DUCTILE_CUDA_GRID", grid);
+          INFO("model " << std::string(model) << ", DUCTILE_CUDA_FUSE=" << std::string(fuse)
+                        << ", DUCTILE_CUDA_P2G=" << std::string(p2g)
+                        << ", DUCTILE_CUDA_GRID=" << std::string(grid));
+          SeparateStages stages;
+          CHECK_NOTHROW(
+              check_matches_cpu(one_material_scene(model, 3), one_material_scene(model, 2), 50, &stages));
+          CHECK(stages.project == 0);
+          if (std::string(fuse) == "1")
+            CHECK(stages.stress == 0);
+          else
+            CHECK(stages.stress > 0);
+        }
+  // without it both stages run
   ScopedEnv env;
   env.set("DUCTILE_CUDA_FUSE", "0");
-  double max_dx = 0, max_dv = 0, stages = -1;
+  double max_dx = 0, max_dv = 0;
+  SeparateStages stages;
   run_both<float, 3>(one_material_scene("fluid", 3), 5, max_dx, max_dv, &stages);
-  CHECK(stages > 0);
+  CHECK(stages.stress > 0);
+  CHECK(stages.project > 0);
 }
 
 TEST_CASE("cuda backend: the materials' batches selected on the device match the cpu backend" *
@@ -283,6 +297,34 @@ TEST_CASE("cuda backend: the sparse grid's memory follows the particles, not the
   CHECK(sparse_small < dense_small);
   CHECK(dense_big ==
         doctest::Approx(dense_small * double(grid_big.num_nodes()) / double(grid_small.num_nodes())));
+}
+
+TEST_CASE("cuda backend: by default the sparse grid where a dense one would take over 1 GiB" *
+          doctest::skip(!cuda_available())) {
+  // DUCTILE_CUDA_GRID unset (bench/gpu.sh's second run of these tests sets it): the one-material scene (25^3
+  // cells) keeps its dense grid; in a domain 18 times wider along each axis at the same dx (450^3 cells: 1.4
+  // GiB of float mass and momentum) the backend keeps the pool, and its steps match the CPU's
+  ScopedEnv env;
+  env.unset("DUCTILE_CUDA_GRID");
+  env.unset("DUCTILE_CUDA_SORT");
+  const std::string small = one_material_scene("fixed_corotated", 3);
+  std::string big = small;
+  const std::string box = R"("max": [1, 1, 1])";
+  REQUIRE(big.find(box) != std::string::npos);
+  big.replace(big.find(box), box.size(), R"("max": [18, 18, 18])");
+  double max_dx = 0, max_dv = 0;
+  const double small_bytes = gpu_grid_bytes(small, 1, max_dx, max_dv);
+  const double big_bytes = gpu_grid_bytes(big, 20, max_dx, max_dv);
+  CHECK(max_dx < 1e-5);
+  CHECK(max_dv < 1e-3);
+  const SceneData<float, 3> small_scene = build_scene<float, 3>(load_scene_text(small, "."));
+  const SceneData<float, 3> big_scene = build_scene<float, 3>(load_scene_text(big, "."));
+  CHECK(double(big_scene.model.grid.num_nodes()) * 16 > 1024.0 * 1024 * 1024);
+  // the dense grid's mass and momentum, then the pool's blocks and table: far below the dense 1.4 GiB
+  CHECK(small_bytes >= double(small_scene.model.grid.num_nodes()) * 16);
+  CHECK(big_bytes < 64.0 * 1024 * 1024);
+  CHECK_FALSE(Simulator<float, 3>(small_scene.model, Device::kCuda).sparse_grid());
+  CHECK(Simulator<float, 3>(big_scene.model, Device::kCuda).sparse_grid());
 }
 
 // A box wider than the sparse grid's first pool: 6 x 4 x 6 = 144 blocks claimed (64 fit the first pool).

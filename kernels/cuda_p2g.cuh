@@ -170,8 +170,8 @@ constexpr int kCellThreads = 64, kSlabThreads = 3 * kCellThreads;
 template <class T, int D>
 constexpr bool kCellsFit = (D + 1) * (D == 3 ? 27 : 9) * sizeof(T) <= 4 * 4 * 27;
 
-template <class T, int D, class Stress, bool kSlabs, int kMinBlocks = 1>
-__global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ? 2 : kMinBlocks)
+template <class T, int D, class Stress, bool kSlabs>
+__global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ? 2 : 1)
     p2g_cells(P2G<T, D> k, Stress stress, CudaGrid<T, D> grid, const int32_t* order,
               const uint32_t* sorted_keys, const uint32_t* run_keys, const int32_t* run_start,
               const int32_t* run_count, const int32_t* num_runs, uint32_t* strays) {
@@ -215,23 +215,13 @@ __global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ?
 
 // Launches p2g_cells over the runs of `sort` (order[q] the q-th particle, null: slot q; three threads per
 // cell with `slabs`): enough thread blocks to fill the `sms` SMs several times over, each looping over runs.
-// `min_blocks` 6: one thread per cell compiled to fit six thread blocks per SM (168 registers instead of 234
-// in 3D float; shared memory carved out to the most).
 template <class T, int D, class Stress>
 void launch_p2g_cells(const P2G<T, D>& k, const Stress& stress, const CudaGrid<T, D>& grid,
                       const CudaCellSort<T, D>& sort, const int32_t* order, uint32_t* strays, int sms,
-                      bool slabs, int min_blocks = 1) {
+                      bool slabs) {
   const int blocks = std::max(1, std::min(sort.max_runs(), sms * 8));
   const size_t shared = sizeof(T) * CellSums<T, D>::kPart;
-  if (!slabs && min_blocks == 6) {
-    static const cudaError_t carved =
-        cudaFuncSetAttribute(p2g_cells<T, D, Stress, false, 6>,
-                             cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
-    DUCTILE_CUDA_CHECK(carved);
-    p2g_cells<T, D, Stress, false, 6>
-        <<<blocks, kCellThreads, shared>>>(k, stress, grid, order, sort.sorted_keys(), sort.run_keys(),
-                                           sort.run_start(), sort.run_count(), sort.num_runs(), strays);
-  } else if (slabs)
+  if (slabs)
     p2g_cells<T, D, Stress, true>
         <<<blocks, kSlabThreads, shared>>>(k, stress, grid, order, sort.sorted_keys(), sort.run_keys(),
                                            sort.run_start(), sort.run_count(), sort.num_runs(), strays);

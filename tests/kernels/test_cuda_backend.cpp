@@ -193,23 +193,6 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("cuda backend: the per-cell P2G compiled for six thread blocks per SM matches the cpu backend" *
-          doctest::skip(!cuda_available())) {
-  // DUCTILE_CUDA_P2G_BLOCKS=6: p2g_cells with fewer registers (some spilled), alone and with the stress fused
-  for (const char* fuse : {"project", "1"})
-    for (const char* grid : {"dense", "sparse"}) {
-      ScopedEnv env;
-      env.set("DUCTILE_CUDA_P2G_BLOCKS", "6");
-      env.set("DUCTILE_CUDA_P2G", "cells");
-      env.set("DUCTILE_CUDA_FUSE", fuse);
-      env.set("DUCTILE_CUDA_GRID", grid);
-      INFO("DUCTILE_CUDA_FUSE=" << std::string(fuse) << ", DUCTILE_CUDA_GRID=" << std::string(grid));
-      CHECK_NOTHROW(check_matches_cpu(kScene, kScene2D, 50));
-      CHECK_NOTHROW(check_matches_cpu(one_material_scene("fixed_corotated", 3),
-                                      one_material_scene("fixed_corotated", 2), 50));
-    }
-}
-
 TEST_CASE("cuda backend: the fused stress and projection match the cpu backend (fluid, fixed-corotated)" *
           doctest::skip(!cuda_available())) {
   // DUCTILE_CUDA_FUSE=1: the material's stress inside p2g_cells (one or three threads per cell) and its

@@ -211,7 +211,7 @@ if [ -n "${background_build:-}" ]; then
     [ "$best" = default ] && settings=""
     stamp "== bench/gpu.sh --minimal $build (built from source above) with the fastest variant, $best"
     # shellcheck disable=SC2086  # a list of settings; the bundle's libraries are not the source build's
-    env -u LD_LIBRARY_PATH $settings GPU_TARGETS=ductile OUT=/tmp/ductile-gpu-minimal \
+    env -u LD_LIBRARY_PATH -u GPU_KERNELS $settings GPU_TARGETS=ductile OUT=/tmp/ductile-gpu-minimal \
       GPU_DEADLINE=$((${deadline:-100000} - ($(date +%s) - t_start))) bash bench/gpu.sh --minimal "$build" 2>&1
     stamp "minimal exit $?"
     cp /tmp/ductile-gpu-minimal/gpu_forward.jsonl "$out/gpu_minimal.jsonl" 2>/dev/null

@@ -165,7 +165,7 @@ grids=${GPU_GRIDS:-$grids}
 # first GPU session's defaults (dense grid, nothing fused), the unsorted P2G, and one or two switches changed
 variants=${GPU_VARIANTS:-default DUCTILE_CUDA_GRID=dense,DUCTILE_CUDA_FUSE=0 DUCTILE_CUDA_SORT=0 DUCTILE_CUDA_FUSE=1 \
 DUCTILE_CUDA_FUSE=0 DUCTILE_CUDA_SORT=adaptive DUCTILE_CUDA_FUSE=1,DUCTILE_CUDA_SORT=adaptive DUCTILE_CUDA_GRID=sparse \
-DUCTILE_CUDA_GRID=sparse,DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_P2G=slabs DUCTILE_CUDA_P2G_BALANCE=0}
+DUCTILE_CUDA_GRID=sparse,DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_P2G=slabs}
 # every variant's JSON, one line each: {"variant": ..., "bench": ...}
 : >"$out/gpu_forward.jsonl"
 for variant in $variants; do

@@ -125,7 +125,6 @@ class CudaBackend final : public Backend<T, D> {
     strided_ = mode != "tile-contiguous";
     cells_ = kCellsFit<T, D> && tiled_ && (mode.empty() || mode == "cells" || mode == "slabs");
     slabs_ = mode == "slabs";
-    balance_ = env_choice("DUCTILE_CUDA_P2G_BALANCE", {"", "1", "0"}) != "0";
     // unset: the active-block grid, the sparse one for a large grid (sparse_grid)
     grid_ = env_choice("DUCTILE_CUDA_GRID", {"", "dense", "active", "sparse"});
     sparse_ = grid_ == "sparse";
@@ -290,7 +289,7 @@ class CudaBackend final : public Backend<T, D> {
   template <class Stress>
   void launch_cells(const P2G<T, D>& k, const Stress& stress, const CudaGrid<T, D>& grid,
                     const int32_t* order, uint32_t* strays) {
-    launch_p2g_cells(k, stress, grid, sort_, order, strays, sms_, slabs_, balance_);
+    launch_p2g_cells(k, stress, grid, sort_, order, strays, sms_, slabs_);
   }
 
   // G2P with the node visit `nodes`, the projection fused where the lanes ask for it.
@@ -419,7 +418,6 @@ class CudaBackend final : public Backend<T, D> {
   // per cell), =tile (shared-memory atomics), =tile-contiguous (the same with lanes on consecutive
   // particles), =global (sorted, global atomics)
   bool sorted_ = true, tiled_ = true, strided_ = true, cells_ = true, slabs_ = false;
-  bool balance_ = true;  // DUCTILE_CUDA_P2G_BALANCE: the per-cell P2G's cells to threads by count
   // DUCTILE_CUDA_GRID (grid_; unset: see sparse_grid()) =active: clear and update only the listed blocks;
   // =sparse: and store only them (the pool); DUCTILE_CUDA_FUSE: the FuseStage bits (see fuses())
   bool active_ = false, sparse_ = false, listed_ = false;

@@ -170,48 +170,15 @@ constexpr int kCellThreads = 64, kSlabThreads = 3 * kCellThreads;
 template <class T, int D>
 constexpr bool kCellsFit = (D + 1) * (D == 3 ? 27 : 9) * sizeof(T) <= 4 * 4 * 27;
 
-// The cell that thread threadIdx.x of a p2g_cells block sums, given the run's cell starts: the kCells cells
-// by decreasing particle count (ties in any order), so that the cells of one warp take similar numbers of
-// iterations (a warp loops as long as its fullest cell; with about 4 particles a cell at random, the fullest
-// of 32 holds about twice the mean). A cell's sums are the same whichever thread takes it. Every thread of
-// the block calls it (barriers inside); bins and order are shared arrays of 32 and kCells ints.
-template <int kCells>
-__device__ int balanced_cell(const int* cell_start, int* bins, int* order) {
-  constexpr int kBins = 32;  // counts of 31 and more share the last bin
-  const int tid = threadIdx.x;
-  if (tid < kBins) bins[tid] = 0;
-  __syncthreads();
-  int key = 0, slot = 0;
-  if (tid < kCells) {
-    key = kBins - 1 - min(cell_start[tid + 1] - cell_start[tid], kBins - 1);
-    slot = atomicAdd(&bins[key], 1);
-  }
-  __syncthreads();
-  // the bins' exclusive prefix sums, by the first warp
-  if (tid < kBins) {
-    const int v = bins[tid];
-    int sum = v;
-    for (int s = 1; s < kBins; s <<= 1) {
-      const int up = __shfl_up_sync(0xffffffffu, sum, s);
-      if (tid >= s) sum += up;
-    }
-    bins[tid] = sum - v;
-  }
-  __syncthreads();
-  if (tid < kCells) order[bins[key] + slot] = tid;
-  __syncthreads();
-  return order[tid % kCells];
-}
-
 template <class T, int D, class Stress, bool kSlabs>
 __global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ? 2 : 1)
     p2g_cells(P2G<T, D> k, Stress stress, CudaGrid<T, D> grid, const int32_t* order,
               const uint32_t* sorted_keys, const uint32_t* run_keys, const int32_t* run_start,
-              const int32_t* run_count, const int32_t* num_runs, uint32_t* strays, bool balance) {
+              const int32_t* run_count, const int32_t* num_runs, uint32_t* strays) {
   using Sums = CellSums<T, D>;
   extern __shared__ unsigned char shared_bytes[];
   T* part = reinterpret_cast<T*>(shared_bytes);  // Sums::kPart values
-  __shared__ int cell_start[Sums::kCells + 1], bins[32], order_by_count[Sums::kCells];
+  __shared__ int cell_start[Sums::kCells + 1];
   const int runs = *num_runs;
   const GridSpec<T, D>& spec = k.g.spec;
   for (int r = blockIdx.x; r < runs; r += gridDim.x) {
@@ -221,8 +188,7 @@ __global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ?
     Sums::cell_starts(threadIdx.x, blockDim.x, sorted_keys + start, count, cell_start);
     __syncthreads();
     // the cell's particles; one outside its cell goes to the grid directly
-    const int c =
-        balance ? balanced_cell<Sums::kCells>(cell_start, bins, order_by_count) : threadIdx.x % Sums::kCells;
+    const int c = threadIdx.x % Sums::kCells;
     int cell[D];
     Sums::cell_of(c, lo, cell);
     auto load = [&](int j, P2GParticle<T, D>& pp, bool primary) {
@@ -248,22 +214,21 @@ __global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ?
 }
 
 // Launches p2g_cells over the runs of `sort` (order[q] the q-th particle, null: slot q; three threads per
-// cell with `slabs`; the cells to threads by count with `balance`, balanced_cell): enough thread blocks to
-// fill the `sms` SMs several times over, each looping over runs.
+// cell with `slabs`): enough thread blocks to fill the `sms` SMs several times over, each looping over runs.
 template <class T, int D, class Stress>
 void launch_p2g_cells(const P2G<T, D>& k, const Stress& stress, const CudaGrid<T, D>& grid,
                       const CudaCellSort<T, D>& sort, const int32_t* order, uint32_t* strays, int sms,
-                      bool slabs, bool balance = true) {
+                      bool slabs) {
   const int blocks = std::max(1, std::min(sort.max_runs(), sms * 8));
   const size_t shared = sizeof(T) * CellSums<T, D>::kPart;
   if (slabs)
-    p2g_cells<T, D, Stress, true><<<blocks, kSlabThreads, shared>>>(
-        k, stress, grid, order, sort.sorted_keys(), sort.run_keys(), sort.run_start(), sort.run_count(),
-        sort.num_runs(), strays, balance);
+    p2g_cells<T, D, Stress, true>
+        <<<blocks, kSlabThreads, shared>>>(k, stress, grid, order, sort.sorted_keys(), sort.run_keys(),
+                                           sort.run_start(), sort.run_count(), sort.num_runs(), strays);
   else
-    p2g_cells<T, D, Stress, false><<<blocks, kCellThreads, shared>>>(
-        k, stress, grid, order, sort.sorted_keys(), sort.run_keys(), sort.run_start(), sort.run_count(),
-        sort.num_runs(), strays, balance);
+    p2g_cells<T, D, Stress, false>
+        <<<blocks, kCellThreads, shared>>>(k, stress, grid, order, sort.sorted_keys(), sort.run_keys(),
+                                           sort.run_start(), sort.run_count(), sort.num_runs(), strays);
   DUCTILE_CUDA_CHECK(cudaGetLastError());
 }
 

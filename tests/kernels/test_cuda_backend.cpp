@@ -193,20 +193,6 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("cuda backend: the per-cell P2G with its cells in block order matches the cpu backend" *
-          doctest::skip(!cuda_available())) {
-  // DUCTILE_CUDA_P2G_BALANCE=0: thread c sums cell c (by default the cells go to threads by particle count)
-  for (const char* p2g : {"cells", "slabs"})
-    for (const char* grid : {"dense", "sparse"}) {
-      ScopedEnv env;
-      env.set("DUCTILE_CUDA_P2G_BALANCE", "0");
-      env.set("DUCTILE_CUDA_P2G", p2g);
-      env.set("DUCTILE_CUDA_GRID", grid);
-      INFO("DUCTILE_CUDA_P2G=" << std::string(p2g) << ", DUCTILE_CUDA_GRID=" << std::string(grid));
-      CHECK_NOTHROW(check_matches_cpu(kScene, kScene2D, 50));
-    }
-}
-
 TEST_CASE("cuda backend: the fused stress and projection match the cpu backend (fluid, fixed-corotated)" *
           doctest::skip(!cuda_available())) {
   // DUCTILE_CUDA_FUSE=1: the material's stress inside p2g_cells (one or three threads per cell) and its

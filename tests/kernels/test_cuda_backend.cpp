@@ -240,6 +240,16 @@ TEST_CASE("cuda backend: the materials' batches selected on the device match the
   }
 }
 
+// A 3D scene of domain [0, 1]^3 in the domain [0, scale]^3, with the same dx.
+std::string widened(const std::string& json, int scale) {
+  std::string wide = json;
+  const std::string box = R"("max": [1, 1, 1])";
+  REQUIRE(wide.find(box) != std::string::npos);
+  const std::string s = std::to_string(scale);
+  wide.replace(wide.find(box), box.size(), R"("max": [)" + s + ", " + s + ", " + s + "]");
+  return wide;
+}
+
 // The grid bytes after `steps` steps of a scene on the GPU, and how far it ends from the CPU.
 double gpu_grid_bytes(const std::string& json, int steps, double& max_dx, double& max_dv) {
   run_both<float, 3>(json, steps, max_dx, max_dv);
@@ -256,11 +266,7 @@ TEST_CASE("cuda backend: the sparse grid's memory follows the particles, not the
   // the one-material scene in its domain and in one 4 times larger along each axis, same dx: the pool holds
   // the same blocks, only the block table (4 bytes per 4^3 cells of the padded grid: 8^3 blocks, then 27^3)
   // grows; the dense grid grows with the padded grid's nodes (30^3, then 105^3: 43 times, not 64)
-  const std::string small = one_material_scene("fixed_corotated", 3);
-  std::string big = small;
-  const std::string box = R"("max": [1, 1, 1])";
-  REQUIRE(big.find(box) != std::string::npos);
-  big.replace(big.find(box), box.size(), R"("max": [4, 4, 4])");
+  const std::string small = one_material_scene("fixed_corotated", 3), big = widened(small, 4);
   double max_dx = 0, max_dv = 0;
   double sparse_small = 0, sparse_big = 0, dense_small = 0, dense_big = 0;
   {
@@ -307,11 +313,7 @@ TEST_CASE("cuda backend: by default the sparse grid where a dense one would take
   ScopedEnv env;
   env.unset("DUCTILE_CUDA_GRID");
   env.unset("DUCTILE_CUDA_SORT");
-  const std::string small = one_material_scene("fixed_corotated", 3);
-  std::string big = small;
-  const std::string box = R"("max": [1, 1, 1])";
-  REQUIRE(big.find(box) != std::string::npos);
-  big.replace(big.find(box), box.size(), R"("max": [18, 18, 18])");
+  const std::string small = one_material_scene("fixed_corotated", 3), big = widened(small, 18);
   double max_dx = 0, max_dv = 0;
   const double small_bytes = gpu_grid_bytes(small, 1, max_dx, max_dv);
   const double big_bytes = gpu_grid_bytes(big, 20, max_dx, max_dv);

@@ -17,7 +17,7 @@ for variant in ${GPU_KERNEL_VARIANTS:-DUCTILE_CUDA_P2G=cells}; do
   env $variant timeout 120 ncu --clock-control none --metrics gpu__time_duration.sum --print-summary per-kernel \
     "$bin/ductile" bench --backend cuda --scenes fluid --grid "$grid" --steps 3 --warmup 1 >/tmp/ncu.txt 2>&1
   cat /tmp/ncu.txt >>"$log"
-  # (no interval expressions: mawk, the device machine's awk, has none)
+  # (no interval expressions: mawk has none)
   awk '/\([0-9]+, [0-9]+, [0-9]+\)x\(/ {name = substr($0, 1, 100)} /gpu__time_duration.sum/ {print name "\n      " $0}' /tmp/ncu.txt
 done
 echo "== the default P2G and G2P kernels in detail (the third launch of each: particles already sorted)"

@@ -53,17 +53,19 @@ class ScopedEnv {
                        : unsetenv(it->first.c_str());
   }
   void set(const char* name, const char* value) {
-    const char* old = std::getenv(name);
-    saved_.push_back({name, {old != nullptr, old ? old : ""}});
+    save(name);
     setenv(name, value, 1);
   }
   void unset(const char* name) {
-    const char* old = std::getenv(name);
-    saved_.push_back({name, {old != nullptr, old ? old : ""}});
+    save(name);
     unsetenv(name);
   }
 
  private:
+  void save(const char* name) {
+    const char* old = std::getenv(name);
+    saved_.push_back({name, {old != nullptr, old ? old : ""}});
+  }
   std::vector<std::pair<std::string, std::pair<bool, std::string>>> saved_;
 };
 

@@ -150,7 +150,9 @@ stamp "== forward (float, 3D) against the CPU: G = 128 (0.5 million particles), 
 limited 200 "$bin/ductile" bench --backend cuda --scenes fluid,fixed_corotated --grid 128 --steps 100 \
   --warmup 10 --compare-cpu --json "$out/gpu_compare.json" 2>&1 | tee "$out/gpu_compare.log"
 stamp "compare exit ${PIPESTATUS[0]}"
-[ $minimal = 1 ] && prepared_compares=() || prepared_compares=("$prepared DUCTILE_CUDA_P2G=slabs" "${prepared/sparse/active}")
+[ $minimal = 1 ] && prepared_compares=() ||
+  prepared_compares=("$prepared DUCTILE_CUDA_P2G=slabs" "${prepared/sparse/active}" "DUCTILE_CUDA_P2G=staged"
+    "$prepared DUCTILE_CUDA_P2G=staged")
 for settings in "${prepared_compares[@]}"; do
   stamp "compare with $settings"
   # shellcheck disable=SC2086
@@ -163,7 +165,9 @@ grids=128,256
 grids=${GPU_GRIDS:-$grids}
 # the defaults (active blocks, or the sparse grid above 1 GiB of dense grid; the projection inside G2P), the
 # first GPU session's defaults (dense grid, nothing fused), the unsorted P2G, and one or two switches changed
-variants=${GPU_VARIANTS:-default DUCTILE_CUDA_GRID=dense,DUCTILE_CUDA_FUSE=0 DUCTILE_CUDA_SORT=0 DUCTILE_CUDA_FUSE=1 \
+# (the staged P2G, not yet timed on a GPU, first)
+variants=${GPU_VARIANTS:-default DUCTILE_CUDA_P2G=staged DUCTILE_CUDA_P2G=staged,DUCTILE_CUDA_FUSE=1 \
+DUCTILE_CUDA_GRID=dense,DUCTILE_CUDA_FUSE=0 DUCTILE_CUDA_SORT=0 DUCTILE_CUDA_FUSE=1 \
 DUCTILE_CUDA_FUSE=0 DUCTILE_CUDA_SORT=adaptive DUCTILE_CUDA_FUSE=1,DUCTILE_CUDA_SORT=adaptive DUCTILE_CUDA_GRID=sparse \
 DUCTILE_CUDA_GRID=sparse,DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_P2G=slabs}
 # every variant's JSON, one line each: {"variant": ..., "bench": ...}

@@ -12,19 +12,24 @@ fi
 command -v ncu >/dev/null || { echo "no ncu"; exit 0; }
 log=${OUT:-/tmp}/gpu_kernels.txt
 : >"$log"
-for variant in ${GPU_KERNEL_VARIANTS:-DUCTILE_CUDA_P2G=cells}; do
+for variant in ${GPU_KERNEL_VARIANTS:-DUCTILE_CUDA_P2G=cells DUCTILE_CUDA_P2G=staged}; do
   echo "== $variant: fluid, G = $grid, 3 steps after 1 (kernel; its duration min, max, mean)" | tee -a "$log"
+  # shellcheck disable=SC2086  # a list of settings
   env $variant timeout 120 ncu --clock-control none --metrics gpu__time_duration.sum --print-summary per-kernel \
     "$bin/ductile" bench --backend cuda --scenes fluid --grid "$grid" --steps 3 --warmup 1 >/tmp/ncu.txt 2>&1
   cat /tmp/ncu.txt >>"$log"
   # (no interval expressions: mawk has none)
   awk '/\([0-9]+, [0-9]+, [0-9]+\)x\(/ {name = substr($0, 1, 100)} /gpu__time_duration.sum/ {print name "\n      " $0}' /tmp/ncu.txt
 done
-echo "== the default P2G and G2P kernels in detail (the third launch of each: particles already sorted)"
+echo "== the P2G kernels (default and staged) and G2P in detail (the third launch of each: particles sorted)"
 # (G2P is a cuda_for_kernel of G2PLaunch: matched in the demangled name)
+DUCTILE_CUDA_P2G=staged timeout 120 ncu --clock-control none --kernel-name-base demangled -k regex:"p2g_staged" \
+  --launch-skip 2 --launch-count 1 --section SpeedOfLight --section Occupancy --section LaunchStats \
+  --section WarpStateStats "$bin/ductile" bench --backend cuda --scenes fluid --grid "$grid" --steps 3 --warmup 1 \
+  >/tmp/ncu_staged.txt 2>&1
 timeout 120 ncu --clock-control none --kernel-name-base demangled -k regex:"p2g_cells|G2PLaunch" \
   --launch-skip 4 --launch-count 2 \
   --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats --section MemoryWorkloadAnalysis \
   "$bin/ductile" bench --backend cuda --scenes fluid --grid "$grid" --steps 3 --warmup 1 >/tmp/ncu.txt 2>&1
-cat /tmp/ncu.txt >>"$log"
-grep -E "p2g_cells|G2PLaunch|Duration|Throughput|Registers Per|Achieved Occupancy|Theoretical Occupancy|Block Limit|Warp Cycles Per Issued|Shared Memory Configuration Size|Dynamic Shared|L1/TEX Hit|L2 Hit|Mem Busy|Max Bandwidth" /tmp/ncu.txt | cut -c1-140
+cat /tmp/ncu_staged.txt /tmp/ncu.txt >>"$log"
+cat /tmp/ncu_staged.txt /tmp/ncu.txt | grep -E "p2g_cells|p2g_staged|G2PLaunch|Duration|Throughput|Registers Per|Achieved Occupancy|Theoretical Occupancy|Block Limit|Warp Cycles Per Issued|Shared Memory Configuration Size|Dynamic Shared|L1/TEX Hit|L2 Hit|Mem Busy|Max Bandwidth" | cut -c1-140

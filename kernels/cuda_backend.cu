@@ -120,11 +120,14 @@ class CudaBackend final : public Backend<T, D> {
     sorted_ = sort != "0";
     adaptive_ = sort == "adaptive";
     const std::string mode =
-        env_choice("DUCTILE_CUDA_P2G", {"", "cells", "slabs", "tile", "tile-contiguous", "global"});
+        env_choice("DUCTILE_CUDA_P2G", {"", "cells", "slabs", "staged", "tile", "tile-contiguous", "global"});
     tiled_ = mode != "global";
     strided_ = mode != "tile-contiguous";
-    cells_ = kCellsFit<T, D> && tiled_ && (mode.empty() || mode == "cells" || mode == "slabs");
-    slabs_ = mode == "slabs";
+    cells_ =
+        kCellsFit<T, D> && tiled_ && (mode.empty() || mode == "cells" || mode == "slabs" || mode == "staged");
+    cells_mode_ = mode == "slabs"    ? CellsMode::kSlabs
+                  : mode == "staged" ? CellsMode::kStaged
+                                     : CellsMode::kCells;
     // unset: the active-block grid, the sparse one for a large grid (sparse_grid)
     grid_ = env_choice("DUCTILE_CUDA_GRID", {"", "dense", "active", "sparse"});
     sparse_ = grid_ == "sparse";
@@ -289,7 +292,7 @@ class CudaBackend final : public Backend<T, D> {
   template <class Stress>
   void launch_cells(const P2G<T, D>& k, const Stress& stress, const CudaGrid<T, D>& grid,
                     const int32_t* order, uint32_t* strays) {
-    launch_p2g_cells(k, stress, grid, sort_, order, strays, sms_, slabs_);
+    launch_p2g_cells(k, stress, grid, sort_, order, strays, sms_, cells_mode_);
   }
 
   // G2P with the node visit `nodes`, the projection fused where the lanes ask for it.
@@ -415,9 +418,10 @@ class CudaBackend final : public Backend<T, D> {
   }
 
   // DUCTILE_CUDA_P2G=cells (the default where its sums fit in registers), =slabs (the same with three threads
-  // per cell), =tile (shared-memory atomics), =tile-contiguous (the same with lanes on consecutive
-  // particles), =global (sorted, global atomics)
-  bool sorted_ = true, tiled_ = true, strided_ = true, cells_ = true, slabs_ = false;
+  // per cell), =staged (the same over records staged a thread per particle), =tile (shared-memory atomics),
+  // =tile-contiguous (the same with lanes on consecutive particles), =global (sorted, global atomics)
+  bool sorted_ = true, tiled_ = true, strided_ = true, cells_ = true;
+  CellsMode cells_mode_ = CellsMode::kCells;
   // DUCTILE_CUDA_GRID (grid_; unset: see sparse_grid()) =active: clear and update only the listed blocks;
   // =sparse: and store only them (the pool); DUCTILE_CUDA_FUSE: the FuseStage bits (see fuses())
   bool active_ = false, sparse_ = false, listed_ = false;

@@ -7,10 +7,14 @@
 //     registers; or sum_slab, three threads per cell, one per offset a along the first axis, sums 3^(D-1)
 //     offsets each (a third of the registers, three times the threads, each particle read three times). Both
 //     write the sums to part[(v kOff + o) kCells + c] without atomics and add in the same order, so they give
-//     the same bits;
+//     the same bits. Or, staged (DUCTILE_CUDA_P2G=staged), in chunks of at most kStage particles: stage, a
+//     thread per particle, writes each particle's stencil weights, mass and affine momentum (P2GParticle) to
+//     shared memory, then sum_staged, three threads per cell as sum_slab, adds the chunk's records of its
+//     cell to the sums kept in part between chunks. The same additions in the same order as sum_cell, so the
+//     same bits; each particle is loaded and given its stress once, with every lane busy, and the per-cell
+//     loops read shared memory only, with sum_slab's registers;
 //  3. flush_tile: each node of the (kCudaBlock + 2)^D tile adds up the entries that land on it in a fixed
-//  order
-//     and gives the non-zero ones to the grid through add(pointer, value) (an atomic on the GPU).
+//     order and gives the non-zero ones to the grid through add(pointer, value) (an atomic on the GPU).
 // Node base + o of a particle receives w m and w (q + A (o - 1)) (kernels/p2g.h).
 #pragma once
 
@@ -22,6 +26,10 @@
 
 namespace ductile {
 
+// The per-cell P2G's split of phase 2: a thread per cell (sum_cell), three per cell (sum_slab), a thread per
+// particle then a thread per cell (stage, sum_staged).
+enum class CellsMode { kCells, kSlabs, kStaged };
+
 template <class T, int D>
 struct CellSums {
   static constexpr int B = kCudaBlock<D>, S = B + 2;
@@ -32,6 +40,9 @@ struct CellSums {
   static constexpr int kVals = D + 1;                  // mass and momentum
   static constexpr int kPart = kVals * kOff * kCells;  // shared values of phase 2
   static_assert(kCells == 1 << kCudaCellBits, "the sort key's cell bits");
+  static constexpr int kRec = 3 * D + 1 + D + D * D;     // a staged record: w, m, q, A
+  static constexpr int kStage = 256;                     // staged records per chunk
+  static constexpr int kStaged = kPart + kRec * kStage;  // shared values of the staged phase 2
 
   // Phase 1: cell_start[e], e = 0..kCells, from the run's `count` sorted keys (thread tid of nthreads).
   DUCTILE_HD static void cell_starts(int tid, int nthreads, const uint32_t* keys, int count,
@@ -103,6 +114,72 @@ struct CellSums {
       add_slab(pp, a, acc);
     }
     store(c, a, acc, part);
+  }
+
+  // Phase 2, staged, a thread per particle (tid of nthreads): the run's particles j in [begin, end) as
+  // records rec[f kStage + j - begin]; load(j, pp) gives particle j and whether it goes to the sums (else its
+  // record is zero, which adds nothing: the sums start at +0 and are never -0).
+  template <class Load>
+  DUCTILE_HD static void stage(int tid, int nthreads, int begin, int end, Load&& load, T* rec) {
+    for (int j = begin + tid; j < end; j += nthreads) {
+      P2GParticle<T, D> pp;
+      const bool keep = load(j, pp);
+      T* r = rec + (j - begin);
+      int f = 0;
+      auto put = [&](T v) { r[(f++) * kStage] = keep ? v : T(0); };
+      for (int d = 0; d < D; ++d)
+        for (int a = 0; a < 3; ++a) put(pp.w[d][a]);
+      put(pp.m);
+      for (int a = 0; a < D; ++a) put(pp.q[a]);
+      for (int a = 0; a < D; ++a)
+        for (int b = 0; b < D; ++b) put(pp.A(a, b));
+    }
+  }
+
+  // The record in slot s (stage's order; the stencil's base is not kept).
+  DUCTILE_HD DUCTILE_INLINE static void unstage(const T* rec, int s, P2GParticle<T, D>& pp) {
+    const T* r = rec + s;
+    int f = 0;
+    DUCTILE_UNROLL
+    for (int d = 0; d < D; ++d) {
+      DUCTILE_UNROLL
+      for (int a = 0; a < 3; ++a) pp.w[d][a] = r[(f++) * kStage];
+    }
+    pp.m = r[(f++) * kStage];
+    DUCTILE_UNROLL
+    for (int a = 0; a < D; ++a) pp.q[a] = r[(f++) * kStage];
+    DUCTILE_UNROLL
+    for (int a = 0; a < D; ++a) {
+      DUCTILE_UNROLL
+      for (int b = 0; b < D; ++b) pp.A(a, b) = r[(f++) * kStage];
+    }
+  }
+
+  // Phase 2, staged, three threads per cell: thread (c, a) adds the staged records of cell c's particles in
+  // [begin, end) to the cell's sums of first-axis offset a in part (zero before the first chunk).
+  DUCTILE_HD static void sum_staged(int c, int a, const int* cell_start, int begin, int end, const T* rec,
+                                    bool first, T* part) {
+    T acc[kVals][kSlabOff];
+    reload(c, a, first, part, acc);
+    const int lo = cell_start[c] > begin ? cell_start[c] : begin;
+    const int hi = cell_start[c + 1] < end ? cell_start[c + 1] : end;
+    for (int j = lo; j < hi; ++j) {
+      P2GParticle<T, D> pp;
+      unstage(rec, j - begin, pp);
+      add_slab(pp, a, acc);
+    }
+    store(c, a, acc, part);
+  }
+
+  // Cell c's sums of first-axis offset a from part (store's layout), or zero where `zero`.
+  DUCTILE_HD DUCTILE_INLINE static void reload(int c, int a, bool zero, const T* part,
+                                               T (&acc)[kVals][kSlabOff]) {
+    DUCTILE_UNROLL
+    for (int v = 0; v < kVals; ++v) {
+      DUCTILE_UNROLL
+      for (int j = 0; j < kSlabOff; ++j)
+        acc[v][j] = zero ? T(0) : part[(v * kOff + a * kSlabOff + j) * kCells + c];
+    }
   }
 
   DUCTILE_HD DUCTILE_INLINE static void store(int c, int a, const T (&acc)[kVals][kSlabOff], T* part) {

@@ -86,6 +86,27 @@ __device__ DUCTILE_INLINE void scatter_outside(const P2GParticle<T, D>& pp, cons
   grid.scatter(pp, AtomicAdd{}, DeviceAtomics{});
 }
 
+// Particle j of the run that starts at sorted slot `start` (particle order[start + j], or start + j), with
+// its stress, and whether it goes to the sums of `cell`: one whose stencil leaves the grid does not, and is
+// reported; one whose stencil starts elsewhere goes to the grid directly. Only the primary reader of a
+// particle reports or scatters it.
+template <class T, int D, class Stress>
+__device__ DUCTILE_INLINE bool cell_particle(const P2G<T, D>& k, const Stress& stress,
+                                             const CudaGrid<T, D>& grid, const int32_t* order, int start,
+                                             int j, const int* cell, bool primary, uint32_t* strays,
+                                             P2GParticle<T, D>& pp) {
+  const int i = order ? order[start + j] : start + j;
+  pp = k.particle(i, stress(k, i));
+  if (!stencil_inside(k.g.spec, pp.base)) {
+    if (primary && k.status) raise_status(k.status, kStatusOutOfDomain, i, kStageP2G);
+    return false;
+  }
+  bool same = true;
+  for (int d = 0; d < D; ++d) same = same && pp.base[d] == cell[d];
+  if (!same && primary) scatter_outside(pp, grid, strays);
+  return same;
+}
+
 constexpr int kTileThreads = 128;
 
 // One run of particles (sharing grid block `key`) per iteration: scatter into the shared tile of nodes
@@ -180,7 +201,6 @@ __global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ?
   T* part = reinterpret_cast<T*>(shared_bytes);  // Sums::kPart values
   __shared__ int cell_start[Sums::kCells + 1];
   const int runs = *num_runs;
-  const GridSpec<T, D>& spec = k.g.spec;
   for (int r = blockIdx.x; r < runs; r += gridDim.x) {
     int lo[D];
     grid.set.blocks.corner(run_keys[r], lo);
@@ -192,16 +212,7 @@ __global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ?
     int cell[D];
     Sums::cell_of(c, lo, cell);
     auto load = [&](int j, P2GParticle<T, D>& pp, bool primary) {
-      const int i = order ? order[start + j] : start + j;
-      pp = k.particle(i, stress(k, i));
-      if (!stencil_inside(spec, pp.base)) {
-        if (primary && k.status) raise_status(k.status, kStatusOutOfDomain, i, kStageP2G);
-        return false;
-      }
-      bool same = true;
-      for (int d = 0; d < D; ++d) same = same && pp.base[d] == cell[d];
-      if (!same && primary) scatter_outside(pp, grid, strays);
-      return same;
+      return cell_particle(k, stress, grid, order, start, j, cell, primary, strays, pp);
     };
     if constexpr (kSlabs)
       Sums::sum_slab(c, threadIdx.x / Sums::kCells, cell_start, load, part);
@@ -213,22 +224,76 @@ __global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ?
   }
 }
 
-// Launches p2g_cells over the runs of `sort` (order[q] the q-th particle, null: slot q; three threads per
-// cell with `slabs`): enough thread blocks to fill the `sms` SMs several times over, each looping over runs.
+// Staged per-cell P2G (DUCTILE_CUDA_P2G=staged, kernels/cuda_cell_sums.h): the sums of p2g_cells, but each
+// chunk of at most kStage particles of the run is first loaded, given its stress and reduced to its scatter
+// record in shared memory a thread per particle (every lane busy, the chunk's loads in flight together), then
+// three threads per cell (kSlabThreads) sum the records as p2g_cells with kSlabs sums particles: a third of
+// the registers without reading each particle three times. Shared memory holds the sums, (D + 1) 3^D 64
+// values, and kStage records of 3 D + 1 + D + D^2 values (49 KiB for float in 3D).
+template <class T, int D, class Stress>
+__global__ void __launch_bounds__(kSlabThreads, 2)
+    p2g_staged(P2G<T, D> k, Stress stress, CudaGrid<T, D> grid, const int32_t* order,
+               const uint32_t* sorted_keys, const uint32_t* run_keys, const int32_t* run_start,
+               const int32_t* run_count, const int32_t* num_runs, uint32_t* strays) {
+  using Sums = CellSums<T, D>;
+  extern __shared__ unsigned char shared_bytes[];
+  T* part = reinterpret_cast<T*>(shared_bytes);  // Sums::kPart values, then the records
+  T* rec = part + Sums::kPart;
+  __shared__ int cell_start[Sums::kCells + 1];
+  const int runs = *num_runs;
+  const int c = threadIdx.x % Sums::kCells, a = threadIdx.x / Sums::kCells;
+  for (int r = blockIdx.x; r < runs; r += gridDim.x) {
+    int lo[D];
+    grid.set.blocks.corner(run_keys[r], lo);
+    const int start = run_start[r], count = run_count[r];
+    Sums::cell_starts(threadIdx.x, blockDim.x, sorted_keys + start, count, cell_start);
+    // particle j belongs to the cell its sort key names; one outside it goes to the grid directly
+    auto load = [&](int j, P2GParticle<T, D>& pp) {
+      int cell[D];
+      Sums::cell_of(int(sorted_keys[start + j] & uint32_t(Sums::kCells - 1)), lo, cell);
+      return cell_particle(k, stress, grid, order, start, j, cell, true, strays, pp);
+    };
+    for (int begin = 0; begin < count; begin += Sums::kStage) {
+      const int end = count - begin < Sums::kStage ? count : begin + Sums::kStage;
+      Sums::stage(threadIdx.x, blockDim.x, begin, end, load, rec);
+      __syncthreads();
+      Sums::sum_staged(c, a, cell_start, begin, end, rec, begin == 0, part);
+      __syncthreads();
+    }
+    Sums::flush_tile(threadIdx.x, blockDim.x, lo, part, grid, AtomicAdd{});
+    __syncthreads();
+  }
+}
+
+// Launches the per-cell P2G `mode` over the runs of `sort` (order[q] the q-th particle, null: slot q): enough
+// thread blocks to fill the `sms` SMs several times over, each looping over runs.
 template <class T, int D, class Stress>
 void launch_p2g_cells(const P2G<T, D>& k, const Stress& stress, const CudaGrid<T, D>& grid,
                       const CudaCellSort<T, D>& sort, const int32_t* order, uint32_t* strays, int sms,
-                      bool slabs) {
+                      CellsMode mode) {
+  using Sums = CellSums<T, D>;
   const int blocks = std::max(1, std::min(sort.max_runs(), sms * 8));
-  const size_t shared = sizeof(T) * CellSums<T, D>::kPart;
-  if (slabs)
-    p2g_cells<T, D, Stress, true>
-        <<<blocks, kSlabThreads, shared>>>(k, stress, grid, order, sort.sorted_keys(), sort.run_keys(),
-                                           sort.run_start(), sort.run_count(), sort.num_runs(), strays);
-  else
-    p2g_cells<T, D, Stress, false>
-        <<<blocks, kCellThreads, shared>>>(k, stress, grid, order, sort.sorted_keys(), sort.run_keys(),
-                                           sort.run_start(), sort.run_count(), sort.num_runs(), strays);
+  if (mode == CellsMode::kStaged) {
+    // above the 48 KiB a launch gets without asking (once per kernel)
+    const size_t shared = sizeof(T) * Sums::kStaged;
+    static const bool sized = [shared] {
+      DUCTILE_CUDA_CHECK(cudaFuncSetAttribute(p2g_staged<T, D, Stress>,
+                                              cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)));
+      return true;
+    }();
+    (void)sized;
+    p2g_staged<T, D, Stress><<<blocks, kSlabThreads, shared>>>(k, stress, grid, order, sort.sorted_keys(),
+                                                               sort.run_keys(), sort.run_start(),
+                                                               sort.run_count(), sort.num_runs(), strays);
+  } else if (mode == CellsMode::kSlabs) {
+    p2g_cells<T, D, Stress, true><<<blocks, kSlabThreads, sizeof(T) * Sums::kPart>>>(
+        k, stress, grid, order, sort.sorted_keys(), sort.run_keys(), sort.run_start(), sort.run_count(),
+        sort.num_runs(), strays);
+  } else {
+    p2g_cells<T, D, Stress, false><<<blocks, kCellThreads, sizeof(T) * Sums::kPart>>>(
+        k, stress, grid, order, sort.sorted_keys(), sort.run_keys(), sort.run_start(), sort.run_count(),
+        sort.num_runs(), strays);
+  }
   DUCTILE_CUDA_CHECK(cudaGetLastError());
 }
 

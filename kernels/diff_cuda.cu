@@ -77,7 +77,7 @@ class CudaDiffBackend final : public DiffBackend<T, D> {
     sort_.sort(k.g.spec, k.p.x, k.p.n);
     const CudaGrid<T, D> grid = CudaGrid<T, D>::dense(k.g, {sort_.blocks(), nullptr, nullptr, nullptr});
     if constexpr (kCellsFit<T, D>)
-      launch_p2g_cells(k, StoredStress<T, D>{}, grid, sort_, sort_.order(), nullptr, sms_, false);
+      launch_p2g_cells(k, StoredStress<T, D>{}, grid, sort_, sort_.order(), nullptr, sms_, CellsMode::kCells);
     else
       launch_p2g_tiled(k, grid, sort_, sort_.order(), nullptr, sms_, true);
   }

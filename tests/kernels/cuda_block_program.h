@@ -112,16 +112,18 @@ Sorted<T, D> sort_particles(const GridSpec<T, D>& spec, const Particles<T, D>& p
   return s;
 }
 
-// The block program of p2g_cells over every run, thread by thread (threads per block: 64 for a thread per
-// cell, 192 for three), into grid g with add(pointer, value); a particle off its cell goes to the grid
+// The block program of p2g_cells (mode kCells: 64 threads, a thread per cell; kSlabs: 192, three per cell)
+// or p2g_staged (kStaged: 192, a thread per particle then three per cell, in chunks of kStage particles) over
+// every run, thread by thread, into grid g with add(pointer, value); a particle off its cell goes to the grid
 // directly, listing its stencil's blocks where g lists blocks, and counted in *strays (where given).
 template <class T, int D, class Add>
-void run_cell_sums(const GridSpec<T, D>& spec, const Particles<T, D>& p, const Sorted<T, D>& s, bool slabs,
-                   const CudaGrid<T, D>& g, Add&& add, Status& status, int64_t* strays = nullptr) {
+void run_cell_sums(const GridSpec<T, D>& spec, const Particles<T, D>& p, const Sorted<T, D>& s,
+                   CellsMode mode, const CudaGrid<T, D>& g, Add&& add, Status& status,
+                   int64_t* strays = nullptr) {
   using Sums = CellSums<T, D>;
   const CudaBlocks<T, D> blocks = CudaBlocks<T, D>::of(spec);
-  const int threads = slabs ? 3 * Sums::kCells : Sums::kCells;
-  std::vector<T> part(Sums::kPart);
+  const int threads = mode == CellsMode::kCells ? Sums::kCells : 3 * Sums::kCells;
+  std::vector<T> part(Sums::kPart), rec(Sums::kRec * Sums::kStage);
   int cell_start[Sums::kCells + 1];
   for (int start = 0; start < p.n;) {
     int count = 0;
@@ -130,31 +132,51 @@ void run_cell_sums(const GridSpec<T, D>& spec, const Particles<T, D>& p, const S
       ++count;
     int lo[D];
     blocks.corner(s.sorted[start] >> kCudaCellBits, lo);
+    // particle j of the run if its stencil is inside the grid and starts at `cell` (primary: reports a
+    // particle outside the grid and scatters one outside its cell)
+    auto load_for = [&](const int* cell, int j, P2GParticle<T, D>& pp, bool primary) {
+      const int i = s.order[start + j];
+      pp = p.what[i];
+      if (!stencil_inside(spec, pp.base)) {
+        if (primary) raise_status(&status, kStatusOutOfDomain, i, kStageP2G);
+        return false;
+      }
+      bool same = true;
+      for (int d = 0; d < D; ++d) same = same && pp.base[d] == cell[d];
+      if (!same && primary) {
+        if (strays) ++*strays;
+        if (g.set.flag) g.set.claim_stencil(pp.base, SerialAtomics{});
+        g.scatter(pp, add, SerialAtomics{});
+      }
+      return same;
+    };
     // phase 1, with fewer threads than particles where the run is long
     for (int tid = 0; tid < threads; ++tid)
       Sums::cell_starts(tid, threads, s.sorted.data() + start, count, cell_start);
     // phase 2
-    for (int tid = 0; tid < threads; ++tid) {
+    if (mode == CellsMode::kStaged) {
+      for (int begin = 0; begin < count; begin += Sums::kStage) {
+        const int end = std::min(count, begin + Sums::kStage);
+        for (int tid = 0; tid < threads; ++tid)
+          Sums::stage(
+              tid, threads, begin, end,
+              [&](int j, P2GParticle<T, D>& pp) {
+                int cell[D];
+                Sums::cell_of(int(s.sorted[start + j] & uint32_t(Sums::kCells - 1)), lo, cell);
+                return load_for(cell, j, pp, true);
+              },
+              rec.data());
+        for (int tid = 0; tid < threads; ++tid)
+          Sums::sum_staged(tid % Sums::kCells, tid / Sums::kCells, cell_start, begin, end, rec.data(),
+                           begin == 0, part.data());
+      }
+    }
+    for (int tid = 0; tid < threads && mode != CellsMode::kStaged; ++tid) {
       const int c = tid % Sums::kCells;
       int cell[D];
       Sums::cell_of(c, lo, cell);
-      auto load = [&](int j, P2GParticle<T, D>& pp, bool primary) {
-        const int i = s.order[start + j];
-        pp = p.what[i];
-        if (!stencil_inside(spec, pp.base)) {
-          if (primary) raise_status(&status, kStatusOutOfDomain, i, kStageP2G);
-          return false;
-        }
-        bool same = true;
-        for (int d = 0; d < D; ++d) same = same && pp.base[d] == cell[d];
-        if (!same && primary) {
-          if (strays) ++*strays;
-          if (g.set.flag) g.set.claim_stencil(pp.base, SerialAtomics{});
-          g.scatter(pp, add, SerialAtomics{});
-        }
-        return same;
-      };
-      if (slabs)
+      auto load = [&](int j, P2GParticle<T, D>& pp, bool primary) { return load_for(cell, j, pp, primary); };
+      if (mode == CellsMode::kSlabs)
         Sums::sum_slab(c, tid / Sums::kCells, cell_start, load, part.data());
       else
         Sums::sum_cell(c, cell_start, load, part.data());

@@ -182,7 +182,9 @@ TEST_CASE(
       {"1", "cells", "active"},          {"1", "slabs", "active"},       {"1", "tile", "active"},
       {"1", "global", "active"},         {"1", "cells", "sparse"},       {"1", "slabs", "sparse"},
       {"1", "tile", "sparse"},           {"1", "global", "sparse"},      {"adaptive", "cells", "dense"},
-      {"adaptive", "slabs", "sparse"},   {"adaptive", "tile", "active"}, {"adaptive", "global", "sparse"}};
+      {"adaptive", "slabs", "sparse"},   {"adaptive", "tile", "active"}, {"adaptive", "global", "sparse"},
+      {"1", "staged", "dense"},          {"1", "staged", "active"},      {"1", "staged", "sparse"},
+      {"adaptive", "staged", "sparse"}};
   for (const auto& v : variants) {
     ScopedEnv env;
     env.set("DUCTILE_CUDA_SORT", v[0]);
@@ -197,11 +199,12 @@ TEST_CASE(
 
 TEST_CASE("cuda backend: the fused stress and projection match the cpu backend (fluid, fixed-corotated)" *
           doctest::skip(!cuda_available())) {
-  // DUCTILE_CUDA_FUSE=1: the material's stress inside p2g_cells (one or three threads per cell) and its
-  // projection inside G2P, with the dense, the active-block and the sparse grid; =project (the default): the
-  // projection alone inside G2P. The fused stages must not run separately, the others must.
+  // DUCTILE_CUDA_FUSE=1: the material's stress inside p2g_cells (one or three threads per cell) or
+  // p2g_staged and its projection inside G2P, with the dense, the active-block and the sparse grid;
+  // =project (the default): the projection alone inside G2P. The fused stages must not run separately, the
+  // others must.
   for (const char* fuse : {"1", "project"})
-    for (const char* p2g : {"cells", "slabs"})
+    for (const char* p2g : {"cells", "slabs", "staged"})
       for (const char* grid : {"dense", "active", "sparse"})
         for (const char* model : {"fluid", "fixed_corotated"}) {
           ScopedEnv env;

@@ -1,7 +1,8 @@
 // The CUDA backend's per-cell particle-to-grid (kernels/cuda_cell_sums.h) run on the CPU: each phase of the
 // block program for every thread in turn, with plain adds for the atomics, against the dense scatter of
-// kernels/p2g.h. Both versions (a thread per cell, three threads per cell) must give the same bits, and a
-// particle sorted into the wrong cell must reach the grid exactly once.
+// kernels/p2g.h. The three versions (a thread per cell, three threads per cell, records staged a thread per
+// particle) must give the same bits, and a particle sorted into the wrong cell must reach the grid exactly
+// once.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -43,13 +44,21 @@ void check_cell_sums(const int (&res)[D], int n) {
   for (T m : ref_mv) scale_mv = std::max(scale_mv, std::fabs(m));
   std::vector<T> m_cells, mv_cells;
   for (int wrong : {-1, n / 3}) {
-    for (bool slabs : {false, true}) {
-      INFO("slabs " << slabs << ", particle sorted into the wrong cell " << wrong);
+    const test::Sorted<T, D> sorted = test::sort_particles(spec, p, wrong);
+    // some runs are staged in more than one chunk
+    size_t longest = 0;
+    for (size_t q = 0, run = 0; q < sorted.sorted.size(); ++q) {
+      run = q > 0 && sorted.sorted[q] >> kCudaCellBits == sorted.sorted[q - 1] >> kCudaCellBits ? run + 1 : 1;
+      longest = std::max(longest, run);
+    }
+    REQUIRE(longest > size_t(CellSums<T, D>::kStage));
+    for (CellsMode mode : {CellsMode::kCells, CellsMode::kSlabs, CellsMode::kStaged}) {
+      INFO("mode " << int(mode) << " (cells, slabs, staged), particle sorted into the wrong cell " << wrong);
       std::vector<T> m(nodes, T(0)), mv(nodes * D, T(0));
       Status status;
       const CudaGrid<T, D> g = CudaGrid<T, D>::dense({spec, m.data(), mv.data()}, {});
       test::run_cell_sums(
-          spec, p, test::sort_particles(spec, p, wrong), slabs, g, [](T* ptr, T v) { *ptr += v; }, status);
+          spec, p, sorted, mode, g, [](T* ptr, T v) { *ptr += v; }, status);
       // every node within round-off of the dense scatter (the sums run in another order)
       double dm = 0, dmv = 0;
       for (int64_t i = 0; i < nodes; ++i) dm = std::max(dm, double(std::fabs(m[i] - ref_m[i])));
@@ -59,9 +68,9 @@ void check_cell_sums(const int (&res)[D], int n) {
       // the two particles outside reported once each (the lowest index kept), by the primary thread
       CHECK(status.bits == kStatusOutOfDomain);
       CHECK(status.stage_particle[kStageP2G] == n);
-      // a thread per cell and three per cell add in the same order
-      if (!slabs) m_cells = m, mv_cells = mv;
-      if (slabs) {
+      // a thread per cell, three per cell and the staged records add in the same order
+      if (mode == CellsMode::kCells) m_cells = m, mv_cells = mv;
+      if (mode != CellsMode::kCells) {
         CHECK(m == m_cells);
         CHECK(mv == mv_cells);
       }
@@ -72,7 +81,8 @@ void check_cell_sums(const int (&res)[D], int n) {
 }  // namespace
 
 TEST_CASE(
-    "cuda cell sums: the per-cell and three-per-cell particle-to-grid match the dense scatter (2D, 3D)") {
+    "cuda cell sums: the per-cell, three-per-cell and staged particle-to-grid match the dense scatter (2D, "
+    "3D)") {
   // grid sides that are not multiples of the block; about 4 particles per cell in 3D, 9 in 2D (runs longer
   // than a thread block's threads)
   const int res3[3] = {25, 22, 19};

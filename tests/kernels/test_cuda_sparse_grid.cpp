@@ -113,15 +113,15 @@ void check_sparse_grid(const int (&res)[D], int n, double lo, double hi) {
   // dense
   std::vector<T> mass(nodes, T(0)), mv(nodes * D, T(0));
   Status dense_status;
-  test::run_cell_sums(spec, p, s, false, CudaGrid<T, D>::dense({spec, mass.data(), mv.data()}, {}), add,
-                      dense_status);
+  test::run_cell_sums(spec, p, s, CellsMode::kCells,
+                      CudaGrid<T, D>::dense({spec, mass.data(), mv.data()}, {}), add, dense_status);
   // the pool, with room for every block
   const uint32_t nblocks = uint32_t(CudaBlocks<T, D>::of(spec).count());
   Pool<T, D> pool(spec, nblocks);
   pool.claim_runs(s.run_keys);
   Status status;
   int64_t outside = 0;
-  test::run_cell_sums(spec, p, s, false, pool.grid, pool.checked_add(outside), status);
+  test::run_cell_sums(spec, p, s, CellsMode::kCells, pool.grid, pool.checked_add(outside), status);
   CHECK(outside == 0);
   CHECK(status.bits == dense_status.bits);
   if (hi - lo < 0.7) CHECK(pool.count < nblocks);
@@ -194,7 +194,7 @@ void check_pool_overflow(const int (&res)[D], int n) {
   auto run = [&](Pool<T, D>& pool, int64_t& outside) {
     pool.claim_runs(s.run_keys);
     Status status;
-    test::run_cell_sums(spec, p, s, false, pool.grid, pool.checked_add(outside), status);
+    test::run_cell_sums(spec, p, s, CellsMode::kCells, pool.grid, pool.checked_add(outside), status);
   };
   Pool<T, D> full(spec, uint32_t(CudaBlocks<T, D>::of(spec).count()));
   int64_t outside = 0;
@@ -241,9 +241,9 @@ void check_pool_overflow(const int (&res)[D], int n) {
 // Keys and runs of an earlier sort (DUCTILE_CUDA_SORT=adaptive): every particle (in [lo, 0.7] of the grid)
 // moved by up to `shift` cells per axis since, so many are off their sorted cells (some off their blocks).
 // The particles off their cells go to the grid one by one and list their own blocks; the pool's grid must
-// equal the dense scatter of the moved particles.
+// equal the dense scatter of the moved particles, with a thread per cell or the staged records (`mode`).
 template <class T, int D>
-void check_stale_keys(const int (&res)[D], int n, double lo, double shift) {
+void check_stale_keys(const int (&res)[D], int n, double lo, double shift, CellsMode mode) {
   const GridSpec<T, D> spec = make_spec<T, D>(res);
   const CudaBlocks<T, D> blocks = CudaBlocks<T, D>::of(spec);
   const test::Particles<T, D> before = test::random_particles(spec, n, lo, 0.7);
@@ -278,7 +278,7 @@ void check_stale_keys(const int (&res)[D], int n, double lo, double shift) {
   pool.claim_runs(s.run_keys);
   Status status;
   int64_t outside = 0, strays = 0;
-  test::run_cell_sums(spec, after, s, false, pool.grid, pool.checked_add(outside), status, &strays);
+  test::run_cell_sums(spec, after, s, mode, pool.grid, pool.checked_add(outside), status, &strays);
   CHECK(outside == 0);
   CHECK(strays == moved);
   CHECK(strays > n / 10);
@@ -330,8 +330,11 @@ TEST_CASE(
     "cuda sparse grid: keys of an earlier sort (the adaptive sort) still put every particle on the grid") {
   // the lowest particles sit in the lowest cells of a block (along x, and z in 3D), so some move into the
   // block below, which no run lists: only their own claims give it storage
-  const int res3[3] = {30, 21, 17};
-  check_stale_keys<double, 3>(res3, 6000, 0.2935, 0.6);
-  const int res2[2] = {45, 37};
-  check_stale_keys<double, 2>(res2, 3000, 0.1935, 1.5);
+  for (CellsMode mode : {CellsMode::kCells, CellsMode::kStaged}) {
+    INFO("mode " << int(mode) << " (cells, slabs, staged)");
+    const int res3[3] = {30, 21, 17};
+    check_stale_keys<double, 3>(res3, 6000, 0.2935, 0.6, mode);
+    const int res2[2] = {45, 37};
+    check_stale_keys<double, 2>(res2, 3000, 0.1935, 1.5, mode);
+  }
 }

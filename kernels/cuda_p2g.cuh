@@ -226,16 +226,19 @@ __global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ?
 
 // Staged per-cell P2G (DUCTILE_CUDA_P2G=staged, kernels/cuda_cell_sums.h): the sums of p2g_cells, but each
 // chunk of at most kStage particles of the run is first loaded, given its stress and reduced to its scatter
-// record in shared memory a thread per particle (every lane busy, the chunk's loads in flight together), then
-// three threads per cell (kSlabThreads) sum the records as p2g_cells with kSlabs sums particles: a third of
-// the registers without reading each particle three times. Shared memory holds the sums, (D + 1) 3^D 64
-// values, and kStage records of 3 D + 1 + D + D^2 values (49 KiB for float in 3D).
+// record in shared memory, a thread per particle (kStagedThreads = kStage: every lane busy, the chunk's loads
+// in flight together), then three threads per cell sum the records as p2g_cells with kSlabs sums particles
+// (a third of the registers, without reading each particle three times; the last 64 threads wait). Shared
+// memory holds the sums, (D + 1) 3^D 64 values, and kStage records of 3 D + 1 + D + D^2 values (49 KiB for
+// float in 3D).
+constexpr int kStagedThreads = 256;
 template <class T, int D, class Stress>
-__global__ void __launch_bounds__(kSlabThreads, 2)
+__global__ void __launch_bounds__(kStagedThreads, 2)
     p2g_staged(P2G<T, D> k, Stress stress, CudaGrid<T, D> grid, const int32_t* order,
                const uint32_t* sorted_keys, const uint32_t* run_keys, const int32_t* run_start,
                const int32_t* run_count, const int32_t* num_runs, uint32_t* strays) {
   using Sums = CellSums<T, D>;
+  static_assert(Sums::kStage == kStagedThreads, "a thread per staged record");
   extern __shared__ unsigned char shared_bytes[];
   T* part = reinterpret_cast<T*>(shared_bytes);  // Sums::kPart values, then the records
   T* rec = part + Sums::kPart;
@@ -257,7 +260,7 @@ __global__ void __launch_bounds__(kSlabThreads, 2)
       const int end = count - begin < Sums::kStage ? count : begin + Sums::kStage;
       Sums::stage(threadIdx.x, blockDim.x, begin, end, load, rec);
       __syncthreads();
-      Sums::sum_staged(c, a, cell_start, begin, end, rec, begin == 0, part);
+      if (a < 3) Sums::sum_staged(c, a, cell_start, begin, end, rec, begin == 0, part);
       __syncthreads();
     }
     Sums::flush_tile(threadIdx.x, blockDim.x, lo, part, grid, AtomicAdd{});
@@ -282,9 +285,9 @@ void launch_p2g_cells(const P2G<T, D>& k, const Stress& stress, const CudaGrid<T
       return true;
     }();
     (void)sized;
-    p2g_staged<T, D, Stress><<<blocks, kSlabThreads, shared>>>(k, stress, grid, order, sort.sorted_keys(),
-                                                               sort.run_keys(), sort.run_start(),
-                                                               sort.run_count(), sort.num_runs(), strays);
+    p2g_staged<T, D, Stress><<<blocks, kStagedThreads, shared>>>(k, stress, grid, order, sort.sorted_keys(),
+                                                                 sort.run_keys(), sort.run_start(),
+                                                                 sort.run_count(), sort.num_runs(), strays);
   } else if (mode == CellsMode::kSlabs) {
     p2g_cells<T, D, Stress, true><<<blocks, kSlabThreads, sizeof(T) * Sums::kPart>>>(
         k, stress, grid, order, sort.sorted_keys(), sort.run_keys(), sort.run_start(), sort.run_count(),

@@ -113,16 +113,19 @@ Sorted<T, D> sort_particles(const GridSpec<T, D>& spec, const Particles<T, D>& p
 }
 
 // The block program of p2g_cells (mode kCells: 64 threads, a thread per cell; kSlabs: 192, three per cell)
-// or p2g_staged (kStaged: 192, a thread per particle then three per cell, in chunks of kStage particles) over
-// every run, thread by thread, into grid g with add(pointer, value); a particle off its cell goes to the grid
-// directly, listing its stencil's blocks where g lists blocks, and counted in *strays (where given).
+// or p2g_staged (kStaged: kStage = 256, a thread per particle then three per cell, in chunks of kStage
+// particles) over every run, thread by thread, into grid g with add(pointer, value); a particle off its cell
+// goes to the grid directly, listing its stencil's blocks where g lists blocks, and counted in *strays (where
+// given).
 template <class T, int D, class Add>
 void run_cell_sums(const GridSpec<T, D>& spec, const Particles<T, D>& p, const Sorted<T, D>& s,
                    CellsMode mode, const CudaGrid<T, D>& g, Add&& add, Status& status,
                    int64_t* strays = nullptr) {
   using Sums = CellSums<T, D>;
   const CudaBlocks<T, D> blocks = CudaBlocks<T, D>::of(spec);
-  const int threads = mode == CellsMode::kCells ? Sums::kCells : 3 * Sums::kCells;
+  const int threads = mode == CellsMode::kCells   ? Sums::kCells
+                      : mode == CellsMode::kSlabs ? 3 * Sums::kCells
+                                                  : Sums::kStage;
   std::vector<T> part(Sums::kPart), rec(Sums::kRec * Sums::kStage);
   int cell_start[Sums::kCells + 1];
   for (int start = 0; start < p.n;) {
@@ -166,7 +169,7 @@ void run_cell_sums(const GridSpec<T, D>& spec, const Particles<T, D>& p, const S
                 return load_for(cell, j, pp, true);
               },
               rec.data());
-        for (int tid = 0; tid < threads; ++tid)
+        for (int tid = 0; tid < 3 * Sums::kCells; ++tid)
           Sums::sum_staged(tid % Sums::kCells, tid / Sums::kCells, cell_start, begin, end, rec.data(),
                            begin == 0, part.data());
       }

@@ -7,12 +7,13 @@
 //     registers; or sum_slab, three threads per cell, one per offset a along the first axis, sums 3^(D-1)
 //     offsets each (a third of the registers, three times the threads, each particle read three times). Both
 //     write the sums to part[(v kOff + o) kCells + c] without atomics and add in the same order, so they give
-//     the same bits. Or, staged (DUCTILE_CUDA_P2G=staged), in chunks of at most kStage particles: stage, a
-//     thread per particle, writes each particle's stencil weights, mass and affine momentum (P2GParticle) to
-//     shared memory, then sum_staged, three threads per cell as sum_slab, adds the chunk's records of its
-//     cell to the sums kept in part between chunks. The same additions in the same order as sum_cell, so the
-//     same bits; each particle is loaded and given its stress once, with every lane busy, and the per-cell
-//     loops read shared memory only, with sum_slab's registers;
+//     the same bits. Or, staged (DUCTILE_CUDA_P2G=staged), kRows particles of each cell at a time: stage, a
+//     thread per particle, writes the stencil weights, mass and affine momentum (P2GParticle) of the k-th
+//     particle of cell c, row0 <= k < row0 + kRows, to record slot (k - row0) kCells + c in shared memory,
+//     then sum_staged, three threads per cell as sum_slab, adds the cell's records to its sums, kept in part
+//     between chunks of rows. The same additions in the same order as sum_cell, so the same bits; each
+//     particle is loaded and given its stress once, with every lane busy, and the per-cell loops read shared
+//     memory only, with sum_slab's registers and lanes of consecutive cells on distinct banks;
 //  3. flush_tile: each node of the (kCudaBlock + 2)^D tile adds up the entries that land on it in a fixed
 //     order and gives the non-zero ones to the grid through add(pointer, value) (an atomic on the GPU).
 // Node base + o of a particle receives w m and w (q + A (o - 1)) (kernels/p2g.h).
@@ -41,8 +42,9 @@ struct CellSums {
   static constexpr int kPart = kVals * kOff * kCells;  // shared values of phase 2
   static_assert(kCells == 1 << kCudaCellBits, "the sort key's cell bits");
   static constexpr int kRec = 3 * D + 1 + D + D * D;     // a staged record: w, m, q, A
-  static constexpr int kStage = 256;                     // staged records per chunk
-  static constexpr int kStaged = kPart + kRec * kStage;  // shared values of the staged phase 2
+  static constexpr int kRows = 8;                        // staged particles per cell and chunk
+  static constexpr int kSlots = kRows * kCells;          // staged records per chunk
+  static constexpr int kStaged = kPart + kRec * kSlots;  // shared values of the staged phase 2
 
   // Phase 1: cell_start[e], e = 0..kCells, from the run's `count` sorted keys (thread tid of nthreads).
   DUCTILE_HD static void cell_starts(int tid, int nthreads, const uint32_t* keys, int count,
@@ -116,17 +118,21 @@ struct CellSums {
     store(c, a, acc, part);
   }
 
-  // Phase 2, staged, a thread per particle (tid of nthreads): the run's particles j in [begin, end) as
-  // records rec[f kStage + j - begin]; load(j, pp) gives particle j and whether it goes to the sums (else its
+  // Phase 2, staged, a thread per particle (tid of nthreads): of the run's `count` particles (sorted keys
+  // `keys`), the k-th of cell c for row0 <= k < row0 + kRows as the record in slot (k - row0) kCells + c,
+  // field f at rec[f kSlots + slot]; load(j, pp) gives particle j and whether it goes to the sums (else its
   // record is zero, which adds nothing: the sums start at +0 and are never -0).
   template <class Load>
-  DUCTILE_HD static void stage(int tid, int nthreads, int begin, int end, Load&& load, T* rec) {
-    for (int j = begin + tid; j < end; j += nthreads) {
+  DUCTILE_HD static void stage(int tid, int nthreads, int row0, const uint32_t* keys, int count,
+                               const int* cell_start, Load&& load, T* rec) {
+    for (int j = tid; j < count; j += nthreads) {
+      const int c = int(keys[j] & (kCells - 1)), k = j - cell_start[c];
+      if (k < row0 || k >= row0 + kRows) continue;
       P2GParticle<T, D> pp;
       const bool keep = load(j, pp);
-      T* r = rec + (j - begin);
+      T* r = rec + (k - row0) * kCells + c;
       int f = 0;
-      auto put = [&](T v) { r[(f++) * kStage] = keep ? v : T(0); };
+      auto put = [&](T v) { r[(f++) * kSlots] = keep ? v : T(0); };
       for (int d = 0; d < D; ++d)
         for (int a = 0; a < 3; ++a) put(pp.w[d][a]);
       put(pp.m);
@@ -136,39 +142,42 @@ struct CellSums {
     }
   }
 
-  // The record in slot s (stage's order; the stencil's base is not kept).
+  // The record in slot s (stage's layout; the stencil's base is not kept).
   DUCTILE_HD DUCTILE_INLINE static void unstage(const T* rec, int s, P2GParticle<T, D>& pp) {
     const T* r = rec + s;
     int f = 0;
     DUCTILE_UNROLL
     for (int d = 0; d < D; ++d) {
       DUCTILE_UNROLL
-      for (int a = 0; a < 3; ++a) pp.w[d][a] = r[(f++) * kStage];
+      for (int a = 0; a < 3; ++a) pp.w[d][a] = r[(f++) * kSlots];
     }
-    pp.m = r[(f++) * kStage];
+    pp.m = r[(f++) * kSlots];
     DUCTILE_UNROLL
-    for (int a = 0; a < D; ++a) pp.q[a] = r[(f++) * kStage];
+    for (int a = 0; a < D; ++a) pp.q[a] = r[(f++) * kSlots];
     DUCTILE_UNROLL
     for (int a = 0; a < D; ++a) {
       DUCTILE_UNROLL
-      for (int b = 0; b < D; ++b) pp.A(a, b) = r[(f++) * kStage];
+      for (int b = 0; b < D; ++b) pp.A(a, b) = r[(f++) * kSlots];
     }
   }
 
-  // Phase 2, staged, three threads per cell: thread (c, a) adds the staged records of cell c's particles in
-  // [begin, end) to the cell's sums of first-axis offset a in part (zero before the first chunk).
-  DUCTILE_HD static void sum_staged(int c, int a, const int* cell_start, int begin, int end, const T* rec,
-                                    bool first, T* part) {
+  // Phase 2, staged, three threads per cell: thread (c, a) adds the staged records of cell c's particles
+  // row0 <= k < row0 + kRows to the cell's sums of first-axis offset a in part (zero before the first rows).
+  DUCTILE_HD static void sum_staged(int c, int a, const int* cell_start, int row0, const T* rec, T* part) {
     T acc[kVals][kSlabOff];
-    reload(c, a, first, part, acc);
-    const int lo = cell_start[c] > begin ? cell_start[c] : begin;
-    const int hi = cell_start[c + 1] < end ? cell_start[c + 1] : end;
-    for (int j = lo; j < hi; ++j) {
+    reload(c, a, row0 == 0, part, acc);
+    const int left = cell_start[c + 1] - cell_start[c] - row0;
+    for (int k = 0; k < (left < kRows ? left : kRows); ++k) {
       P2GParticle<T, D> pp;
-      unstage(rec, j - begin, pp);
+      unstage(rec, k * kCells + c, pp);
       add_slab(pp, a, acc);
     }
     store(c, a, acc, part);
+  }
+
+  // Whether cell c has particles past the rows [row0, row0 + kRows) (another chunk of rows to stage).
+  DUCTILE_HD DUCTILE_INLINE static bool more_rows(int c, const int* cell_start, int row0) {
+    return cell_start[c + 1] - cell_start[c] > row0 + kRows;
   }
 
   // Cell c's sums of first-axis offset a from part (store's layout), or zero where `zero`.

@@ -224,21 +224,21 @@ __global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ?
   }
 }
 
-// Staged per-cell P2G (DUCTILE_CUDA_P2G=staged, kernels/cuda_cell_sums.h): the sums of p2g_cells, but each
-// chunk of at most kStage particles of the run is first loaded, given its stress and reduced to its scatter
-// record in shared memory, a thread per particle (kStagedThreads = kStage: every lane busy, the chunk's loads
-// in flight together), then three threads per cell sum the records as p2g_cells with kSlabs sums particles
-// (a third of the registers, without reading each particle three times; the last 64 threads wait). Shared
-// memory holds the sums, (D + 1) 3^D 64 values, and kStage records of 3 D + 1 + D + D^2 values (49 KiB for
-// float in 3D).
+// Staged per-cell P2G (DUCTILE_CUDA_P2G=staged, kernels/cuda_cell_sums.h): the sums of p2g_cells, but the
+// particles are first loaded, given their stress and reduced to their scatter records in shared memory, a
+// thread per particle (every lane busy, a chunk's loads in flight together), kRows particles of each cell at
+// a time; then three threads per cell sum the records as p2g_cells with kSlabs sums particles (a third of the
+// registers, without reading each particle three times; the last 64 threads wait). Shared memory holds the
+// sums, (D + 1) 3^D 64 values, and kRows 64 records of 3 D + 1 + D + D^2 values (71 KiB for float in 3D).
 constexpr int kStagedThreads = 256;
+
 template <class T, int D, class Stress>
 __global__ void __launch_bounds__(kStagedThreads, 2)
     p2g_staged(P2G<T, D> k, Stress stress, CudaGrid<T, D> grid, const int32_t* order,
                const uint32_t* sorted_keys, const uint32_t* run_keys, const int32_t* run_start,
                const int32_t* run_count, const int32_t* num_runs, uint32_t* strays) {
   using Sums = CellSums<T, D>;
-  static_assert(Sums::kStage == kStagedThreads, "a thread per staged record");
+  static_assert(kStagedThreads >= 3 * Sums::kCells, "three threads per cell");
   extern __shared__ unsigned char shared_bytes[];
   T* part = reinterpret_cast<T*>(shared_bytes);  // Sums::kPart values, then the records
   T* rec = part + Sums::kPart;
@@ -249,19 +249,21 @@ __global__ void __launch_bounds__(kStagedThreads, 2)
     int lo[D];
     grid.set.blocks.corner(run_keys[r], lo);
     const int start = run_start[r], count = run_count[r];
-    Sums::cell_starts(threadIdx.x, blockDim.x, sorted_keys + start, count, cell_start);
+    const uint32_t* keys = sorted_keys + start;
+    Sums::cell_starts(threadIdx.x, blockDim.x, keys, count, cell_start);
+    __syncthreads();
     // particle j belongs to the cell its sort key names; one outside it goes to the grid directly
     auto load = [&](int j, P2GParticle<T, D>& pp) {
       int cell[D];
-      Sums::cell_of(int(sorted_keys[start + j] & uint32_t(Sums::kCells - 1)), lo, cell);
+      Sums::cell_of(int(keys[j] & uint32_t(Sums::kCells - 1)), lo, cell);
       return cell_particle(k, stress, grid, order, start, j, cell, true, strays, pp);
     };
-    for (int begin = 0; begin < count; begin += Sums::kStage) {
-      const int end = count - begin < Sums::kStage ? count : begin + Sums::kStage;
-      Sums::stage(threadIdx.x, blockDim.x, begin, end, load, rec);
+    // kRows particles of every cell at a time, until no cell has more
+    for (int row0 = 0;; row0 += Sums::kRows) {
+      Sums::stage(threadIdx.x, blockDim.x, row0, keys, count, cell_start, load, rec);
       __syncthreads();
-      if (a < 3) Sums::sum_staged(c, a, cell_start, begin, end, rec, begin == 0, part);
-      __syncthreads();
+      if (a < 3) Sums::sum_staged(c, a, cell_start, row0, rec, part);
+      if (!__syncthreads_or(a == 0 && Sums::more_rows(c, cell_start, row0))) break;
     }
     Sums::flush_tile(threadIdx.x, blockDim.x, lo, part, grid, AtomicAdd{});
     __syncthreads();

@@ -113,8 +113,8 @@ Sorted<T, D> sort_particles(const GridSpec<T, D>& spec, const Particles<T, D>& p
 }
 
 // The block program of p2g_cells (mode kCells: 64 threads, a thread per cell; kSlabs: 192, three per cell)
-// or p2g_staged (kStaged: kStage = 256, a thread per particle then three per cell, in chunks of kStage
-// particles) over every run, thread by thread, into grid g with add(pointer, value); a particle off its cell
+// or p2g_staged (kStaged: 256, a thread per particle then three per cell, kRows particles of each cell at a
+// time) over every run, thread by thread, into grid g with add(pointer, value); a particle off its cell
 // goes to the grid directly, listing its stencil's blocks where g lists blocks, and counted in *strays (where
 // given).
 template <class T, int D, class Add>
@@ -125,8 +125,8 @@ void run_cell_sums(const GridSpec<T, D>& spec, const Particles<T, D>& p, const S
   const CudaBlocks<T, D> blocks = CudaBlocks<T, D>::of(spec);
   const int threads = mode == CellsMode::kCells   ? Sums::kCells
                       : mode == CellsMode::kSlabs ? 3 * Sums::kCells
-                                                  : Sums::kStage;
-  std::vector<T> part(Sums::kPart), rec(Sums::kRec * Sums::kStage);
+                                                  : 256;
+  std::vector<T> part(Sums::kPart), rec(Sums::kRec * Sums::kSlots);
   int cell_start[Sums::kCells + 1];
   for (int start = 0; start < p.n;) {
     int count = 0;
@@ -158,20 +158,22 @@ void run_cell_sums(const GridSpec<T, D>& spec, const Particles<T, D>& p, const S
       Sums::cell_starts(tid, threads, s.sorted.data() + start, count, cell_start);
     // phase 2
     if (mode == CellsMode::kStaged) {
-      for (int begin = 0; begin < count; begin += Sums::kStage) {
-        const int end = std::min(count, begin + Sums::kStage);
+      for (int row0 = 0;; row0 += Sums::kRows) {
         for (int tid = 0; tid < threads; ++tid)
           Sums::stage(
-              tid, threads, begin, end,
+              tid, threads, row0, s.sorted.data() + start, count, cell_start,
               [&](int j, P2GParticle<T, D>& pp) {
                 int cell[D];
                 Sums::cell_of(int(s.sorted[start + j] & uint32_t(Sums::kCells - 1)), lo, cell);
                 return load_for(cell, j, pp, true);
               },
               rec.data());
-        for (int tid = 0; tid < 3 * Sums::kCells; ++tid)
-          Sums::sum_staged(tid % Sums::kCells, tid / Sums::kCells, cell_start, begin, end, rec.data(),
-                           begin == 0, part.data());
+        bool more = false;
+        for (int tid = 0; tid < 3 * Sums::kCells; ++tid) {
+          Sums::sum_staged(tid % Sums::kCells, tid / Sums::kCells, cell_start, row0, rec.data(), part.data());
+          more = more || (tid < Sums::kCells && Sums::more_rows(tid, cell_start, row0));
+        }
+        if (!more) break;
       }
     }
     for (int tid = 0; tid < threads && mode != CellsMode::kStaged; ++tid) {

@@ -128,6 +128,9 @@ class CudaBackend final : public Backend<T, D> {
     cells_mode_ = mode == "slabs"    ? CellsMode::kSlabs
                   : mode == "staged" ? CellsMode::kStaged
                                      : CellsMode::kCells;
+    // particles of each cell staged at a time (DUCTILE_CUDA_P2G=staged)
+    const std::string rows = env_choice("DUCTILE_CUDA_STAGED_ROWS", {"", "2", "4", "6", "8", "12", "16"});
+    staged_rows_ = rows.empty() ? CellSums<T, D>::kRows : std::stoi(rows);
     // unset: the active-block grid, the sparse one for a large grid (sparse_grid)
     grid_ = env_choice("DUCTILE_CUDA_GRID", {"", "dense", "active", "sparse"});
     sparse_ = grid_ == "sparse";
@@ -292,7 +295,7 @@ class CudaBackend final : public Backend<T, D> {
   template <class Stress>
   void launch_cells(const P2G<T, D>& k, const Stress& stress, const CudaGrid<T, D>& grid,
                     const int32_t* order, uint32_t* strays) {
-    launch_p2g_cells(k, stress, grid, sort_, order, strays, sms_, cells_mode_);
+    launch_p2g_cells(k, stress, grid, sort_, order, strays, sms_, cells_mode_, staged_rows_);
   }
 
   // G2P with the node visit `nodes`, the projection fused where the lanes ask for it.
@@ -422,6 +425,7 @@ class CudaBackend final : public Backend<T, D> {
   // =tile-contiguous (the same with lanes on consecutive particles), =global (sorted, global atomics)
   bool sorted_ = true, tiled_ = true, strided_ = true, cells_ = true;
   CellsMode cells_mode_ = CellsMode::kCells;
+  int staged_rows_ = CellSums<T, D>::kRows;  // DUCTILE_CUDA_STAGED_ROWS
   // DUCTILE_CUDA_GRID (grid_; unset: see sparse_grid()) =active: clear and update only the listed blocks;
   // =sparse: and store only them (the pool); DUCTILE_CUDA_FUSE: the FuseStage bits (see fuses())
   bool active_ = false, sparse_ = false, listed_ = false;

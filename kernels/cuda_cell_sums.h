@@ -7,9 +7,9 @@
 //     registers; or sum_slab, three threads per cell, one per offset a along the first axis, sums 3^(D-1)
 //     offsets each (a third of the registers, three times the threads, each particle read three times). Both
 //     write the sums to part[(v kOff + o) kCells + c] without atomics and add in the same order, so they give
-//     the same bits. Or, staged (DUCTILE_CUDA_P2G=staged), kRows particles of each cell at a time: stage, a
+//     the same bits. Or, staged (DUCTILE_CUDA_P2G=staged), `rows` particles of each cell at a time: stage, a
 //     thread per particle, writes the stencil weights, mass and affine momentum (P2GParticle) of the k-th
-//     particle of cell c, row0 <= k < row0 + kRows, to record slot (k - row0) kCells + c in shared memory,
+//     particle of cell c, row0 <= k < row0 + rows, to record slot (k - row0) kCells + c in shared memory,
 //     then sum_staged, three threads per cell as sum_slab, adds the cell's records to its sums, kept in part
 //     between chunks of rows. The same additions in the same order as sum_cell, so the same bits; each
 //     particle is loaded and given its stress once, with every lane busy, and the per-cell loops read shared
@@ -41,10 +41,10 @@ struct CellSums {
   static constexpr int kVals = D + 1;                  // mass and momentum
   static constexpr int kPart = kVals * kOff * kCells;  // shared values of phase 2
   static_assert(kCells == 1 << kCudaCellBits, "the sort key's cell bits");
-  static constexpr int kRec = 3 * D + 1 + D + D * D;     // a staged record: w, m, q, A
-  static constexpr int kRows = 8;                        // staged particles per cell and chunk
-  static constexpr int kSlots = kRows * kCells;          // staged records per chunk
-  static constexpr int kStaged = kPart + kRec * kSlots;  // shared values of the staged phase 2
+  static constexpr int kRec = 3 * D + 1 + D + D * D;  // a staged record: w, m, q, A
+  static constexpr int kRows = 8;                     // staged particles per cell and chunk, by default
+  // Shared values of the staged phase 2 with `rows` particles per cell and chunk.
+  DUCTILE_HD static constexpr int staged_values(int rows) { return kPart + kRec * rows * kCells; }
 
   // Phase 1: cell_start[e], e = 0..kCells, from the run's `count` sorted keys (thread tid of nthreads).
   DUCTILE_HD static void cell_starts(int tid, int nthreads, const uint32_t* keys, int count,
@@ -119,20 +119,21 @@ struct CellSums {
   }
 
   // Phase 2, staged, a thread per particle (tid of nthreads): of the run's `count` particles (sorted keys
-  // `keys`), the k-th of cell c for row0 <= k < row0 + kRows as the record in slot (k - row0) kCells + c,
-  // field f at rec[f kSlots + slot]; load(j, pp) gives particle j and whether it goes to the sums (else its
-  // record is zero, which adds nothing: the sums start at +0 and are never -0).
+  // `keys`), the k-th of cell c for row0 <= k < row0 + rows as the record in slot (k - row0) kCells + c,
+  // field f at rec[f rows kCells + slot]; load(j, pp) gives particle j and whether it goes to the sums (else
+  // its record is zero, which adds nothing: the sums start at +0 and are never -0).
   template <class Load>
-  DUCTILE_HD static void stage(int tid, int nthreads, int row0, const uint32_t* keys, int count,
+  DUCTILE_HD static void stage(int tid, int nthreads, int row0, int rows, const uint32_t* keys, int count,
                                const int* cell_start, Load&& load, T* rec) {
+    const int slots = rows * kCells;
     for (int j = tid; j < count; j += nthreads) {
       const int c = int(keys[j] & (kCells - 1)), k = j - cell_start[c];
-      if (k < row0 || k >= row0 + kRows) continue;
+      if (k < row0 || k >= row0 + rows) continue;
       P2GParticle<T, D> pp;
       const bool keep = load(j, pp);
       T* r = rec + (k - row0) * kCells + c;
       int f = 0;
-      auto put = [&](T v) { r[(f++) * kSlots] = keep ? v : T(0); };
+      auto put = [&](T v) { r[(f++) * slots] = keep ? v : T(0); };
       for (int d = 0; d < D; ++d)
         for (int a = 0; a < 3; ++a) put(pp.w[d][a]);
       put(pp.m);
@@ -142,42 +143,43 @@ struct CellSums {
     }
   }
 
-  // The record in slot s (stage's layout; the stencil's base is not kept).
-  DUCTILE_HD DUCTILE_INLINE static void unstage(const T* rec, int s, P2GParticle<T, D>& pp) {
+  // The record in slot s of `slots` (stage's layout; the stencil's base is not kept).
+  DUCTILE_HD DUCTILE_INLINE static void unstage(const T* rec, int slots, int s, P2GParticle<T, D>& pp) {
     const T* r = rec + s;
     int f = 0;
     DUCTILE_UNROLL
     for (int d = 0; d < D; ++d) {
       DUCTILE_UNROLL
-      for (int a = 0; a < 3; ++a) pp.w[d][a] = r[(f++) * kSlots];
+      for (int a = 0; a < 3; ++a) pp.w[d][a] = r[(f++) * slots];
     }
-    pp.m = r[(f++) * kSlots];
+    pp.m = r[(f++) * slots];
     DUCTILE_UNROLL
-    for (int a = 0; a < D; ++a) pp.q[a] = r[(f++) * kSlots];
+    for (int a = 0; a < D; ++a) pp.q[a] = r[(f++) * slots];
     DUCTILE_UNROLL
     for (int a = 0; a < D; ++a) {
       DUCTILE_UNROLL
-      for (int b = 0; b < D; ++b) pp.A(a, b) = r[(f++) * kSlots];
+      for (int b = 0; b < D; ++b) pp.A(a, b) = r[(f++) * slots];
     }
   }
 
   // Phase 2, staged, three threads per cell: thread (c, a) adds the staged records of cell c's particles
-  // row0 <= k < row0 + kRows to the cell's sums of first-axis offset a in part (zero before the first rows).
-  DUCTILE_HD static void sum_staged(int c, int a, const int* cell_start, int row0, const T* rec, T* part) {
+  // row0 <= k < row0 + rows to the cell's sums of first-axis offset a in part (zero before the first rows).
+  DUCTILE_HD static void sum_staged(int c, int a, const int* cell_start, int row0, int rows, const T* rec,
+                                    T* part) {
     T acc[kVals][kSlabOff];
     reload(c, a, row0 == 0, part, acc);
     const int left = cell_start[c + 1] - cell_start[c] - row0;
-    for (int k = 0; k < (left < kRows ? left : kRows); ++k) {
+    for (int k = 0; k < (left < rows ? left : rows); ++k) {
       P2GParticle<T, D> pp;
-      unstage(rec, k * kCells + c, pp);
+      unstage(rec, rows * kCells, k * kCells + c, pp);
       add_slab(pp, a, acc);
     }
     store(c, a, acc, part);
   }
 
-  // Whether cell c has particles past the rows [row0, row0 + kRows) (another chunk of rows to stage).
-  DUCTILE_HD DUCTILE_INLINE static bool more_rows(int c, const int* cell_start, int row0) {
-    return cell_start[c + 1] - cell_start[c] > row0 + kRows;
+  // Whether cell c has particles past the rows [row0, row0 + rows) (another chunk of rows to stage).
+  DUCTILE_HD DUCTILE_INLINE static bool more_rows(int c, const int* cell_start, int row0, int rows) {
+    return cell_start[c + 1] - cell_start[c] > row0 + rows;
   }
 
   // Cell c's sums of first-axis offset a from part (store's layout), or zero where `zero`.

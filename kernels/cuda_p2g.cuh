@@ -9,6 +9,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 
 #include "core/cuda_check.h"
 #include "kernels/cuda_active_blocks.h"
@@ -226,17 +227,18 @@ __global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ?
 
 // Staged per-cell P2G (DUCTILE_CUDA_P2G=staged, kernels/cuda_cell_sums.h): the sums of p2g_cells, but the
 // particles are first loaded, given their stress and reduced to their scatter records in shared memory, a
-// thread per particle (every lane busy, a chunk's loads in flight together), kRows particles of each cell at
-// a time; then three threads per cell sum the records as p2g_cells with kSlabs sums particles (a third of the
-// registers, without reading each particle three times; the last 64 threads wait). Shared memory holds the
-// sums, (D + 1) 3^D 64 values, and kRows 64 records of 3 D + 1 + D + D^2 values (71 KiB for float in 3D).
+// thread per particle (every lane busy, a chunk's loads in flight together), `rows` particles of each cell
+// at a time; then three threads per cell sum the records as p2g_cells with kSlabs sums particles (a third of
+// the registers, without reading each particle three times; the last 64 threads wait). Shared memory holds
+// the sums, (D + 1) 3^D 64 values, and 64 rows records of 3 D + 1 + D + D^2 values (71 KiB for float in 3D
+// with 8 rows).
 constexpr int kStagedThreads = 256;
 
 template <class T, int D, class Stress>
 __global__ void __launch_bounds__(kStagedThreads, 2)
     p2g_staged(P2G<T, D> k, Stress stress, CudaGrid<T, D> grid, const int32_t* order,
                const uint32_t* sorted_keys, const uint32_t* run_keys, const int32_t* run_start,
-               const int32_t* run_count, const int32_t* num_runs, uint32_t* strays) {
+               const int32_t* run_count, const int32_t* num_runs, uint32_t* strays, int rows) {
   using Sums = CellSums<T, D>;
   static_assert(kStagedThreads >= 3 * Sums::kCells, "three threads per cell");
   extern __shared__ unsigned char shared_bytes[];
@@ -258,38 +260,39 @@ __global__ void __launch_bounds__(kStagedThreads, 2)
       Sums::cell_of(int(keys[j] & uint32_t(Sums::kCells - 1)), lo, cell);
       return cell_particle(k, stress, grid, order, start, j, cell, true, strays, pp);
     };
-    // kRows particles of every cell at a time, until no cell has more
-    for (int row0 = 0;; row0 += Sums::kRows) {
-      Sums::stage(threadIdx.x, blockDim.x, row0, keys, count, cell_start, load, rec);
+    // `rows` particles of every cell at a time, until no cell has more
+    for (int row0 = 0;; row0 += rows) {
+      Sums::stage(threadIdx.x, blockDim.x, row0, rows, keys, count, cell_start, load, rec);
       __syncthreads();
-      if (a < 3) Sums::sum_staged(c, a, cell_start, row0, rec, part);
-      if (!__syncthreads_or(a == 0 && Sums::more_rows(c, cell_start, row0))) break;
+      if (a < 3) Sums::sum_staged(c, a, cell_start, row0, rows, rec, part);
+      if (!__syncthreads_or(a == 0 && Sums::more_rows(c, cell_start, row0, rows))) break;
     }
     Sums::flush_tile(threadIdx.x, blockDim.x, lo, part, grid, AtomicAdd{});
     __syncthreads();
   }
 }
 
-// Launches the per-cell P2G `mode` over the runs of `sort` (order[q] the q-th particle, null: slot q): enough
-// thread blocks to fill the `sms` SMs several times over, each looping over runs.
+// Launches the per-cell P2G `mode` over the runs of `sort` (order[q] the q-th particle, null: slot q; `rows`
+// staged particles per cell and chunk): enough thread blocks to fill the `sms` SMs several times over, each
+// looping over runs.
 template <class T, int D, class Stress>
 void launch_p2g_cells(const P2G<T, D>& k, const Stress& stress, const CudaGrid<T, D>& grid,
                       const CudaCellSort<T, D>& sort, const int32_t* order, uint32_t* strays, int sms,
-                      CellsMode mode) {
+                      CellsMode mode, int rows = CellSums<T, D>::kRows) {
   using Sums = CellSums<T, D>;
   const int blocks = std::max(1, std::min(sort.max_runs(), sms * 8));
   if (mode == CellsMode::kStaged) {
-    // above the 48 KiB a launch gets without asking (once per kernel)
-    const size_t shared = sizeof(T) * Sums::kStaged;
-    static const bool sized = [shared] {
+    // above the 48 KiB a launch gets without asking
+    const int shared = int(sizeof(T)) * Sums::staged_values(rows);
+    static std::atomic<int> allowed{48 * 1024};
+    if (shared > allowed.load()) {
       DUCTILE_CUDA_CHECK(cudaFuncSetAttribute(p2g_staged<T, D, Stress>,
-                                              cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)));
-      return true;
-    }();
-    (void)sized;
-    p2g_staged<T, D, Stress><<<blocks, kStagedThreads, shared>>>(k, stress, grid, order, sort.sorted_keys(),
-                                                                 sort.run_keys(), sort.run_start(),
-                                                                 sort.run_count(), sort.num_runs(), strays);
+                                              cudaFuncAttributeMaxDynamicSharedMemorySize, shared));
+      allowed = shared;
+    }
+    p2g_staged<T, D, Stress><<<blocks, kStagedThreads, size_t(shared)>>>(
+        k, stress, grid, order, sort.sorted_keys(), sort.run_keys(), sort.run_start(), sort.run_count(),
+        sort.num_runs(), strays, rows);
   } else if (mode == CellsMode::kSlabs) {
     p2g_cells<T, D, Stress, true><<<blocks, kSlabThreads, sizeof(T) * Sums::kPart>>>(
         k, stress, grid, order, sort.sorted_keys(), sort.run_keys(), sort.run_start(), sort.run_count(),

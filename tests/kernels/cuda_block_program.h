@@ -113,20 +113,20 @@ Sorted<T, D> sort_particles(const GridSpec<T, D>& spec, const Particles<T, D>& p
 }
 
 // The block program of p2g_cells (mode kCells: 64 threads, a thread per cell; kSlabs: 192, three per cell)
-// or p2g_staged (kStaged: 256, a thread per particle then three per cell, kRows particles of each cell at a
+// or p2g_staged (kStaged: 256, a thread per particle then three per cell, `rows` particles of each cell at a
 // time) over every run, thread by thread, into grid g with add(pointer, value); a particle off its cell
 // goes to the grid directly, listing its stencil's blocks where g lists blocks, and counted in *strays (where
 // given).
 template <class T, int D, class Add>
 void run_cell_sums(const GridSpec<T, D>& spec, const Particles<T, D>& p, const Sorted<T, D>& s,
                    CellsMode mode, const CudaGrid<T, D>& g, Add&& add, Status& status,
-                   int64_t* strays = nullptr) {
+                   int64_t* strays = nullptr, int rows = CellSums<T, D>::kRows) {
   using Sums = CellSums<T, D>;
   const CudaBlocks<T, D> blocks = CudaBlocks<T, D>::of(spec);
   const int threads = mode == CellsMode::kCells   ? Sums::kCells
                       : mode == CellsMode::kSlabs ? 3 * Sums::kCells
                                                   : 256;
-  std::vector<T> part(Sums::kPart), rec(Sums::kRec * Sums::kSlots);
+  std::vector<T> part(Sums::kPart), rec(Sums::kRec * rows * Sums::kCells);
   int cell_start[Sums::kCells + 1];
   for (int start = 0; start < p.n;) {
     int count = 0;
@@ -158,10 +158,10 @@ void run_cell_sums(const GridSpec<T, D>& spec, const Particles<T, D>& p, const S
       Sums::cell_starts(tid, threads, s.sorted.data() + start, count, cell_start);
     // phase 2
     if (mode == CellsMode::kStaged) {
-      for (int row0 = 0;; row0 += Sums::kRows) {
+      for (int row0 = 0;; row0 += rows) {
         for (int tid = 0; tid < threads; ++tid)
           Sums::stage(
-              tid, threads, row0, s.sorted.data() + start, count, cell_start,
+              tid, threads, row0, rows, s.sorted.data() + start, count, cell_start,
               [&](int j, P2GParticle<T, D>& pp) {
                 int cell[D];
                 Sums::cell_of(int(s.sorted[start + j] & uint32_t(Sums::kCells - 1)), lo, cell);
@@ -170,8 +170,9 @@ void run_cell_sums(const GridSpec<T, D>& spec, const Particles<T, D>& p, const S
               rec.data());
         bool more = false;
         for (int tid = 0; tid < 3 * Sums::kCells; ++tid) {
-          Sums::sum_staged(tid % Sums::kCells, tid / Sums::kCells, cell_start, row0, rec.data(), part.data());
-          more = more || (tid < Sums::kCells && Sums::more_rows(tid, cell_start, row0));
+          Sums::sum_staged(tid % Sums::kCells, tid / Sums::kCells, cell_start, row0, rows, rec.data(),
+                           part.data());
+          more = more || (tid < Sums::kCells && Sums::more_rows(tid, cell_start, row0, rows));
         }
         if (!more) break;
       }

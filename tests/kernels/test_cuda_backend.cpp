@@ -195,6 +195,12 @@ TEST_CASE(
     // an error thrown by one variant fails it and the case goes on to the next
     CHECK_NOTHROW(check_matches_cpu(kScene, kScene2D, 50));
   }
+  // the staged P2G with two particles of each cell per chunk (most cells take several chunks)
+  ScopedEnv env;
+  env.set("DUCTILE_CUDA_P2G", "staged");
+  env.set("DUCTILE_CUDA_STAGED_ROWS", "2");
+  INFO("DUCTILE_CUDA_P2G=staged DUCTILE_CUDA_STAGED_ROWS=2");
+  CHECK_NOTHROW(check_matches_cpu(kScene, kScene2D, 50));
 }
 
 TEST_CASE("cuda backend: the fused stress and projection match the cpu backend (fluid, fixed-corotated)" *

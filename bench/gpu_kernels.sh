@@ -33,3 +33,23 @@ timeout 120 ncu --clock-control none --kernel-name-base demangled -k regex:"p2g_
   "$bin/ductile" bench --backend cuda --scenes fluid --grid "$grid" --steps 3 --warmup 1 >/tmp/ncu.txt 2>&1
 cat /tmp/ncu_staged.txt /tmp/ncu.txt >>"$log"
 cat /tmp/ncu_staged.txt /tmp/ncu.txt | grep -E "p2g_cells|p2g_staged|G2PLaunch|Duration|Throughput|Registers Per|Achieved Occupancy|Theoretical Occupancy|Block Limit|Warp Cycles Per Issued|Shared Memory Configuration Size|Dynamic Shared|L1/TEX Hit|L2 Hit|Mem Busy|Max Bandwidth" | cut -c1-140
+# The step's timeline (nsys, where installed): the kernels' total GPU time against the wall clock of the same
+# steps, and the host's CUDA calls (the wait for the status word, the launches), for the gap between the
+# kernels' sum and the step (0.16 ms of 1.28 ms at G = 256 in the second GPU session)
+if command -v nsys >/dev/null; then
+  for variant in ${GPU_KERNEL_VARIANTS:-DUCTILE_CUDA_P2G=cells DUCTILE_CUDA_P2G=staged}; do
+    echo "== nsys: $variant, fluid, G = $grid, 20 steps after 5" | tee -a "$log"
+    rm -f /tmp/ductile-nsys.nsys-rep /tmp/ductile-nsys.sqlite
+    # shellcheck disable=SC2086  # a list of settings
+    env $variant timeout 120 nsys profile --trace=cuda --sample=none --cpuctxsw=none -o /tmp/ductile-nsys \
+      "$bin/ductile" bench --backend cuda --scenes fluid --grid "$grid" --steps 20 --warmup 5 >/tmp/nsys.txt 2>&1
+    grep -E "p-steps|M/s" /tmp/nsys.txt | head -3
+    timeout 120 nsys stats --report cuda_gpu_kern_sum,cuda_api_sum --format csv /tmp/ductile-nsys.nsys-rep \
+      >/tmp/nsys_stats.txt 2>&1
+    cat /tmp/nsys_stats.txt >>"$log"
+    # the ten largest kernel and API totals (time %, total ns, calls, name)
+    grep -E '^"?[0-9]' /tmp/nsys_stats.txt | awk -F, '{print $1 "," $2 "," $3 "," substr($NF, 1, 90)}' | head -24
+  done
+else
+  echo "no nsys"
+fi

@@ -120,8 +120,8 @@ struct CellSums {
 
   // Phase 2, staged, a thread per particle (tid of nthreads): of the run's `count` particles (sorted keys
   // `keys`), the k-th of cell c for row0 <= k < row0 + rows as the record in slot (k - row0) kCells + c,
-  // field f at rec[f rows kCells + slot]; load(j, pp) gives particle j and whether it goes to the sums (else
-  // its record is zero, which adds nothing: the sums start at +0 and are never -0).
+  // field f at rec[f rows kCells + slot]; load(j, c, pp) gives particle j of cell c and whether it goes to
+  // the sums (else its record is zero, which adds nothing: the sums start at +0 and are never -0).
   template <class Load>
   DUCTILE_HD static void stage(int tid, int nthreads, int row0, int rows, const uint32_t* keys, int count,
                                const int* cell_start, Load&& load, T* rec) {
@@ -130,7 +130,7 @@ struct CellSums {
       const int c = int(keys[j] & (kCells - 1)), k = j - cell_start[c];
       if (k < row0 || k >= row0 + rows) continue;
       P2GParticle<T, D> pp;
-      const bool keep = load(j, pp);
+      const bool keep = load(j, c, pp);
       T* r = rec + (k - row0) * kCells + c;
       int f = 0;
       auto put = [&](T v) { r[(f++) * slots] = keep ? v : T(0); };

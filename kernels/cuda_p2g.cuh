@@ -255,9 +255,9 @@ __global__ void __launch_bounds__(kStagedThreads, 2)
     Sums::cell_starts(threadIdx.x, blockDim.x, keys, count, cell_start);
     __syncthreads();
     // particle j belongs to the cell its sort key names; one outside it goes to the grid directly
-    auto load = [&](int j, P2GParticle<T, D>& pp) {
+    auto load = [&](int j, int c_j, P2GParticle<T, D>& pp) {
       int cell[D];
-      Sums::cell_of(int(keys[j] & uint32_t(Sums::kCells - 1)), lo, cell);
+      Sums::cell_of(c_j, lo, cell);
       return cell_particle(k, stress, grid, order, start, j, cell, true, strays, pp);
     };
     // `rows` particles of every cell at a time, until no cell has more

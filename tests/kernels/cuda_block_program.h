@@ -162,9 +162,9 @@ void run_cell_sums(const GridSpec<T, D>& spec, const Particles<T, D>& p, const S
         for (int tid = 0; tid < threads; ++tid)
           Sums::stage(
               tid, threads, row0, rows, s.sorted.data() + start, count, cell_start,
-              [&](int j, P2GParticle<T, D>& pp) {
+              [&](int j, int c, P2GParticle<T, D>& pp) {
                 int cell[D];
-                Sums::cell_of(int(s.sorted[start + j] & uint32_t(Sums::kCells - 1)), lo, cell);
+                Sums::cell_of(c, lo, cell);
                 return load_for(cell, j, pp, true);
               },
               rec.data());

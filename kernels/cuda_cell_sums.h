@@ -13,7 +13,9 @@
 //     then sum_staged, three threads per cell as sum_slab, adds the cell's records to its sums, kept in part
 //     between chunks of rows. The same additions in the same order as sum_cell, so the same bits; each
 //     particle is loaded and given its stress once, with every lane busy, and the per-cell loops read shared
-//     memory only, with sum_slab's registers and lanes of consecutive cells on distinct banks;
+//     memory only, with sum_slab's registers and lanes of consecutive cells on distinct banks. A stray (a
+//     particle that moved since the sort) whose stencil still starts in the block is added to its cell's
+//     sums after them (sum_strays, shared-memory atomics on the GPU) instead of going to the grid;
 //  3. flush_tile: each node of the (kCudaBlock + 2)^D tile adds up the entries that land on it in a fixed
 //     order and gives the non-zero ones to the grid through add(pointer, value) (an atomic on the GPU).
 // Node base + o of a particle receives w m and w (q + A (o - 1)) (kernels/p2g.h).
@@ -43,6 +45,8 @@ struct CellSums {
   static_assert(kCells == 1 << kCudaCellBits, "the sort key's cell bits");
   static constexpr int kRec = 3 * D + 1 + D + D * D;  // a staged record: w, m, q, A
   static constexpr int kRows = 8;                     // staged particles per cell and chunk, by default
+  static constexpr int kStrayList =
+      64;  // strays of a run summed in its tile (sum_strays); the rest: the grid
   // Shared values of the staged phase 2 with `rows` particles per cell and chunk.
   DUCTILE_HD static constexpr int staged_values(int rows) { return kPart + kRec * rows * kCells; }
 
@@ -175,6 +179,35 @@ struct CellSums {
       add_slab(pp, a, acc);
     }
     store(c, a, acc, part);
+  }
+
+  // Whether the stencil that starts at base starts in the block whose lowest cell is lo (so that it lies in
+  // the block's tile).
+  DUCTILE_HD DUCTILE_INLINE static bool in_block(const int* base, const int* lo) {
+    bool in = true;
+    for (int d = 0; d < D; ++d) in = in && base[d] >= lo[d] && base[d] < lo[d] + B;
+    return in;
+  }
+
+  // After the staged sums, thread tid of nthreads: the `n` strays list[0, n) of the run (particles whose
+  // stencil starts in the block but not in the cell of their sort key), reload(j, pp) giving particle j, add
+  // to the sums in part of the cell where their stencil starts through add(pointer, value) (a shared-memory
+  // atomic on the GPU), node by node as for_each_scatter_node visits them.
+  template <class Reload, class Add>
+  DUCTILE_HD static void sum_strays(int tid, int nthreads, int n, const int* list, Reload&& reload,
+                                    const int* lo, T* part, Add&& add) {
+    for (int t = tid; t < n; t += nthreads) {
+      P2GParticle<T, D> pp;
+      reload(list[t], pp);
+      int c = 0;
+      for (int d = 0; d < D; ++d) c = c * B + (pp.base[d] - lo[d]);
+      for_each_scatter_node(pp, [&](const int* node, T w, const Vec<T, D>& qo) {
+        int o = 0;
+        for (int d = 0; d < D; ++d) o = o * 3 + (node[d] - pp.base[d]);
+        add(part + o * kCells + c, w * pp.m);
+        for (int k = 0; k < D; ++k) add(part + ((k + 1) * kOff + o) * kCells + c, w * qo[k]);
+      });
+    }
   }
 
   // Whether cell c has particles past the rows [row0, row0 + rows) (another chunk of rows to stage).

@@ -87,15 +87,23 @@ __device__ DUCTILE_INLINE void scatter_outside(const P2GParticle<T, D>& pp, cons
   grid.scatter(pp, AtomicAdd{}, DeviceAtomics{});
 }
 
+// No stray kept by the caller (cell_particle's default).
+struct KeepNoStray {
+  template <class T, int D>
+  __device__ bool operator()(int, const P2GParticle<T, D>&) const {
+    return false;
+  }
+};
+
 // Particle j of the run that starts at sorted slot `start` (particle order[start + j], or start + j), with
 // its stress, and whether it goes to the sums of `cell`: one whose stencil leaves the grid does not, and is
-// reported; one whose stencil starts elsewhere goes to the grid directly. Only the primary reader of a
-// particle reports or scatters it.
-template <class T, int D, class Stress>
+// reported; one whose stencil starts elsewhere goes to the grid directly unless keep(j, pp) takes it (and
+// counts it in *strays). Only the primary reader of a particle reports, keeps or scatters it.
+template <class T, int D, class Stress, class Keep = KeepNoStray>
 __device__ DUCTILE_INLINE bool cell_particle(const P2G<T, D>& k, const Stress& stress,
                                              const CudaGrid<T, D>& grid, const int32_t* order, int start,
                                              int j, const int* cell, bool primary, uint32_t* strays,
-                                             P2GParticle<T, D>& pp) {
+                                             P2GParticle<T, D>& pp, Keep&& keep = Keep{}) {
   const int i = order ? order[start + j] : start + j;
   pp = k.particle(i, stress(k, i));
   if (!stencil_inside(k.g.spec, pp.base)) {
@@ -104,7 +112,7 @@ __device__ DUCTILE_INLINE bool cell_particle(const P2G<T, D>& k, const Stress& s
   }
   bool same = true;
   for (int d = 0; d < D; ++d) same = same && pp.base[d] == cell[d];
-  if (!same && primary) scatter_outside(pp, grid, strays);
+  if (!same && primary && !keep(j, pp)) scatter_outside(pp, grid, strays);
   return same;
 }
 
@@ -235,7 +243,7 @@ __global__ void __launch_bounds__(kSlabs ? kSlabThreads : kCellThreads, kSlabs ?
 constexpr int kStagedThreads = 256;
 
 template <class T, int D, class Stress>
-__global__ void __launch_bounds__(kStagedThreads, 2)
+__global__ void __launch_bounds__(kStagedThreads, 3)
     p2g_staged(P2G<T, D> k, Stress stress, CudaGrid<T, D> grid, const int32_t* order,
                const uint32_t* sorted_keys, const uint32_t* run_keys, const int32_t* run_start,
                const int32_t* run_count, const int32_t* num_runs, uint32_t* strays, int rows) {
@@ -245,6 +253,8 @@ __global__ void __launch_bounds__(kStagedThreads, 2)
   T* part = reinterpret_cast<T*>(shared_bytes);  // Sums::kPart values, then the records
   T* rec = part + Sums::kPart;
   __shared__ int cell_start[Sums::kCells + 1];
+  __shared__ int stray_list[Sums::kStrayList];
+  __shared__ int stray_count;
   const int runs = *num_runs;
   const int c = threadIdx.x % Sums::kCells, a = threadIdx.x / Sums::kCells;
   for (int r = blockIdx.x; r < runs; r += gridDim.x) {
@@ -252,13 +262,23 @@ __global__ void __launch_bounds__(kStagedThreads, 2)
     grid.set.blocks.corner(run_keys[r], lo);
     const int start = run_start[r], count = run_count[r];
     const uint32_t* keys = sorted_keys + start;
+    if (threadIdx.x == 0) stray_count = 0;
     Sums::cell_starts(threadIdx.x, blockDim.x, keys, count, cell_start);
     __syncthreads();
-    // particle j belongs to the cell its sort key names; one outside it goes to the grid directly
+    // particle j belongs to the cell its sort key names; one whose stencil starts in another cell of the
+    // block waits in the list for sum_strays while the list has room, any other goes to the grid directly
+    auto keep = [&](int j, const P2GParticle<T, D>& pp) {
+      if (!Sums::in_block(pp.base, lo)) return false;
+      const int s = atomicAdd(&stray_count, 1);
+      if (s >= Sums::kStrayList) return false;
+      stray_list[s] = j;
+      if (strays) atomicAdd(strays, 1u);
+      return true;
+    };
     auto load = [&](int j, int c_j, P2GParticle<T, D>& pp) {
       int cell[D];
       Sums::cell_of(c_j, lo, cell);
-      return cell_particle(k, stress, grid, order, start, j, cell, true, strays, pp);
+      return cell_particle(k, stress, grid, order, start, j, cell, true, strays, pp, keep);
     };
     // `rows` particles of every cell at a time, until no cell has more
     for (int row0 = 0;; row0 += rows) {
@@ -266,6 +286,16 @@ __global__ void __launch_bounds__(kStagedThreads, 2)
       __syncthreads();
       if (a < 3) Sums::sum_staged(c, a, cell_start, row0, rows, rec, part);
       if (!__syncthreads_or(a == 0 && Sums::more_rows(c, cell_start, row0, rows))) break;
+    }
+    // the listed strays into their cells' sums (stray_count is read after the barrier above)
+    if (stray_count > 0) {
+      auto reload = [&](int j, P2GParticle<T, D>& pp) {
+        const int i = order ? order[start + j] : start + j;
+        pp = k.particle(i, stress(k, i));
+      };
+      const int listed = stray_count < Sums::kStrayList ? stray_count : Sums::kStrayList;
+      Sums::sum_strays(threadIdx.x, blockDim.x, listed, stray_list, reload, lo, part, AtomicAdd{});
+      __syncthreads();
     }
     Sums::flush_tile(threadIdx.x, blockDim.x, lo, part, grid, AtomicAdd{});
     __syncthreads();

@@ -115,8 +115,9 @@ Sorted<T, D> sort_particles(const GridSpec<T, D>& spec, const Particles<T, D>& p
 // The block program of p2g_cells (mode kCells: 64 threads, a thread per cell; kSlabs: 192, three per cell)
 // or p2g_staged (kStaged: 256, a thread per particle then three per cell, `rows` particles of each cell at a
 // time) over every run, thread by thread, into grid g with add(pointer, value); a particle off its cell
-// goes to the grid directly, listing its stencil's blocks where g lists blocks, and counted in *strays (where
-// given).
+// goes to the grid directly, listing its stencil's blocks where g lists blocks (staged: into its cell's sums
+// after them where its stencil starts in the block and the run's list has room), and counted in *strays
+// (where given).
 template <class T, int D, class Add>
 void run_cell_sums(const GridSpec<T, D>& spec, const Particles<T, D>& p, const Sorted<T, D>& s,
                    CellsMode mode, const CudaGrid<T, D>& g, Add&& add, Status& status,
@@ -135,8 +136,11 @@ void run_cell_sums(const GridSpec<T, D>& spec, const Particles<T, D>& p, const S
       ++count;
     int lo[D];
     blocks.corner(s.sorted[start] >> kCudaCellBits, lo);
+    // the staged version's strays whose stencil starts in the block, listed for sum_strays while there is
+    // room
+    std::vector<int> stray_list;
     // particle j of the run if its stencil is inside the grid and starts at `cell` (primary: reports a
-    // particle outside the grid and scatters one outside its cell)
+    // particle outside the grid, lists one outside its cell (staged) or scatters it)
     auto load_for = [&](const int* cell, int j, P2GParticle<T, D>& pp, bool primary) {
       const int i = s.order[start + j];
       pp = p.what[i];
@@ -148,6 +152,11 @@ void run_cell_sums(const GridSpec<T, D>& spec, const Particles<T, D>& p, const S
       for (int d = 0; d < D; ++d) same = same && pp.base[d] == cell[d];
       if (!same && primary) {
         if (strays) ++*strays;
+        if (mode == CellsMode::kStaged && Sums::in_block(pp.base, lo) &&
+            int(stray_list.size()) < Sums::kStrayList) {
+          stray_list.push_back(j);
+          return false;
+        }
         if (g.set.flag) g.set.claim_stencil(pp.base, SerialAtomics{});
         g.scatter(pp, add, SerialAtomics{});
       }
@@ -176,6 +185,11 @@ void run_cell_sums(const GridSpec<T, D>& spec, const Particles<T, D>& p, const S
         }
         if (!more) break;
       }
+      for (int tid = 0; tid < threads; ++tid)
+        Sums::sum_strays(
+            tid, threads, int(stray_list.size()), stray_list.data(),
+            [&](int j, P2GParticle<T, D>& pp) { pp = p.what[s.order[start + j]]; }, lo, part.data(),
+            [](T* ptr, T v) { *ptr += v; });
     }
     for (int tid = 0; tid < threads && mode != CellsMode::kStaged; ++tid) {
       const int c = tid % Sums::kCells;

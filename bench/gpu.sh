@@ -165,9 +165,11 @@ grids=128,256
 grids=${GPU_GRIDS:-$grids}
 # the defaults (active blocks, or the sparse grid above 1 GiB of dense grid; the projection inside G2P), the
 # first GPU session's defaults (dense grid, nothing fused), the unsorted P2G, and one or two switches changed
-# (the staged P2G, not yet timed on a GPU, first: 8 particles of each cell per chunk, 4, 12, and with the stress)
+# (the staged P2G, not yet timed on a GPU, first: 8 particles of each cell per chunk, 4, 12, with the stress,
+# with the adaptive sort, and both)
 variants=${GPU_VARIANTS:-default DUCTILE_CUDA_P2G=staged DUCTILE_CUDA_P2G=staged,DUCTILE_CUDA_STAGED_ROWS=4 \
 DUCTILE_CUDA_P2G=staged,DUCTILE_CUDA_STAGED_ROWS=12 DUCTILE_CUDA_P2G=staged,DUCTILE_CUDA_FUSE=1 \
+DUCTILE_CUDA_P2G=staged,DUCTILE_CUDA_SORT=adaptive DUCTILE_CUDA_P2G=staged,DUCTILE_CUDA_SORT=adaptive,DUCTILE_CUDA_FUSE=1 \
 DUCTILE_CUDA_GRID=dense,DUCTILE_CUDA_FUSE=0 DUCTILE_CUDA_SORT=0 DUCTILE_CUDA_FUSE=1 \
 DUCTILE_CUDA_FUSE=0 DUCTILE_CUDA_SORT=adaptive DUCTILE_CUDA_FUSE=1,DUCTILE_CUDA_SORT=adaptive DUCTILE_CUDA_GRID=sparse \
 DUCTILE_CUDA_GRID=sparse,DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_P2G=slabs}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One call on a GPU machine (the `device` tool): the CUDA tests (simulator, materials and gradient tape against
-# the CPU), a memory check of the CUDA step, then the GPU benchmarks (forward at 0.5 to 33.5 million particles
+# the CPU), a memory check of the CUDA step (and race and barrier checks of the staged P2G), then the GPU
+# benchmarks (forward at 0.5 to 33.5 million particles
 # for each variant of the backend; a gradient run), printing everything. Results also go to $OUT (or
 # bench/results) as JSON and logs, at most 8 files (what the device tool brings back). GPU_VARIANTS (a list of
 # variants, each a comma-joined list of VAR=VALUE settings or `default`), GPU_GRIDS, GPU_KERNELS=1
@@ -235,6 +236,18 @@ if [ "${GPU_MEMCHECK:-1}" = 1 ] && command -v compute-sanitizer >/dev/null; then
     -tc='cuda backend: every particle-to-grid*,cuda backend: the sparse grid*' 2>&1 |
     tee -a "$out/gpu_tests.log" | tail -15
   stamp "memcheck exit ${PIPESTATUS[0]}" | tee -a "$out/gpu_tests.log"
+  # the staged P2G's shared memory and barriers (a small scene: racecheck is slow), with several chunks of rows
+  # and strays from the adaptive sort in the second
+  for settings in "DUCTILE_CUDA_P2G=staged" \
+    "DUCTILE_CUDA_P2G=staged DUCTILE_CUDA_STAGED_ROWS=2 DUCTILE_CUDA_SORT=adaptive DUCTILE_CUDA_FUSE=1"; do
+    for tool in racecheck synccheck; do
+      stamp "== compute-sanitizer $tool: $settings, fluid, G = 32, 4 steps" | tee -a "$out/gpu_tests.log"
+      # shellcheck disable=SC2086  # a list of settings
+      limited 120 env $settings compute-sanitizer --tool $tool --error-exitcode 9 "$bin/ductile" bench \
+        --backend cuda --scenes fluid --grid 32 --steps 3 --warmup 1 2>&1 | tee -a "$out/gpu_tests.log" | tail -4
+      stamp "$tool exit ${PIPESTATUS[0]}" | tee -a "$out/gpu_tests.log"
+    done
+  done
 fi
 
 if [ "${GPU_DOMAIN:-1}" = 1 ]; then

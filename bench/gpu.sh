@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One call on a GPU machine (the `device` tool): the CUDA tests (simulator, materials and gradient tape against
 # the CPU), a memory check of the CUDA step (and race and barrier checks of the staged P2G), then the GPU
-# benchmarks (forward at 0.5 to 33.5 million particles
-# for each variant of the backend; a gradient run), printing everything. Results also go to $OUT (or
+# benchmarks (forward at 0.5 to 33.5 million particles for each variant of the backend; a gradient run),
+# printing everything. Results also go to $OUT (or
 # bench/results) as JSON and logs, at most 8 files (what the device tool brings back). GPU_VARIANTS (a list of
 # variants, each a comma-joined list of VAR=VALUE settings or `default`), GPU_GRIDS, GPU_KERNELS=1
 # (bench/gpu_kernels.sh), GPU_MEMCHECK=0 and GPU_GRADIENT=0 change what runs; GPU_TARGETS (default

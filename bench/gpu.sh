@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
-# One call on a GPU machine (the `device` tool): the CUDA tests (simulator, materials and gradient tape against
-# the CPU), a memory check of the CUDA step (and race and barrier checks of the staged P2G), then the GPU
-# benchmarks (forward at 0.5 to 33.5 million particles for each variant of the backend; a gradient run),
-# printing everything. Results also go to $OUT (or
-# bench/results) as JSON and logs, at most 8 files (what the device tool brings back). GPU_VARIANTS (a list of
-# variants, each a comma-joined list of VAR=VALUE settings or `default`), GPU_GRIDS, GPU_KERNELS=1
-# (bench/gpu_kernels.sh), GPU_MEMCHECK=0 and GPU_GRADIENT=0 change what runs; GPU_TARGETS (default
-# "ductile ductile_tests") what is built. The CUDA tests run twice: with the backend's defaults, and with the
-# other settings on (DUCTILE_CUDA_GRID=sparse DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_PARTITION=device
-# DUCTILE_CUDA_SORT=adaptive). The sparse grid's benchmark (the scene in a domain 64 times larger with the
-# default, dense, active and sparse grid) runs unless GPU_DOMAIN=0.
+# One call on a GPU machine (the `device` tool): the CUDA tests (simulator, materials and gradient tape
+# against the CPU), a memory check of the CUDA step (and race and barrier checks of the staged P2G), then the
+# GPU benchmarks (forward at 0.5 to 33.5 million particles for each variant of the backend; a gradient run),
+# printing everything. Results also go to $OUT (or bench/results) as JSON and logs, at most 8 files (what the
+# device tool brings back). GPU_VARIANTS (a list of variants, each a comma-joined list of VAR=VALUE settings
+# or `default`), GPU_GRIDS, GPU_KERNELS=1 (bench/gpu_kernels.sh), GPU_MEMCHECK=0 and GPU_GRADIENT=0 change
+# what runs; GPU_TARGETS (default "ductile ductile_tests") what is built. The CUDA tests run twice: with the
+# backend's defaults, and with the other settings on (DUCTILE_CUDA_GRID=sparse DUCTILE_CUDA_FUSE=1
+# DUCTILE_CUDA_PARTITION=device DUCTILE_CUDA_SORT=adaptive). The sparse grid's benchmark (the scene in a
+# domain 64 times larger with the default, dense, active and sparse grid) runs unless GPU_DOMAIN=0.
 #
 # Usage: bench/gpu.sh [--bundle FILE [--also-build]] [--quick | --minimal] [BUILD_DIR]
 #   --bundle FILE  run the programs of FILE (made here by bench/gpu_bundle.sh) instead of building: for a GPU

@@ -45,8 +45,8 @@ struct CellSums {
   static_assert(kCells == 1 << kCudaCellBits, "the sort key's cell bits");
   static constexpr int kRec = 3 * D + 1 + D + D * D;  // a staged record: w, m, q, A
   static constexpr int kRows = 8;                     // staged particles per cell and chunk, by default
-  static constexpr int kStrayList =
-      64;  // strays of a run summed in its tile (sum_strays); the rest: the grid
+  // Strays of a run added to its sums by sum_strays (the rest go to the grid).
+  static constexpr int kStrayList = 64;
   // Shared values of the staged phase 2 with `rows` particles per cell and chunk.
   DUCTILE_HD static constexpr int staged_values(int rows) { return kPart + kRec * rows * kCells; }
 

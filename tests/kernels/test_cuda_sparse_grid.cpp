@@ -240,8 +240,9 @@ void check_pool_overflow(const int (&res)[D], int n) {
 
 // Keys and runs of an earlier sort (DUCTILE_CUDA_SORT=adaptive): every particle (in [lo, 0.7] of the grid)
 // moved by up to `shift` cells per axis since, so many are off their sorted cells (some off their blocks).
-// The particles off their cells go to the grid one by one and list their own blocks; the pool's grid must
-// equal the dense scatter of the moved particles, with a thread per cell or the staged records (`mode`).
+// The particles off their cells go to the grid one by one and list their own blocks (staged: those still in
+// their run's block, up to 64 a run, go to their cells' sums instead); the pool's grid must equal the dense
+// scatter of the moved particles, with a thread per cell or the staged records (`mode`).
 template <class T, int D>
 void check_stale_keys(const int (&res)[D], int n, double lo, double shift, CellsMode mode) {
   const GridSpec<T, D> spec = make_spec<T, D>(res);

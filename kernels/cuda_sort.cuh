@@ -5,8 +5,11 @@
 //
 // The sort is CUB's stable radix sort of (block key << cell bits | cell, slot) over the bits the keys use;
 // G2P then writes sorted particle q to slot q, so the next step's keys are almost sorted already. The runs
-// come from CUB's run-length encoding of the block keys and an exclusive scan of the run lengths.
+// come from CUB's run-length encoding of the sorted keys' block parts (read through a transform iterator)
+// and an exclusive scan of the run lengths.
 #pragma once
+
+#include <thrust/iterator/transform_iterator.h>
 
 #include <cstdint>
 #include <cub/device/device_radix_sort.cuh>
@@ -39,11 +42,9 @@ struct CudaBlockKeys {
   }
 };
 
-// The block part of the sorted keys, for the run-length encoding.
+// The block part of a key, read through an iterator by the run-length encoding.
 struct CudaBlockOfKey {
-  const uint32_t* sorted;
-  uint32_t* block;
-  __device__ void operator()(long long q) const { block[q] = sorted[q] >> kCudaCellBits; }
+  __host__ __device__ uint32_t operator()(uint32_t key) const { return key >> kCudaCellBits; }
 };
 
 template <class T, int D>
@@ -64,19 +65,19 @@ class CudaCellSort {
       keys_.resize(Device::kCuda, cap), sorted_keys_.resize(Device::kCuda, cap);
       slots_.resize(Device::kCuda, cap), order_.resize(Device::kCuda, cap);
       run_keys_.resize(Device::kCuda, cap), run_count_.resize(Device::kCuda, cap);
-      block_keys_.resize(Device::kCuda, cap);
       run_start_.resize(Device::kCuda, cap);
     }
     if (num_runs_.size() == 0) num_runs_.resize(Device::kCuda, 1);
     if (n == 0) return;
     cuda_parallel_for(n, CudaBlockKeys<T, D>{spec, blocks_, x, n, keys_.data(), slots_.data()});
+    const auto block_keys = thrust::make_transform_iterator(sorted_keys_.data(), CudaBlockOfKey{});
     // sort (key, slot) pairs, then the runs of one block and their starts
     size_t need = 0, bytes = 0;
     DUCTILE_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, bytes, keys_.data(), sorted_keys_.data(),
                                                        slots_.data(), order_.data(), n, 0, bits));
     need = bytes;
-    DUCTILE_CUDA_CHECK(cub::DeviceRunLengthEncode::Encode(
-        nullptr, bytes, block_keys_.data(), run_keys_.data(), run_count_.data(), num_runs_.data(), n));
+    DUCTILE_CUDA_CHECK(cub::DeviceRunLengthEncode::Encode(nullptr, bytes, block_keys, run_keys_.data(),
+                                                          run_count_.data(), num_runs_.data(), n));
     need = need > bytes ? need : bytes;
     const int max_runs = int(nblocks < int64_t(n) ? nblocks : int64_t(n));
     DUCTILE_CUDA_CHECK(
@@ -86,19 +87,18 @@ class CudaCellSort {
     bytes = temp_.size();
     DUCTILE_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp_.data(), bytes, keys_.data(), sorted_keys_.data(),
                                                        slots_.data(), order_.data(), n, 0, bits));
-    cuda_parallel_for(n, CudaBlockOfKey{sorted_keys_.data(), block_keys_.data()});
     bytes = temp_.size();
-    DUCTILE_CUDA_CHECK(cub::DeviceRunLengthEncode::Encode(
-        temp_.data(), bytes, block_keys_.data(), run_keys_.data(), run_count_.data(), num_runs_.data(), n));
+    DUCTILE_CUDA_CHECK(cub::DeviceRunLengthEncode::Encode(temp_.data(), bytes, block_keys, run_keys_.data(),
+                                                          run_count_.data(), num_runs_.data(), n));
     bytes = temp_.size();
     DUCTILE_CUDA_CHECK(
         cub::DeviceScan::ExclusiveSum(temp_.data(), bytes, run_count_.data(), run_start_.data(), max_runs));
     max_runs_ = max_runs;
   }
 
-  // What sort() keeps for n particles: eight arrays of 4 bytes, and CUB's radix-sort scratch, which holds the
+  // What sort() keeps for n particles: seven arrays of 4 bytes, and CUB's radix-sort scratch, which holds the
   // alternate keys and values (4 + 4 bytes per particle) and the digit counts of its tiles (under one byte).
-  static double bytes(int n) { return (8 * 4 + 8 + 1) * double(n); }
+  static double bytes(int n) { return (7 * 4 + 8 + 1) * double(n); }
 
   int size() const { return n_; }
   const int32_t* order() const { return order_.data(); }
@@ -114,7 +114,7 @@ class CudaCellSort {
  private:
   CudaBlocks<T, D> blocks_{};
   int n_ = 0, max_runs_ = 0;
-  Buffer<uint32_t> keys_, sorted_keys_, block_keys_, run_keys_;
+  Buffer<uint32_t> keys_, sorted_keys_, run_keys_;
   Buffer<int32_t> slots_, order_, run_count_, run_start_, num_runs_;
   Buffer<unsigned char> temp_;
 };

@@ -10,6 +10,7 @@
 // global atomic per node and value) and DUCTILE_CUDA_P2G selects the other scatters (below).
 #include <cstdlib>
 #include <cub/device/device_select.cuh>
+#include <map>
 #include <string>
 
 #include "core/cuda_check.h"
@@ -221,17 +222,24 @@ class CudaBackend final : public Backend<T, D> {
       fail("cuda backend", "g2p called before p2g ordered the particles");
     // the outputs are in the order of the keys (the next step may keep them)
     last_out_x_ = k.out.x, keys_valid_ = sorted_;
+    G2P<T, D> kp = k;
+    // the constants stay where they are when the order is kept and the output buffer already holds them in
+    // this order (DUCTILE_CUDA_SORT=adaptive: every other step in a row without a sort)
+    if (k.out_mass && sorted_ && !reordered_ && carried_.count(k.out_mass) &&
+        carried_[k.out_mass] == order_gen_)
+      kp.out_mass = kp.out_vol0 = nullptr, kp.out_material = kp.out_id = nullptr;
+    else if (k.out_mass)
+      carried_[k.out_mass] = order_gen_;
     if (!k.g.mass) {
       if (!pool_ready_) fail("cuda backend", "g2p before particle-to-grid filled the sparse grid");
       const CudaGrid<T, D> grid = cuda_grid(k.g);
-      G2P<T, D> kp = k;
       kp.g.mass = grid.mass, kp.g.mv = grid.mv;
       return g2p_with(kp, PoolStencil<T, D>{grid});
     }
-    g2p_with(k, DenseStencil{});
+    g2p_with(kp, DenseStencil{});
   }
 
-  void particles_changed() override { keys_valid_ = false; }
+  void particles_changed() override { keys_valid_ = false, ++order_gen_; }
 
   // DUCTILE_CUDA_PARTITION=device: CUB's stable selection of the slots of each material, on the device.
   bool partition(const int32_t* material, int n, int32_t* const* batch, int materials) override {
@@ -326,7 +334,7 @@ class CudaBackend final : public Backend<T, D> {
                       k.p.n == sort_.size() && uint64_t(strays_seen_) * 64 <= uint64_t(k.p.n);
     reordered_ = !keep;
     keys_valid_ = false;  // until this step's G2P writes the particles in the keys' order
-    if (!keep) sort_.sort(k.g.spec, k.p.x, k.p.n), sorted_spec_ = k.g.spec;
+    if (!keep) sort_.sort(k.g.spec, k.p.x, k.p.n), sorted_spec_ = k.g.spec, ++order_gen_;
     if (adaptive_) DUCTILE_CUDA_CHECK(cudaMemsetAsync(strays_.data(), 0, sizeof(uint32_t)));
   }
 
@@ -452,6 +460,10 @@ class CudaBackend final : public Backend<T, D> {
   bool adaptive_ = false, reordered_ = true, keys_valid_ = false;
   Buffer<uint32_t> strays_;
   uint32_t strays_seen_ = 0;
+  // the particle order's generation (a new one at every sort and change of the particles), and the one whose
+  // order each output buffer's constants follow (keyed by its mass array)
+  uint64_t order_gen_ = 0;
+  std::map<const T*, uint64_t> carried_;
   const T* last_out_x_ = nullptr;
   GridSpec<T, D> sorted_spec_{};
 };

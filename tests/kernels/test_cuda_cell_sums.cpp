@@ -58,7 +58,9 @@ void check_cell_sums(const int (&res)[D], int n) {
                                                   {CellsMode::kSlabs, 0},
                                                   {CellsMode::kStaged, CellSums<T, D>::kRows},
                                                   {CellsMode::kStaged, 2}};
-    for (const auto& [mode, rows] : versions) {
+    for (const auto& version : versions) {
+      const CellsMode mode = version.first;
+      const int rows = version.second;
       INFO("mode " << int(mode) << " (cells, slabs, staged), rows " << rows
                    << ", particle sorted into the wrong cell " << wrong);
       std::vector<T> m(nodes, T(0)), mv(nodes * D, T(0));

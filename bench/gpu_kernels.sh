@@ -43,12 +43,12 @@ if command -v nsys >/dev/null; then
     # shellcheck disable=SC2086  # a list of settings
     env $variant timeout 120 nsys profile --trace=cuda --sample=none --cpuctxsw=none -o /tmp/ductile-nsys \
       "$bin/ductile" bench --backend cuda --scenes fluid --grid "$grid" --steps 20 --warmup 5 >/tmp/nsys.txt 2>&1
-    grep -E "p-steps|M/s" /tmp/nsys.txt | head -3
+    grep -E "p-steps|^fluid" /tmp/nsys.txt | head -3
     timeout 120 nsys stats --report cuda_gpu_kern_sum,cuda_api_sum --format csv /tmp/ductile-nsys.nsys-rep \
       >/tmp/nsys_stats.txt 2>&1
     cat /tmp/nsys_stats.txt >>"$log"
-    # the ten largest kernel and API totals (time %, total ns, calls, name)
-    grep -E '^"?[0-9]' /tmp/nsys_stats.txt | awk -F, '{print $1 "," $2 "," $3 "," substr($NF, 1, 90)}' | head -24
+    # the kernel and API totals, largest first (time %, total ns, calls, ..., name), cut to a line each
+    grep -E '^"?[0-9]' /tmp/nsys_stats.txt | cut -c1-160 | head -40
   done
 else
   echo "no nsys"

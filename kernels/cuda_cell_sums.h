@@ -30,7 +30,7 @@
 namespace ductile {
 
 // The per-cell P2G's split of phase 2: a thread per cell (sum_cell), three per cell (sum_slab), a thread per
-// particle then a thread per cell (stage, sum_staged).
+// particle then three per cell (stage, sum_staged).
 enum class CellsMode { kCells, kSlabs, kStaged };
 
 template <class T, int D>

@@ -9,9 +9,11 @@
 #include <vector>
 
 #include "core/device.h"
+#include "core/error.h"
 #include "core/memory.h"
 #include "core/scene.h"
 #include "core/simulator.h"
+#include "kernels/backend.h"
 
 using namespace ductile;
 
@@ -456,5 +458,23 @@ TEST_CASE("cuda backend: the adaptive sort matches the cpu backend across set_st
     // check_matches_cpu's float bounds, ten times wider for motion twenty times faster
     CHECK(max_dx < 1e-4);
     CHECK(max_dv < 1e-2);
+  }
+}
+
+TEST_CASE("cuda backend: an unknown value of one of its switches is an error naming the variable" *
+          doctest::skip(!cuda_available())) {
+  for (const char* name : {"DUCTILE_CUDA_SORT", "DUCTILE_CUDA_P2G", "DUCTILE_CUDA_STAGED_ROWS",
+                           "DUCTILE_CUDA_GRID", "DUCTILE_CUDA_FUSE", "DUCTILE_CUDA_PARTITION"}) {
+    INFO(name);
+    ScopedEnv env;
+    env.set(name, "bogus");
+    std::string message;
+    try {
+      make_cuda_backend<float, 3>();
+    } catch (const Error& e) {
+      message = e.what();
+    }
+    CHECK(message.find(name) != std::string::npos);
+    CHECK(message.find("unknown value 'bogus'") != std::string::npos);
   }
 }

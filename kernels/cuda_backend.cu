@@ -224,12 +224,13 @@ class CudaBackend final : public Backend<T, D> {
     last_out_x_ = k.out.x, keys_valid_ = sorted_;
     G2P<T, D> kp = k;
     // the constants stay where they are when the order is kept and the output buffer already holds them in
-    // this order (DUCTILE_CUDA_SORT=adaptive: every other step in a row without a sort)
-    if (k.out_mass && sorted_ && !reordered_ && carried_.count(k.out_mass) &&
-        carried_[k.out_mass] == order_gen_)
-      kp.out_mass = kp.out_vol0 = nullptr, kp.out_material = kp.out_id = nullptr;
-    else if (k.out_mass)
-      carried_[k.out_mass] = order_gen_;
+    // this order (DUCTILE_CUDA_SORT=adaptive: from the second step in a row without a sort)
+    if (k.out_mass) {
+      uint64_t& gen = carried_.try_emplace(k.out_mass, ~uint64_t(0)).first->second;
+      if (sorted_ && !reordered_ && gen == order_gen_)
+        kp.out_mass = kp.out_vol0 = nullptr, kp.out_material = kp.out_id = nullptr;
+      gen = order_gen_;
+    }
     if (!k.g.mass) {
       if (!pool_ready_) fail("cuda backend", "g2p before particle-to-grid filled the sparse grid");
       const CudaGrid<T, D> grid = cuda_grid(k.g);

@@ -171,7 +171,7 @@ struct CellSums {
   DUCTILE_HD static void sum_staged(int c, int a, const int* cell_start, int row0, int rows, const T* rec,
                                     T* part) {
     T acc[kVals][kSlabOff];
-    reload(c, a, row0 == 0, part, acc);
+    load_sums(c, a, row0 == 0, part, acc);
     const int left = cell_start[c + 1] - cell_start[c] - row0;
     for (int k = 0; k < (left < rows ? left : rows); ++k) {
       P2GParticle<T, D> pp;
@@ -216,8 +216,8 @@ struct CellSums {
   }
 
   // Cell c's sums of first-axis offset a from part (store's layout), or zero where `zero`.
-  DUCTILE_HD DUCTILE_INLINE static void reload(int c, int a, bool zero, const T* part,
-                                               T (&acc)[kVals][kSlabOff]) {
+  DUCTILE_HD DUCTILE_INLINE static void load_sums(int c, int a, bool zero, const T* part,
+                                                  T (&acc)[kVals][kSlabOff]) {
     DUCTILE_UNROLL
     for (int v = 0; v < kVals; ++v) {
       DUCTILE_UNROLL

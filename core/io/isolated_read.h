@@ -12,6 +12,9 @@ namespace ductile::io {
 // Runs `read` in a forked child process with a time limit. Returns when the child read the file; rethrows, as
 // a ductile::Error, the message of an exception `read` threw there; throws a ductile::Error naming `path` and
 // `what` when the child died by a signal, aborted (a sanitizer report) or ran over `seconds`.
+// The child is a fork of this process with one thread: `read` must not use a thread pool whose threads run
+// here (it would wait for them forever); stop such a pool first, as io::VdbCleanCopy stops TBB's
+// (io::stop_tbb_workers), or limit it to the calling thread inside `read`, as the LibTorch readers do.
 void vet_in_child(const std::string& path, const std::string& what, const std::function<void()>& read,
                   double seconds = 60);
 

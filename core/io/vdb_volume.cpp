@@ -1,5 +1,6 @@
 #include "core/io/vdb_volume.h"
 
+#include <oneapi/tbb/global_control.h>
 #include <openvdb/openvdb.h>
 #include <unistd.h>
 
@@ -128,8 +129,18 @@ void grid_stats(const GridT& g, VolumeGridInfo& info, Get get) {
 
 }  // namespace
 
+void stop_tbb_workers(const std::string& path) {
+  // a blocking finalize of an attached handle joins the workers; TBB starts new ones when next needed
+  oneapi::tbb::task_scheduler_handle handle{oneapi::tbb::attach{}};
+  if (!oneapi::tbb::finalize(handle, std::nothrow))
+    fail(path,
+         "cannot read the VDB file in a separate process while another thread of this program is inside "
+         "a TBB algorithm (OpenVDB's thread pool)");
+}
+
 VdbCleanCopy::VdbCleanCopy(const std::string& path) {
   init_openvdb();
+  stop_tbb_workers(path);
   static std::atomic<int> counter{0};
   copy_ = (std::filesystem::temp_directory_path() /
            ("ductile-vdb-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".vdb"))

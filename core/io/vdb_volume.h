@@ -37,10 +37,17 @@ struct VolumeGridInfo {
 };
 std::vector<VolumeGridInfo> read_vdb_info(const std::string& path);
 
+// Joins the worker threads of OpenVDB's TBB scheduler (TBB starts them again at its next parallel use), so
+// that a child forked next has no scheduler whose threads it lacks: a TBB algorithm there (OpenVDB's writer
+// runs one) can wait for them forever. Throws an Error naming `path` where another thread of the program is
+// inside a TBB algorithm and the workers cannot stop. Nothing in a build without OpenVDB.
+void stop_tbb_workers(const std::string& path);
+
 // A VDB file as OpenVDB itself rewrote it: every grid is read (eagerly) in a child process and written again
 // to a temporary file, which the caller reads instead of `path` and which is removed with this object.
 // OpenVDB's reader is not hardened against damaged files (core/io/isolated_read.h): a crash there becomes a
-// ductile::Error naming `path`, and the file read in-process is one OpenVDB wrote, not the untrusted one.
+// ductile::Error naming `path`, and the file read in-process is one OpenVDB wrote, not the untrusted one. The
+// constructor first stops TBB's workers (stop_tbb_workers).
 class VdbCleanCopy {
  public:
   explicit VdbCleanCopy(const std::string& path);

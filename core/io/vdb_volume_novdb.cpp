@@ -28,6 +28,8 @@ std::vector<VolumeGridInfo> read_vdb_info(const std::string& path) {
   return {};
 }
 
+void stop_tbb_workers(const std::string&) {}  // no OpenVDB, no TBB: no workers
+
 VdbCleanCopy::VdbCleanCopy(const std::string& path) {
   require_openvdb("the VDB file " + path);
 }

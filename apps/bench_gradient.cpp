@@ -158,7 +158,7 @@ void run_gradient_bench(const GradientBenchOptions& o) {
               "steps", "policy", "K", "fast", "tape", "back", "b/tf", "b/ff", "b/tf", "b/ff", "tape MB",
               "peak MB");
   std::printf("%-16s %8s %4s %6s %-8s %4s | %-23s | %-11s | %-11s |\n", "", "", "", "", "", "",
-              "wall seconds", "wall", "cpu time", "");
+              "wall seconds", "wall", "cpu time");
   nlohmann::json runs = nlohmann::json::array();
   for (const auto& s : o.scenes)
     for (int G : o.grids)

@@ -131,7 +131,7 @@ Parameter<T, D> find_parameter(const SceneData<T, D>& data, const std::string& n
     if (k < 0) return bad("no collider '" + p[1] + "' (colliders: " + join(names) + ")");
     const Motion& mo = model.colliders[k].motion;
     const std::string what = p.size() == 3 ? p[2] : "";
-    const int angular = D == 2 ? 1 : 3, a0 = 3 - angular;  // angular entries i are components a0 + i
+    constexpr int angular = D == 2 ? 1 : 3, a0 = 3 - angular;  // angular entries i are components a0 + i
     if (what == "friction") {
       r.value = [k](const S& s, int) { return double(s.model.colliders[k].shape.friction); };
       r.add = [k](S& s, int, double dv) { s.model.colliders[k].shape.friction += T(dv); };
@@ -152,9 +152,9 @@ Parameter<T, D> find_parameter(const SceneData<T, D>& data, const std::string& n
         return r;
       }
       r.size = angular;
-      r.value = [k, a0](const S& s, int i) { return s.model.colliders[k].motion.angular_velocity[a0 + i]; };
-      r.add = [k, a0](S& s, int i, double dv) { s.model.colliders[k].motion.angular_velocity[a0 + i] += dv; };
-      r.gradient = [k, a0](const G& g, const S&, int i) { return g.colliders[k].angular_velocity[a0 + i]; };
+      r.value = [k](const S& s, int i) { return s.model.colliders[k].motion.angular_velocity[a0 + i]; };
+      r.add = [k](S& s, int i, double dv) { s.model.colliders[k].motion.angular_velocity[a0 + i] += dv; };
+      r.gradient = [k](const G& g, const S&, int i) { return g.colliders[k].angular_velocity[a0 + i]; };
       return r;
     }
     if (what == "position") {
@@ -173,14 +173,14 @@ Parameter<T, D> find_parameter(const SceneData<T, D>& data, const std::string& n
         return bad("a sphere has no orientation (its angular velocity is colliders/" + p[1] +
                    "/angular_velocity or keyframes/<i>/rotation)");
       r.size = angular;
-      r.value = [k, a0](const S& s, int i) { return s.model.colliders[k].rotation[a0 + i]; };
-      r.add = [k, a0](S& s, int i, double dv) {
+      r.value = [k](const S& s, int i) { return s.model.colliders[k].rotation[a0 + i]; };
+      r.add = [k](S& s, int i, double dv) {
         auto& c = s.model.colliders[k];
         double w[3] = {c.rotation[0], c.rotation[1], c.rotation[2]};
         w[a0 + i] += dv;
         c.set_rotation(w);
       };
-      r.gradient = [k, a0](const G& g, const S&, int i) { return g.colliders[k].rotation[a0 + i]; };
+      r.gradient = [k](const G& g, const S&, int i) { return g.colliders[k].rotation[a0 + i]; };
       return r;
     }
     if (p.size() == 5 && p[2] == "keyframes" && (p[4] == "position" || p[4] == "rotation")) {
@@ -200,13 +200,9 @@ Parameter<T, D> find_parameter(const SceneData<T, D>& data, const std::string& n
       }
       // the key's rotation on top of the rest orientation (axis-angle, radians)
       r.size = angular;
-      r.value = [k, j, a0](const S& s, int i) {
-        return s.model.colliders[k].motion.keys[j].rotation[a0 + i];
-      };
-      r.add = [k, j, a0](S& s, int i, double dv) {
-        s.model.colliders[k].motion.keys[j].rotation[a0 + i] += dv;
-      };
-      r.gradient = [k, j, a0](const G& g, const S&, int i) {
+      r.value = [k, j](const S& s, int i) { return s.model.colliders[k].motion.keys[j].rotation[a0 + i]; };
+      r.add = [k, j](S& s, int i, double dv) { s.model.colliders[k].motion.keys[j].rotation[a0 + i] += dv; };
+      r.gradient = [k, j](const G& g, const S&, int i) {
         const auto& kr = g.colliders[k].key_rotation;
         return size_t(j) < kr.size() ? kr[j][a0 + i] : 0.0;
       };

@@ -337,17 +337,15 @@ class CpuBackend final : public Backend<T, D> {
   void clear_box(const GridView<T, D>& g, const Box<D>& b) {
     const int64_t nodes = g.spec.num_nodes();
     const int64_t sx = row_stride(g.spec, 0);
+    // 3D: one z run per (x, y); 2D: one y run per x (y = 0 below)
     const int64_t sy = D == 3 ? g.spec.res[D - 1] : 1;
-    const int64_t len = D == 3 ? b.hi[2] - b.lo[2] + 1 : 1;
+    const int64_t count = b.hi[D - 1] - b.lo[D - 1] + 1;
     const int ylo = D == 3 ? b.lo[1] : 0, yhi = D == 3 ? b.hi[1] : 0;
+    if (count <= 0) return;
 #pragma omp parallel for schedule(static)
     for (int x = b.lo[0]; x <= b.hi[0]; ++x) {
-      if (len <= 0) continue;
       for (int y = ylo; y <= yhi; ++y) {
-        // 3D: one z run per (x, y); 2D: one y run per x
-        const int64_t at = D == 3 ? x * sx + y * sy + b.lo[2] : x * sx + b.lo[1];
-        const int64_t count = D == 3 ? len : b.hi[1] - b.lo[1] + 1;
-        if (count <= 0) continue;
+        const int64_t at = x * sx + y * sy + b.lo[D - 1];
         std::memset(g.mass + at, 0, sizeof(T) * count);
         for (int c = 0; c < D; ++c) std::memset(g.mv + c * nodes + at, 0, sizeof(T) * count);
       }

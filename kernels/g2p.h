@@ -48,12 +48,12 @@ DUCTILE_HD DUCTILE_INLINE uint32_t g2p_fault(const Vec<T, D>& v, const Vec<T, D>
                                              const Vec<T, D>& hi) {
   // branch-free, so that loops over particles vectorize (|x| <= max is false for NaN and infinities)
   const T big = std::numeric_limits<T>::max();
-  bool finite = true, inside = true;
+  uint32_t finite = 1, inside = 1;
   for (int d = 0; d < D; ++d) {
-    finite = finite & (std::fabs(v[d]) <= big) & (std::fabs(xn[d]) <= big);
-    inside = inside & (xn[d] >= lo[d]) & (xn[d] <= hi[d]);
+    finite &= uint32_t(std::fabs(v[d]) <= big) & uint32_t(std::fabs(xn[d]) <= big);
+    inside &= uint32_t(xn[d] >= lo[d]) & uint32_t(xn[d] <= hi[d]);
   }
-  return uint32_t(!finite) * kStatusNonFinite + uint32_t(finite & !inside) * kStatusOutOfDomain;
+  return (1u - finite) * kStatusNonFinite + (finite & (1u - inside)) * kStatusOutOfDomain;
 }
 
 // G2P's default: the trial F goes out as it is (the projection runs as its own stage).

@@ -4,11 +4,13 @@
 # GPU benchmarks (forward at 0.5 to 33.5 million particles for each variant of the backend; a gradient run),
 # printing everything. Results also go to $OUT (or bench/results) as JSON and logs, at most 8 files (what the
 # device tool brings back). GPU_VARIANTS (a list of variants, each a comma-joined list of VAR=VALUE settings
-# or `default`), GPU_GRIDS, GPU_KERNELS=1 (bench/gpu_kernels.sh), GPU_MEMCHECK=0 and GPU_GRADIENT=0 change
-# what runs; GPU_TARGETS (default "ductile ductile_tests") what is built. The CUDA tests run twice: with the
-# backend's defaults, and with the other settings on (DUCTILE_CUDA_GRID=sparse DUCTILE_CUDA_FUSE=1
-# DUCTILE_CUDA_PARTITION=device DUCTILE_CUDA_SORT=adaptive). The sparse grid's benchmark (the scene in a
-# domain 64 times larger with the default, dense, active and sparse grid) runs unless GPU_DOMAIN=0.
+# or `default`), GPU_GRIDS, GPU_KERNELS=1 (bench/gpu_kernels.sh), GPU_MEMCHECK=0, GPU_CPU_THREADS=0 (the CPU
+# backend at 1, 2, 4, ... and all of the machine's threads, G = 128 or GPU_CPU_GRID, after the GPU stages) and
+# GPU_GRADIENT=0 change what runs; GPU_TARGETS (default "ductile ductile_tests") what is built. The CUDA tests
+# run twice: with the backend's defaults, and with the other settings on (DUCTILE_CUDA_GRID=sparse
+# DUCTILE_CUDA_FUSE=1 DUCTILE_CUDA_PARTITION=device DUCTILE_CUDA_SORT=adaptive). The sparse grid's benchmark
+# (the scene in a domain 64 times larger with the default, dense, active and sparse grid) runs unless
+# GPU_DOMAIN=0.
 #
 # Usage: bench/gpu.sh [--bundle FILE [--also-build]] [--quick | --minimal] [BUILD_DIR]
 #   --bundle FILE  run the programs of FILE (made here by bench/gpu_bundle.sh) instead of building: for a GPU
@@ -19,8 +21,9 @@
 #   --quick        the forward benchmark at G = 128 and 256 only (else also 160, 400 and 512: 1 to 33.5 M)
 #   --minimal      what issue 6 asks for in one go: the build (without --bundle), the comparison with the CPU
 #                  and the forward benchmark at 1, 4.2 and 16 million particles (G = 160, 256, 400) with the
-#                  backend's defaults; no tests, memcheck, other variants, domain or gradient runs (each can
-#                  be turned back on: GPU_TESTS=1, GPU_MEMCHECK=1, GPU_VARIANTS, GPU_DOMAIN=1, GPU_GRADIENT=1)
+#                  backend's defaults; no tests, memcheck, other variants, domain, CPU or gradient runs (each
+#                  can be turned back on: GPU_TESTS=1, GPU_MEMCHECK=1, GPU_VARIANTS, GPU_DOMAIN=1,
+#                  GPU_CPU_THREADS=1, GPU_GRADIENT=1)
 #   otherwise      builds `ductile` and `ductile_tests` from source in BUILD_DIR (default build-gpu) with CUDA for
 #                  sm_90 (H100, H200), with ninja when present and every core, and prints the configure + build
 #                  seconds. When .gpu/deps/*.deb exist (made on a Debian 12 machine by bench/gpu_deps.sh: Eigen,
@@ -45,7 +48,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ $minimal = 1 ]; then
-  : "${GPU_TESTS:=0}" "${GPU_MEMCHECK:=0}" "${GPU_GRADIENT:=0}" "${GPU_DOMAIN:=0}"
+  : "${GPU_TESTS:=0}" "${GPU_MEMCHECK:=0}" "${GPU_GRADIENT:=0}" "${GPU_DOMAIN:=0}" "${GPU_CPU_THREADS:=0}"
   : "${GPU_VARIANTS:=default}" "${GPU_GRIDS:=160,256,400}"
 fi
 out=${OUT:-bench/results}
@@ -286,6 +289,17 @@ for tag, (rate, variant) in sorted(best.items()):
     print("fastest at %s: %.0f (%s)" % (tag, rate, variant))
 PY
 }
+
+if [ "${GPU_CPU_THREADS:-1}" = 1 ]; then
+  # the CPU backend on this machine's cores (the development machine has two): 1, 2, 4, ... and all threads
+  cores=$(nproc) threads=1
+  for ((t = 2; t < cores; t *= 2)); do threads+=",$t"; done
+  [ "$cores" -gt 1 ] && threads+=",$cores"
+  stamp "== CPU backend, $threads threads: fluid and fixed-corotated, G = ${GPU_CPU_GRID:-128}"
+  limited 150 "$bin/ductile" bench --backend cpu --scenes fluid,fixed_corotated --grid "${GPU_CPU_GRID:-128}" \
+    --steps 20 --warmup 3 --threads "$threads" 2>&1
+  stamp "cpu exit ${PIPESTATUS[0]}"
+fi
 
 [ "${GPU_GRADIENT:-1}" = 0 ] && { summary; stamp "done"; exit 0; }
 stamp "== gradient (tape on the GPU): G = 64, 128"

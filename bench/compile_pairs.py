@@ -11,8 +11,10 @@ folder.
 """
 import argparse
 import json
+import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -39,7 +41,8 @@ def main():
             start = time.time()
             for key, flags in (("a", args.a), ("b", args.b)):
                 cmd = f"{base} {flags} -o {shlex.quote(f'{tmp}/{key}{i}.o')}"
-                runs[key] = subprocess.Popen(cmd, shell=True, cwd=e["directory"])
+                # a process group each, so that a failure stops the other compile with its shell
+                runs[key] = subprocess.Popen(cmd, shell=True, cwd=e["directory"], start_new_session=True)
             took = {}
             while len(took) < 2:
                 time.sleep(0.02)
@@ -47,6 +50,10 @@ def main():
                     if key not in took and p.poll() is not None:
                         took[key] = time.time() - start
                         if p.returncode != 0:
+                            for other in runs.values():
+                                if other.poll() is None:
+                                    os.killpg(other.pid, signal.SIGKILL)
+                                    other.wait()
                             sys.exit(f"compile_pairs: variant {key.upper()} of {e['file']} failed")
             for key in total:
                 total[key] += took[key]
